@@ -1,0 +1,57 @@
+"""twintake: an open digital-twin video generator that runs on the CPU.
+
+    import twintake
+    result = twintake.lipsync("person.mp4", "speech.wav", "out.mp4")
+    print(result.duration_s, result.frames_without_face)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import (  # noqa: E402
+    AvatarError,
+    BackendError,
+    Cancelled,
+    MediaError,
+    NoFaceError,
+    OutputError,
+    SpeechError,
+    TwintakeError,
+    VoiceError,
+)
+from .types import FaceTrack, MouthTrajectory, Phone, RenderResult, Speech, TimeRange  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "lipsync",
+    "LipsyncOptions",
+    "Speech",
+    "Phone",
+    "FaceTrack",
+    "MouthTrajectory",
+    "RenderResult",
+    "TimeRange",
+    "TwintakeError",
+    "MediaError",
+    "NoFaceError",
+    "SpeechError",
+    "VoiceError",
+    "AvatarError",
+    "BackendError",
+    "OutputError",
+    "Cancelled",
+]
+
+
+_LAZY = {"lipsync": "pipeline", "LipsyncOptions": "options"}
+
+
+def __getattr__(name: str):
+    # The pipeline pulls in OpenCV, SciPy and MediaPipe; import it on first use so that
+    # ``import twintake`` stays fast.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'twintake' has no attribute {name!r}")

@@ -1,0 +1,146 @@
+"""The ``twintake`` command line: thin, flags -> options -> library calls."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import TwintakeError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="twintake: make a video of a person saying new speech, on the CPU.")
+
+
+class _RichHook:
+    """Progress hook that drives a rich progress display, one bar per stage."""
+
+    LABELS = {"track": "tracking face", "bank": "building mouth bank", "speech": "speech",
+              "motion": "mouth motion", "render": "rendering"}
+
+    def __init__(self, progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, stage: str, completed: int, total: Optional[int] = None) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(self.LABELS.get(stage, stage), total=total)
+        self.progress.update(self.tasks[stage], completed=completed, total=total)
+
+
+def _run(job, quiet: bool):
+    """Run ``job(hook)`` with a progress display; errors become one line and exit code 1."""
+    try:
+        if quiet:
+            return job(None)
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("{task.description:>20}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+                      TimeElapsedColumn(), TimeRemainingColumn(), transient=False) as progress:
+            return job(_RichHook(progress))
+    except TwintakeError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        typer.echo("cancelled: no output was written", err=True)
+        raise typer.Exit(130)
+
+
+@app.command()
+def say(
+    source: Path = typer.Argument(..., help="talking video of the person"),
+    text: Optional[str] = typer.Argument(None, help="text to speak (needs text-to-speech)"),
+    audio: Optional[Path] = typer.Option(None, "--audio", "-a", help="speech file (wav/mp3/m4a/flac or a video)"),
+    out: Path = typer.Option(Path("out.mp4"), "--out", "-o", help="the MP4 to write"),
+    face_index: int = typer.Option(0, "--face-index", help="which face when several: 0 = largest"),
+    crf: int = typer.Option(18, "--crf", min=0, max=51, help="H.264 quality (lower = better, bigger)"),
+    preset: str = typer.Option("veryfast", "--preset", help="x264 speed preset"),
+    max_duration: float = typer.Option(30.0, "--max-duration", help="longest speech accepted, minutes"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="do not read or write the track cache"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
+):
+    """Make SOURCE say the speech in --audio (or TEXT) and write an MP4."""
+    from .options import LipsyncOptions
+    from .pipeline import lipsync
+
+    if audio is None and text is None:
+        typer.echo("error: give the speech: --audio FILE, or a TEXT to speak", err=True)
+        raise typer.Exit(2)
+    if audio is not None and text is not None:
+        typer.echo("error: give either --audio or TEXT, not both", err=True)
+        raise typer.Exit(2)
+    opts = LipsyncOptions(face_index=face_index, crf=crf, preset=preset, max_duration_s=max_duration * 60,
+                          use_cache=not no_cache)
+
+    def job(hook):
+        speech = audio
+        if text is not None:
+            speech = _synthesize_for(source, text, hook)
+        return lipsync(source, speech, out, opts, hook=hook)
+
+    res = _run(job, quiet)
+    if not quiet:
+        typer.echo(f"wrote {res.path} ({res.duration_s:.2f} s, {res.frames} frames at {res.fps:g} fps, "
+                   f"{res.width}x{res.height})")
+        for r in res.frames_without_face:
+            typer.echo(f"  no face from {r.start_s:.2f} s to {r.end_s:.2f} s: those frames are unchanged")
+
+
+def _synthesize_for(source: Path, text: str, hook):
+    try:
+        from .speech.synthesize import synthesize
+    except ImportError:
+        raise TwintakeError("text-to-speech is not available in this install: use --audio FILE")
+    return synthesize(text, voice=source, hook=hook)
+
+
+@app.command()
+def probe(file: Path = typer.Argument(..., help="a video, audio or image file")):
+    """Print what twintake sees in FILE: streams, fps, rotation, duration, faces."""
+    from .media import iter_frames
+    from .media import probe as probe_media
+
+    def job(_hook):
+        info = probe_media(file)
+        lines = [f"file: {info.path}", f"container: {info.format_name}, {info.duration_s:.3f} s"]
+        if info.video:
+            v = info.video
+            kind = "image" if info.is_image else "video"
+            lines.append(f"{kind}: {v.width}x{v.height}, {v.codec}" + (
+                "" if info.is_image else f", {v.fps:g} fps ({'variable' if v.variable_frame_rate else 'constant'}"
+                f" frame rate), {v.frame_count} frames, rotation {v.rotation_deg}°"))
+        else:
+            lines.append("video: none")
+        if info.audio:
+            a = info.audio
+            lines.append(f"audio: {a.codec}, {a.sample_rate_hz} Hz, {a.channels} ch, {a.duration_s:.3f} s")
+        else:
+            lines.append("audio: none")
+        if info.video:
+            from .face.landmarks import face_width_px
+            from .face.tracker import detect_faces
+
+            n = info.video.frame_count
+            picks = sorted(set(int(i) for i in (0, n // 2, max(n - 1, 0))))
+            for fr in iter_frames(file):
+                if fr.index in picks:
+                    faces = detect_faces(fr.image)
+                    widths = ", ".join(f"{face_width_px(f):.0f}" for f in faces)
+                    lines.append(f"frame {fr.index} ({fr.time_s:.2f} s): {len(faces)} face(s)"
+                                 + (f", widths {widths} px" if faces else ""))
+                if fr.index >= picks[-1]:
+                    break
+        return lines
+
+    for line in _run(job, quiet=True):
+        typer.echo(line)
+
+
+def main() -> None:  # console script entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""Media I/O: probing, streaming decode onto a constant-fps timeline, audio loading, and
+atomic MP4 / WAV writing. Everything goes through PyAV (bundled FFmpeg); no shell commands."""
+
+from __future__ import annotations
+
+from .decode import VideoFrame, iter_frames, iter_frames_at, load_audio
+from .encode import VideoWriter, write_wav
+from .probe import AudioInfo, MediaInfo, VideoInfo, probe
+
+__all__ = [
+    "AudioInfo",
+    "MediaInfo",
+    "VideoInfo",
+    "probe",
+    "VideoFrame",
+    "iter_frames",
+    "iter_frames_at",
+    "load_audio",
+    "VideoWriter",
+    "write_wav",
+]

@@ -1,0 +1,201 @@
+"""Speech -> per-frame mouth shapes (the ``viseme`` motion driver).
+
+1. Phones with times (from the TTS, or recognized from the audio with pocketsphinx) are mapped
+   to visemes (:mod:`twintake.motion.visemes`).
+2. Each viseme has a target mouth shape in the person's own shape space: learned from the
+   person's video where it shows that viseme often enough, else derived from the viseme's
+   generic opening/width targets (:meth:`MouthModel.from_features`).
+3. Coarticulation: targets are blended by Cohen-Massaro dominance functions (Cohen & Massaro,
+   "Modeling coarticulation in synthetic visual speech", 1993):
+   ``D_i(t) = alpha_i * exp(-theta_i * |t - centre_i| ** c_i)``, ``shape(t) = sum D_i T_i / sum D_i``.
+4. The deviation from the rest shape is scaled by the loudness envelope, and silence (energy VAD)
+   gives the closed, relaxed rest shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..speech.analysis import loudness_envelope, voice_activity
+from ..types import MouthTrajectory, Phone, Speech
+from .shapes import MouthModel
+from .visemes import VISEMES, viseme_of
+
+#: Pseudo-count for blending a learned viseme shape with the generic one.
+_PRIOR_FRAMES = 8.0
+
+
+@dataclass
+class VisemeShapes:
+    """Target coefficients per viseme for one person.
+
+    Attributes:
+        targets: viseme name -> (K,) float32 coefficients.
+        counts: viseme name -> number of the person's frames the target was learned from.
+    """
+
+    targets: dict[str, np.ndarray]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def generic(cls, model: MouthModel) -> "VisemeShapes":
+        targets = {}
+        for name, v in VISEMES.items():
+            targets[name] = model.rest.copy() if v.closure else model.from_features(v.open, v.width)
+        return cls(targets=targets, counts={name: 0 for name in VISEMES})
+
+    @classmethod
+    def learn(cls, model: MouthModel, coeffs: np.ndarray, valid: np.ndarray, fps: float,
+              phones: list[Phone]) -> "VisemeShapes":
+        """Learn the person's viseme shapes from their own video.
+
+        Args:
+            model: the person's mouth model.
+            coeffs: (N, K) coefficients of the source frames.
+            valid: (N,) bool, frames with a tracked face.
+            fps: source frame rate.
+            phones: phones recognized in the source's audio.
+        Returns:
+            Shapes where each viseme seen in >= 1 frame is a blend of the person's mean shape
+            during that viseme (central half of each phone) and the generic target, weighted by
+            frame count (n / (n + 8)).
+        """
+        shapes = cls.generic(model)
+        sums: dict[str, np.ndarray] = {}
+        counts: dict[str, int] = {}
+        for ph in phones:
+            vis = viseme_of(ph.symbol)
+            if ph.symbol == "SIL":
+                continue
+            q = 0.25 * (ph.end_s - ph.start_s)
+            lo = int(np.ceil((ph.start_s + q) * fps))
+            hi = int(np.floor((ph.end_s - q) * fps))
+            idx = np.arange(max(lo, 0), min(hi + 1, len(valid)))
+            idx = idx[valid[idx]] if len(idx) else idx
+            if len(idx) == 0:
+                continue
+            sums[vis] = sums.get(vis, 0) + coeffs[idx].sum(0)
+            counts[vis] = counts.get(vis, 0) + len(idx)
+        for vis, n in counts.items():
+            if VISEMES[vis].closure:
+                continue  # lips must close on bilabials: keep the closed target
+            w = n / (n + _PRIOR_FRAMES)
+            shapes.targets[vis] = (w * sums[vis] / n + (1 - w) * shapes.targets[vis]).astype(np.float32)
+            shapes.counts[vis] = n
+        return shapes
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        names = sorted(self.targets)
+        return {"viseme_names": np.array(names), "viseme_targets": np.stack([self.targets[n] for n in names]),
+                "viseme_counts": np.array([self.counts.get(n, 0) for n in names])}
+
+    @classmethod
+    def from_dict(cls, d) -> "VisemeShapes":
+        names = [str(n) for n in d["viseme_names"]]
+        return cls(targets={n: np.asarray(t, np.float32) for n, t in zip(names, d["viseme_targets"])},
+                   counts={n: int(c) for n, c in zip(names, d["viseme_counts"])})
+
+
+@dataclass
+class DriverOptions:
+    """Options of the viseme motion driver.
+
+    Attributes:
+        loudness_gain: how strongly loudness scales the mouth's deviation from rest (0 = not).
+        min_gain, max_gain: bounds of that scale.
+        silence_ramp_s: time over which the mouth relaxes into / out of silence.
+    """
+
+    loudness_gain: float = 1.0
+    min_gain: float = 0.35
+    max_gain: float = 1.25
+    silence_ramp_s: float = 0.06
+
+
+def phones_to_trajectory(phones: list[Phone], shapes: VisemeShapes, rest: np.ndarray,
+                         n_frames: int, fps: float) -> np.ndarray:
+    """Blend viseme targets with Cohen-Massaro dominance functions.
+
+    Args:
+        phones: sorted phones.
+        shapes: per-viseme targets.
+        rest: (K,) closed-mouth coefficients, the target of silence.
+        n_frames: T, output frames.
+        fps: output rate; frame i is sampled at its centre, (i + 0.5) / fps.
+    Returns:
+        (T, K) float32 coefficients.
+    """
+    k = len(rest)
+    t = (np.arange(n_frames) + 0.5) / fps
+    num = np.zeros((n_frames, k), np.float64)
+    den = np.full(n_frames, 1e-6, np.float64)
+    num += den[:, None] * rest
+    for ph in phones:
+        vis = viseme_of(ph.symbol)
+        v = VISEMES[vis]
+        target = rest if ph.symbol == "SIL" else shapes.targets.get(vis, rest)
+        centre = 0.5 * (ph.start_s + ph.end_s)
+        half = 0.5 * (ph.end_s - ph.start_s)
+        lo = int(max(0, np.floor((ph.start_s - 0.35) * fps)))
+        hi = int(min(n_frames, np.ceil((ph.end_s + 0.35) * fps)))
+        if hi <= lo:
+            continue
+        tau = np.maximum(np.abs(t[lo:hi] - centre) - half, 0.0)
+        alpha = v.alpha * (0.3 if ph.symbol == "SIL" else 1.0)
+        d = alpha * np.exp(-v.theta * tau**v.c)
+        num[lo:hi] += d[:, None] * target
+        den[lo:hi] += d
+    return (num / den[:, None]).astype(np.float32)
+
+
+class VisemeDriver:
+    """The ``viseme`` :class:`MotionDriver`: speech -> :class:`MouthTrajectory`."""
+
+    name = "viseme"
+
+    def __init__(self, options: DriverOptions | None = None) -> None:
+        self.options = options or DriverOptions()
+
+    def drive(self, speech: Speech, model: MouthModel, shapes: VisemeShapes, fps: float,
+              n_frames: int | None = None) -> MouthTrajectory:
+        """Mouth shapes for every output frame.
+
+        Args:
+            speech: audio with phones (if ``speech.phones`` is empty they must be recognized by
+                the caller first; see :func:`twintake.speech.phones.recognize_phones`).
+            model, shapes: the person's mouth model and viseme shapes.
+            fps: output frame rate.
+            n_frames: T, default ``round(duration_s * fps)``.
+        Returns:
+            :class:`MouthTrajectory` with (T, K) coefficients and the (T,) silence mask.
+        """
+        o = self.options
+        n = n_frames if n_frames is not None else int(round(speech.duration_s * fps))
+        coeffs = phones_to_trajectory(speech.phones, shapes, model.rest, n, fps)
+        loud = _fit(loudness_envelope(speech.samples, speech.sample_rate_hz, fps), n, -100.0)
+        active = _fit(voice_activity(speech.samples, speech.sample_rate_hz, fps), n, False)
+        if active.any():
+            level = float(np.percentile(loud[active], 90))
+            g = np.clip((loud - (level - 30.0)) / 30.0, 0.0, None) ** 0.7
+            g = 1.0 + o.loudness_gain * (g - 1.0)
+            g = np.clip(g, o.min_gain, o.max_gain)
+        else:
+            g = np.zeros(n)
+        # Ease in/out of silence: a short ramp on the speech-activity weight.
+        w = active.astype(np.float64)
+        ramp = max(1, int(round(o.silence_ramp_s * fps)))
+        if ramp > 1:
+            kernel = np.ones(2 * ramp - 1) / (2 * ramp - 1)
+            w = np.minimum(np.convolve(w, kernel, mode="same") * 1.5, 1.0) * (
+                np.convolve(w, np.ones(2 * ramp + 1), mode="same") > 0)
+        scale = (g * w)[:, None]
+        out = model.rest + scale * (coeffs - model.rest)
+        return MouthTrajectory(coeffs=out.astype(np.float32), fps=float(fps), silent=~active)
+
+
+def _fit(x: np.ndarray, n: int, pad) -> np.ndarray:
+    if len(x) >= n:
+        return x[:n]
+    return np.concatenate([x, np.full(n - len(x), pad, dtype=x.dtype)])

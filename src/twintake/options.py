@@ -1,0 +1,35 @@
+"""Option dataclasses, built by the CLI and the web app; the library never sees argparse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .motion.driver import DriverOptions
+from .render.composite import CompositeOptions
+from .render.select import SelectOptions
+
+
+@dataclass
+class LipsyncOptions:
+    """Options of :func:`twintake.lipsync`.
+
+    Attributes:
+        face_index: which face to animate when several are visible (0 = largest).
+        fps: output frame rate; None = the source video's.
+        crf: H.264 constant rate factor (0 lossless .. 51 worst; 18 is visually lossless).
+        preset: x264 speed preset (ultrafast .. veryslow).
+        max_duration_s: longest speech accepted, seconds.
+        use_cache: reuse/store the source's face track and mouth bank on disk.
+        driver, select, composite: options of the motion driver, the mouth selection and the
+            compositing.
+    """
+
+    face_index: int = 0
+    fps: float | None = None
+    crf: int = 18
+    preset: str = "veryfast"
+    max_duration_s: float = 1800.0
+    use_cache: bool = True
+    driver: DriverOptions = field(default_factory=DriverOptions)
+    select: SelectOptions = field(default_factory=SelectOptions)
+    composite: CompositeOptions = field(default_factory=CompositeOptions)

@@ -1,0 +1,174 @@
+"""The main job: source video + speech -> lip-synced MP4.
+
+    prepare source (cached) -> speech + phones -> mouth trajectory -> base timeline
+    -> mouth selection (Viterbi) -> composite frame by frame -> encode + mux
+
+Everything after preparation streams: base frames are decoded, composited, encoded and dropped
+one at a time, so memory stays flat however long the speech is.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import MediaError, OutputError, SpeechError
+from .face.tracker import invalid_ranges
+from .hooks import Progress, ProgressHook
+from .media import VideoWriter, iter_frames_at, load_audio, probe
+from .motion.driver import VisemeDriver
+from .options import LipsyncOptions
+from .prepare import PreparedVideo, prepare_video
+from .render.composite import Compositor
+from .render.select import select_frames
+from .render.timeline import pingpong_indices
+from .types import RenderResult, Speech, TimeRange
+
+#: Sample rates AAC accepts; other rates are resampled to 48 kHz.
+_AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+
+
+def check_output_path(out: str | Path) -> Path:
+    """Raise :class:`OutputError` unless ``out`` can be written (checked before any work)."""
+    out = Path(out)
+    parent = out.parent if str(out.parent) else Path(".")
+    if out.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+        raise OutputError(f"cannot write {out}: the output must be an .mp4 file")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {out}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write {out}: folder {parent} is not writable")
+    if out.is_dir():
+        raise OutputError(f"cannot write {out}: it is a folder")
+    return out
+
+
+def load_speech(audio: str | Path, max_duration_s: float = 1800.0) -> Speech:
+    """Read a speech file (wav/mp3/m4a/flac or a video's audio track) as mono float32.
+
+    Raises:
+        MediaError: not a media file, or no audio stream.
+        SpeechError: silent, or longer than ``max_duration_s``.
+    """
+    from .speech.analysis import is_silent
+
+    info = probe(audio)
+    if info.audio is None:
+        raise MediaError(f"{audio} has no audio stream: give a speech file (wav, mp3, m4a, flac) "
+                         "or a video with sound")
+    if info.audio.duration_s > max_duration_s:
+        raise SpeechError(f"{audio} is {info.audio.duration_s / 60:.1f} min long, over the "
+                          f"{max_duration_s / 60:.0f} min limit: split it or raise --max-duration")
+    rate = info.audio.sample_rate_hz if info.audio.sample_rate_hz in _AAC_RATES else 48000
+    samples = load_audio(audio, rate)
+    if len(samples) == 0 or is_silent(samples):
+        raise SpeechError(f"{audio} is silent: there is no speech to lip-sync to")
+    if len(samples) / rate > max_duration_s:
+        raise SpeechError(f"{audio} is over the {max_duration_s / 60:.0f} min limit")
+    return Speech(samples=samples, sample_rate_hz=rate)
+
+
+def _resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    if sr_in == sr_out:
+        return x
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(sr_in, sr_out)
+    return resample_poly(x, sr_out // g, sr_in // g).astype(np.float32)
+
+
+def ensure_phones(speech: Speech) -> Speech:
+    """Fill ``speech.phones`` by recognizing them from the audio when they are not known."""
+    if not speech.phones:
+        from .speech.phones import recognize_phones
+
+        speech.phones = recognize_phones(_resample(speech.samples, speech.sample_rate_hz, 16000), 16000)
+    return speech
+
+
+def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: LipsyncOptions | None = None,
+           progress: Progress | None = None) -> RenderResult:
+    """Render a prepared source speaking ``speech`` to ``out`` (see :func:`lipsync`)."""
+    o = options or LipsyncOptions()
+    progress = progress or Progress()
+    out = check_output_path(out)
+    timings = dict(prep.timings_s)
+    fps = prep.fps if o.fps is None else float(o.fps)
+    if abs(fps - prep.fps) > 1e-3:
+        raise SpeechError(f"--fps {fps} differs from the source's {prep.fps:g}: frame interpolation "
+                          "is not available yet; leave --fps unset")
+    t0 = time.perf_counter()
+    speech = ensure_phones(speech)
+    timings["phones"] = time.perf_counter() - t0
+    progress("speech", 1, 1)
+
+    t0 = time.perf_counter()
+    n_out = max(1, int(round(speech.duration_s * fps)))
+    traj = VisemeDriver(o.driver).drive(speech, prep.model, prep.shapes, fps, n_out)
+    target = prep.model.decode(traj.coeffs)
+    base = pingpong_indices(n_out, prep.openness, fps)
+    sel = select_frames(target, prep.descriptors, prep.track.valid, base_pose=prep.pose[base],
+                        bank_pose=prep.pose, options=o.select)
+    timings["motion"] = time.perf_counter() - t0
+    progress("motion", 1, 1)
+
+    t0 = time.perf_counter()
+    comp = Compositor(prep.box, o.composite)
+    valid = prep.track.valid
+    sr = speech.sample_rate_hz
+    h, w = prep.track.height, prep.track.width
+    with VideoWriter(out, fps, w, h, crf=o.crf, preset=o.preset, audio_sample_rate_hz=sr) as writer:
+        for t, frame in enumerate(iter_frames_at(prep.source, base, fps=fps)):
+            progress("render", t + 1, n_out)
+            b = int(base[t])
+            img = frame.image
+            if valid[b]:
+                s = int(sel[t])
+                img = comp.composite(img, prep.transforms[b], prep.track.landmarks[b],
+                                     np.asarray(prep.bank[s]), prep.descriptors[s], target[t])
+            writer.write(img)
+            a0, a1 = int(round(t * sr / fps)), int(round((t + 1) * sr / fps))
+            if t == n_out - 1:
+                a1 = len(speech.samples)
+            writer.write_audio(speech.samples[a0:a1])
+    timings["render"] = time.perf_counter() - t0
+    without = [TimeRange(a / fps, (b + 1) / fps) for a, b in invalid_ranges(valid[base], fps)]
+    return RenderResult(path=out, duration_s=n_out / fps, fps=fps, frames=n_out, width=w - w % 2,
+                        height=h - h % 2, frames_without_face=without, timings_s=timings,
+                        cache_hits=list(prep.cache_hits))
+
+
+def lipsync(video: str | Path, audio: str | Path | Speech, out: str | Path,
+            options: LipsyncOptions | None = None, *, hook: ProgressHook | None = None,
+            cancel: threading.Event | None = None) -> RenderResult:
+    """Lip-sync the face in ``video`` to ``audio`` and write an MP4.
+
+    Args:
+        video: a talking video (any container PyAV reads; rotation and VFR handled).
+        audio: speech file (wav/mp3/m4a/flac, or a video whose audio track is used), or a
+            :class:`Speech` (e.g. from :func:`twintake.synthesize`).
+        out: the .mp4 to write (written to a temp file and renamed when complete).
+        options: :class:`LipsyncOptions`.
+        hook: progress hook ``hook(stage, completed, total)``; stages ``track``, ``bank``,
+            ``speech``, ``motion``, ``render``.
+        cancel: set this event to stop the job (raises :class:`Cancelled`, no file left).
+    Returns:
+        :class:`RenderResult` (path, duration_s, fps, frames, frames_without_face, timings_s).
+    Raises:
+        MediaError, NoFaceError, SpeechError, OutputError, Cancelled.
+    """
+    o = options or LipsyncOptions()
+    progress = Progress(hook, cancel)
+    check_output_path(out)
+    speech = audio if isinstance(audio, Speech) else load_speech(audio, o.max_duration_s)
+    if speech.duration_s > o.max_duration_s:
+        raise SpeechError(f"the speech is {speech.duration_s / 60:.1f} min long, over the "
+                          f"{o.max_duration_s / 60:.0f} min limit")
+    prep = prepare_video(video, face_index=o.face_index, progress=progress, use_cache=o.use_cache)
+    return render(prep, speech, out, o, progress)

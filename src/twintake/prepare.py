@@ -1,0 +1,203 @@
+"""Preparing a source video once: face track, alignment, mouth model, viseme shapes, mouth bank.
+
+Everything here depends only on the source video (and the face chosen), so it is cached on disk
+under ``<cache>/sources/<content-hash>-<options>-v<FORMAT_VERSION>/`` and a second run on the same
+video skips tracking and bank building.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .cache import atomic_dir, cache_enabled, cache_root, file_hash
+from .errors import MediaError
+from .face import landmarks as L
+from .face.align import align_transforms, apply_affine, make_template
+from .face.tracker import check_track, track_video
+from .hooks import Progress
+from .media import MediaInfo, iter_frames, load_audio, probe
+from .motion.driver import VisemeShapes
+from .motion.shapes import MouthModel, mouth_descriptors, opening
+from .render.bank import CropBox, build_bank, lower_face_box
+from .types import FaceTrack, Phone
+
+log = logging.getLogger(__name__)
+
+#: Bump when the cached data's meaning or layout changes.
+FORMAT_VERSION = 1
+
+
+@dataclass
+class PreparedVideo:
+    """A source video ready to render from.
+
+    Attributes:
+        source: the video file.
+        info: what :func:`twintake.media.probe` saw.
+        track: the face track, (N, 478, 3) landmarks.
+        transforms: (N, 2, 3) pixel -> face-aligned similarity per frame.
+        descriptors: (N, 114) float32 face-aligned mouth points per frame.
+        pose: (N, 3) float32 head-pose descriptor (aligned nose tip x, y; yaw proxy).
+        model: the person's mouth-shape model.
+        shapes: the person's viseme shapes.
+        box: lower-face crop box of the bank.
+        bank: (N, Hc, Wc, 3) uint8 face-aligned lower-face crops (memory-mapped).
+        phones: phones recognized in the source's own audio (empty if it has none).
+        cache_hits: stages served from the cache.
+        timings_s: seconds per stage.
+    """
+
+    source: Path
+    info: MediaInfo
+    track: FaceTrack
+    transforms: np.ndarray
+    descriptors: np.ndarray
+    pose: np.ndarray
+    model: MouthModel
+    shapes: VisemeShapes
+    box: CropBox
+    bank: np.ndarray
+    phones: list[Phone] = field(default_factory=list)
+    cache_hits: list[str] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def fps(self) -> float:
+        return self.track.fps
+
+    @property
+    def openness(self) -> np.ndarray:
+        """(N,) inner-lip opening, inf where no face."""
+        op = opening(self.descriptors).astype(np.float64)
+        return np.where(self.track.valid, op, np.inf)
+
+
+def head_pose(landmarks: np.ndarray, transforms: np.ndarray) -> np.ndarray:
+    """(N, 3) pose descriptor: face-aligned nose tip (x, y) and a yaw proxy (cheek depth difference
+    over face width)."""
+    nose = np.einsum("nij,nj->ni", transforms[:, :, :2], landmarks[:, L.NOSE_TIP, :2]) + transforms[:, :, 2]
+    width = np.maximum(L.face_width_px(landmarks), 1e-6)
+    yaw = (landmarks[:, 454, 2] - landmarks[:, 234, 2]) / width
+    return np.concatenate([nose, yaw[:, None]], 1).astype(np.float32)
+
+
+def _recognize_source_phones(path: Path, info: MediaInfo) -> list[Phone]:
+    if info.audio is None:
+        return []
+    from .speech.analysis import is_silent
+    from .speech.phones import recognize_phones
+
+    try:
+        samples = load_audio(path, 16000)
+    except MediaError:
+        return []
+    if len(samples) < 1600 or is_silent(samples):
+        return []
+    return recognize_phones(samples, 16000)
+
+
+def prepare_video(path: str | Path, *, face_index: int = 0, fps: float | None = None,
+                  progress: Progress | None = None, use_cache: bool = True) -> PreparedVideo:
+    """Track, model and bank a source video (cached).
+
+    Args:
+        path: the talking video.
+        face_index: which face (0 = largest).
+        fps: timeline rate (default: the video's, see :func:`twintake.media.probe`).
+        progress: progress wrapper (stages ``"track"``, ``"bank"``).
+        use_cache: read/write the on-disk cache.
+    Returns:
+        :class:`PreparedVideo`.
+    Raises:
+        MediaError: not a video, or a still image.
+        NoFaceError: no usable face.
+    """
+    path = Path(path)
+    progress = progress or Progress()
+    info = probe(path)
+    if info.is_image or info.video is None:
+        what = "a still image" if info.is_image else "has no video stream"
+        raise MediaError(f"{path} is {what}: give a talking video (photo avatars are not supported yet)"
+                         if info.is_image else f"{path} {what}: give a talking video")
+    fps = float(fps or info.video.fps)
+    key = f"{file_hash(path)}-f{face_index}-r{fps:.3f}-v{FORMAT_VERSION}"
+    folder = cache_root() / "sources" / key
+    use_cache = use_cache and cache_enabled()
+    if use_cache and (folder / "meta.json").is_file():
+        try:
+            prep = _load(folder, path, info)
+            check_track(prep.track, path, face_index)
+            return prep
+        except (OSError, KeyError, ValueError, json.JSONDecodeError) as e:
+            log.warning("ignoring unreadable cache entry %s (%s)", folder, e)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    track = track_video(path, fps=fps, face_index=face_index, progress=progress,
+                        frame_count=info.video.frame_count)
+    timings["track"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    first = int(np.flatnonzero(track.valid)[0])
+    template = make_template(track.landmarks[first])
+    transforms = align_transforms(track.landmarks, track.valid, template)
+    desc = mouth_descriptors(track.landmarks, transforms)
+    pose = head_pose(track.landmarks, transforms)
+    model = MouthModel.fit(desc[track.valid])
+    phones = _recognize_source_phones(path, info)
+    coeffs = model.encode(desc)
+    shapes = VisemeShapes.learn(model, coeffs, track.valid, fps, phones) if phones else VisemeShapes.generic(model)
+    box = lower_face_box(track.landmarks, transforms, track.valid)
+    timings["model"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    target = folder if use_cache else Path(_tmp_folder())
+    with atomic_dir(target) as tmp:
+        build_bank((f.image for f in iter_frames(path, fps=fps)), transforms, track.valid, box,
+                   tmp / "bank.npy", progress)
+        np.savez(tmp / "data.npz", landmarks=track.landmarks, valid=track.valid, transforms=transforms,
+                 descriptors=desc, pose=pose, box=box.to_array(),
+                 phones_symbol=np.array([p.symbol for p in phones]),
+                 phones_time=np.array([[p.start_s, p.end_s] for p in phones], np.float64).reshape(-1, 2),
+                 **{f"model_{k}": v for k, v in model.to_dict().items()}, **shapes.to_dict())
+        meta = {"format_version": FORMAT_VERSION, "created_by": __version__, "source": str(path.resolve()),
+                "fps": fps, "width": track.width, "height": track.height, "face_index": face_index,
+                "frames": len(track)}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    timings["bank"] = time.perf_counter() - t0
+    prep = _load(target, path, info)
+    prep.cache_hits = []
+    prep.timings_s = timings
+    return prep
+
+
+def _tmp_folder() -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="twintake-prep-")
+
+
+def _load(folder: Path, path: Path, info: MediaInfo) -> PreparedVideo:
+    meta = json.loads((folder / "meta.json").read_text())
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError("format version mismatch")
+    d = np.load(folder / "data.npz")
+    track = FaceTrack(landmarks=d["landmarks"], valid=d["valid"].astype(bool), fps=float(meta["fps"]),
+                      width=int(meta["width"]), height=int(meta["height"]))
+    model = MouthModel.from_dict({k[6:]: d[k] for k in d.files if k.startswith("model_")})
+    shapes = VisemeShapes.from_dict(d)
+    phones = [Phone(str(s), float(a), float(b)) for s, (a, b) in zip(d["phones_symbol"], d["phones_time"])]
+    bank = np.load(folder / "bank.npy", mmap_mode="r")
+    return PreparedVideo(source=path, info=info, track=track, transforms=d["transforms"],
+                         descriptors=d["descriptors"], pose=d["pose"], model=model, shapes=shapes,
+                         box=CropBox.from_array(d["box"]), bank=bank, phones=phones,
+                         cache_hits=["track", "bank"], timings_s={"track": 0.0, "bank": 0.0})
+
+
+def aligned_points(prep: PreparedVideo, i: int, idx: np.ndarray) -> np.ndarray:
+    """Face-aligned positions of landmarks ``idx`` in source frame ``i``."""
+    return apply_affine(prep.transforms[i], prep.track.landmarks[i, idx, :2])
