@@ -7,6 +7,9 @@ with a One-Euro filter (Casiez et al. 2012). Results are cached on disk by conte
 from __future__ import annotations
 
 import logging
+import os
+import sys
+from contextlib import contextmanager
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -35,7 +38,6 @@ class FaceBox:
 
 
 def _face_mesh_module():
-    import os
     import warnings
 
     # MediaPipe / TFLite / absl log to stderr at import and graph start; keep the CLI clean.
@@ -49,6 +51,26 @@ def _face_mesh_module():
             "face tracking needs mediapipe: pip install mediapipe==0.10.14"
         ) from e
     return mp.solutions.face_mesh
+
+
+@contextmanager
+def _quiet_native_stderr():
+    """Silence MediaPipe's native (absl/TFLite) start-up logging written straight to fd 2."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _to_pixels(face, width: int, height: int) -> np.ndarray:
@@ -70,9 +92,13 @@ def detect_faces(image: np.ndarray, max_faces: int = 5) -> list[np.ndarray]:
     """
     fm = _face_mesh_module()
     h, w = image.shape[:2]
-    with fm.FaceMesh(static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True,
-                     min_detection_confidence=0.5) as mesh:
-        res = mesh.process(np.ascontiguousarray(image))
+    with _quiet_native_stderr():
+        mesh = fm.FaceMesh(static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True,
+                           min_detection_confidence=0.5)
+        try:
+            res = mesh.process(np.ascontiguousarray(image))
+        finally:
+            mesh.close()
     faces = [_to_pixels(f, w, h) for f in (res.multi_face_landmarks or [])]
     faces.sort(key=lambda p: -float(L.face_width_px(p)))
     return faces
@@ -112,12 +138,18 @@ class MediaPipeTracker:
         mouth = OneEuroFilter(self.fps, min_cutoff_hz=3.0, beta=1.5)
         mouth_idx = np.unique(np.concatenate([L.MOUTH_POINTS, L.EYELIDS]))
         prev_centre: np.ndarray | None = None
-        with fm.FaceMesh(static_image_mode=False, max_num_faces=self.max_faces,
-                         refine_landmarks=True, min_detection_confidence=0.5,
-                         min_tracking_confidence=0.5) as mesh:
-            for image in frames:
+        with _quiet_native_stderr():
+            mesh = fm.FaceMesh(static_image_mode=False, max_num_faces=self.max_faces,
+                               refine_landmarks=True, min_detection_confidence=0.5,
+                               min_tracking_confidence=0.5)
+        with mesh:
+            for i, image in enumerate(frames):
                 h, w = image.shape[:2]
-                res = mesh.process(np.ascontiguousarray(image))
+                if i == 0:
+                    with _quiet_native_stderr():
+                        res = mesh.process(np.ascontiguousarray(image))
+                else:
+                    res = mesh.process(np.ascontiguousarray(image))
                 faces = [_to_pixels(f, w, h) for f in (res.multi_face_landmarks or [])]
                 pts = self._choose(faces, prev_centre)
                 if pts is None:

@@ -103,11 +103,15 @@ class DriverOptions:
     """Options of the viseme motion driver.
 
     Attributes:
+        articulation: scale of the blended shape's deviation from rest; > 1 undoes the
+            averaging of neighbouring targets by the dominance blend, so vowels open as wide
+            as the person's own.
         loudness_gain: how strongly loudness scales the mouth's deviation from rest (0 = not).
         min_gain, max_gain: bounds of that scale.
         silence_ramp_s: time over which the mouth relaxes into / out of silence.
     """
 
+    articulation: float = 1.3
     loudness_gain: float = 1.0
     min_gain: float = 0.35
     max_gain: float = 1.25
@@ -179,6 +183,7 @@ class VisemeDriver:
         if active.any():
             level = float(np.percentile(loud[active], 90))
             g = np.clip((loud - (level - 30.0)) / 30.0, 0.0, None) ** 0.7
+            g = g / max(float(g[active].mean()), 1e-6)  # typical speech keeps its full shape
             g = 1.0 + o.loudness_gain * (g - 1.0)
             g = np.clip(g, o.min_gain, o.max_gain)
         else:
@@ -190,7 +195,7 @@ class VisemeDriver:
             kernel = np.ones(2 * ramp - 1) / (2 * ramp - 1)
             w = np.minimum(np.convolve(w, kernel, mode="same") * 1.5, 1.0) * (
                 np.convolve(w, np.ones(2 * ramp + 1), mode="same") > 0)
-        scale = (g * w)[:, None]
+        scale = (o.articulation * g * w)[:, None]
         out = model.rest + scale * (coeffs - model.rest)
         return MouthTrajectory(coeffs=out.astype(np.float32), fps=float(fps), silent=~active)
 

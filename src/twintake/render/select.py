@@ -32,8 +32,8 @@ class SelectOptions:
         beam: candidates kept per output frame.
     """
 
-    jump_cost: float = 6.0
-    hold_cost: float = 1.5
+    jump_cost: float = 3.0
+    hold_cost: float = 3.0
     pose_weight: float = 0.5
     beam: int = 64
 

@@ -1,0 +1,176 @@
+"""Speech benchmarks: TTS / voice-conversion real-time factors, speaker similarity, WER.
+
+Run:  PYTHONPATH=src python benchmarks/bench_speech.py [--quick] [--voices]
+
+* TTS RTF: wall time / audio duration for 20 English sentences (Kokoro-82M int8, 2 threads).
+* VC RTF: voice conversion of that audio (WORLD + kNN), profile preparation excluded.
+* Similarity (needs resemblyzer + torch): cosine of resemblyzer embeddings against clip 2 of
+  each tortoise_* speaker (clip 1 is the reference): base TTS voice vs converted, and clip 1
+  vs clip 2 as the same-speaker ceiling.
+* WER: pocketsphinx (en-us LM) on base vs converted speech of the 20 sentences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+warnings.filterwarnings("ignore")
+
+MEDIA = Path("/work/shared/media/speech_en")
+SPEAKERS = ["daniel", "emma", "freeman", "halle", "angie", "deniro", "geralt", "jlaw"]
+SENTENCES = [
+    "The birch canoe slid on the smooth planks.",
+    "Glue the sheet to the dark blue background.",
+    "It is easy to tell the depth of a well.",
+    "These days a chicken leg is a rare dish.",
+    "Rice is often served in round bowls.",
+    "The juice of lemons makes fine punch.",
+    "The box was thrown beside the parked truck.",
+    "The hogs were fed chopped corn and garbage.",
+    "Four hours of steady work faced us.",
+    "A large size in stockings is hard to sell.",
+    "The boy was there when the sun rose.",
+    "A rod is used to catch pink salmon.",
+    "The source of the huge river is the clear spring.",
+    "Kick the ball straight and follow through.",
+    "Help the woman get back to her feet.",
+    "A pot of tea helps to pass the evening.",
+    "Smoky fires lack flame and heat.",
+    "The soft cushion broke the man's fall.",
+    "The salt breeze came across from the sea.",
+    "The girl at the booth sold fifty bonds.",
+]
+
+
+def _to16k(x: np.ndarray, rate: int) -> np.ndarray:
+    from scipy.signal import resample_poly
+
+    g = np.gcd(rate, 16000)
+    return resample_poly(x.astype(np.float64), 16000 // g, rate // g).astype(np.float32)
+
+
+def _words(s: str) -> list[str]:
+    return re.sub(r"[^a-z' ]", " ", s.lower()).split()
+
+
+def _wer(ref: list[str], hyp: list[str]) -> tuple[int, int]:
+    d = np.arange(len(hyp) + 1)
+    for i, r in enumerate(ref, 1):
+        prev, d[0] = d.copy(), i
+        for j, h in enumerate(hyp, 1):
+            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (r != h))
+    return int(d[-1]), len(ref)
+
+
+def _recognize(x: np.ndarray, rate: int) -> str:
+    from pocketsphinx import Decoder
+
+    dec = _recognize.__dict__.setdefault("dec", Decoder(samprate=16000, loglevel="FATAL"))
+    pcm = (np.clip(_to16k(x, rate), -1, 1) * 32767).astype(np.int16).tobytes()
+    dec.start_utt()
+    dec.process_raw(pcm, full_utt=True)
+    dec.end_utt()
+    hyp = dec.hyp()
+    return hyp.hypstr if hyp else ""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="3 speakers, 6 sentences")
+    ap.add_argument("--voices", action="store_true", help="also WER of every Kokoro voice")
+    args = ap.parse_args()
+    from twintake.speech.synthesize import synthesize
+    from twintake.speech.tts import available_voices
+    from twintake.speech.voice import VoiceProfile, convert_many, decode_audio
+
+    sentences = SENTENCES[:6] if args.quick else SENTENCES
+    speakers = SPEAKERS[:3] if args.quick else SPEAKERS
+    synthesize("Warm up.", lang="en")
+
+    # ---- TTS RTF and base audio
+    base, t_tts = [], 0.0
+    for s in sentences:
+        t = time.perf_counter()
+        sp = synthesize(s, lang="en")
+        t_tts += time.perf_counter() - t
+        base.append(sp.samples)
+    dur = sum(len(b) for b in base) / 24000
+    print(f"TTS (Kokoro jf_gongitsune): {dur:.1f} s audio in {t_tts:.1f} s -> RTF {t_tts / dur:.3f}")
+    t = time.perf_counter()
+    long = synthesize(" ".join(sentences), lang="en")
+    el = time.perf_counter() - t
+    print(f"TTS one call, {len(sentences)} sentences: RTF {el / long.duration_s:.3f}")
+
+    if args.voices:
+        for v in available_voices():
+            err = n = 0
+            for s in sentences:
+                e, k = _wer(_words(s), _words(_recognize(synthesize(s, lang="en", tts_voice=v).samples, 24000)))
+                err, n = err + e, n + k
+            print(f"WER voice {v}: {err / n:.3f}")
+
+    try:
+        import resemblyzer
+
+        enc = resemblyzer.VoiceEncoder("cpu", verbose=False)
+    except Exception as exc:  # torch / resemblyzer missing
+        enc = None
+        print(f"(no speaker similarity: {exc})")
+
+    def emb(x, rate):
+        return enc.embed_utterance(resemblyzer.preprocess_wav(_to16k(x, rate), 16000))
+
+    base_wer = _corpus_wer(base, sentences)
+    print(f"WER base voice: {base_wer:.3f}")
+    e_base = emb(np.concatenate(base), 24000) if enc else None
+    rows = []
+    t_vc = 0.0
+    for name in speakers:
+        ref1, ref2 = MEDIA / f"tortoise_{name}_1.wav", MEDIA / f"tortoise_{name}_2.wav"
+        t = time.perf_counter()
+        prof = VoiceProfile.from_audio(ref1, use_cache=False)
+        t_prof = time.perf_counter() - t
+        t = time.perf_counter()
+        conv = convert_many(base, 24000, prof)
+        t_vc += time.perf_counter() - t
+        conv_wer = _corpus_wer(conv, sentences)
+        row = {"speaker": name, "ref_f0": prof.f0_median_hz, "speech_s": prof.speech_s, "prof_s": t_prof,
+               "wer": conv_wer, "f0": _median_f0(np.concatenate(conv))}
+        if enc:
+            e2 = emb(decode_audio(ref2, 16000), 16000)
+            e1 = emb(decode_audio(ref1, 16000), 16000)
+            row.update(same=float(e1 @ e2), base=float(e_base @ e2), conv=float(emb(np.concatenate(conv), 24000) @ e2))
+        rows.append(row)
+        print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+    print(f"VC: {dur * len(speakers):.1f} s audio in {t_vc:.1f} s -> RTF {t_vc / (dur * len(speakers)):.3f}")
+    if enc:
+        print("similarity to clip 2 (mean over %d speakers): same-speaker %.3f, base %.3f, converted %.3f" % (
+            len(rows), np.mean([r["same"] for r in rows]), np.mean([r["base"] for r in rows]),
+            np.mean([r["conv"] for r in rows])))
+    print(f"WER converted (mean over speakers): {np.mean([r['wer'] for r in rows]):.3f} (base {base_wer:.3f})")
+
+
+def _median_f0(x: np.ndarray) -> float:
+    import pyworld
+
+    f0, _ = pyworld.dio(x.astype(np.float64), 24000, frame_period=5.0, f0_floor=55, f0_ceil=600)
+    return float(np.median(f0[f0 > 0]))
+
+
+def _corpus_wer(audios, sentences) -> float:
+    err = n = 0
+    for a, s in zip(audios, sentences):
+        e, k = _wer(_words(s), _words(_recognize(a, 24000)))
+        err, n = err + e, n + k
+    return err / max(n, 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
