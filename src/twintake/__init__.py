@@ -25,6 +25,7 @@ from .types import FaceTrack, MouthTrajectory, Phone, RenderResult, Speech, Time
 __all__ = [
     "__version__",
     "lipsync",
+    "synthesize",
     "LipsyncOptions",
     "Speech",
     "Phone",
@@ -44,7 +45,7 @@ __all__ = [
 ]
 
 
-_LAZY = {"lipsync": "pipeline", "LipsyncOptions": "options"}
+_LAZY = {"lipsync": "pipeline", "LipsyncOptions": "options", "synthesize": "speech"}
 
 
 def __getattr__(name: str):

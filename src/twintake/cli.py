@@ -17,8 +17,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 class _RichHook:
     """Progress hook that drives a rich progress display, one bar per stage."""
 
-    LABELS = {"track": "tracking face", "bank": "building mouth bank", "speech": "speech",
-              "motion": "mouth motion", "render": "rendering"}
+    LABELS = {"track": "tracking face", "bank": "building mouth bank", "tts": "text to speech",
+              "voice": "voice cloning", "speech": "speech timing", "motion": "mouth motion",
+              "render": "rendering"}
 
     def __init__(self, progress) -> None:
         self.progress = progress
@@ -48,23 +49,62 @@ def _run(job, quiet: bool):
         raise typer.Exit(130)
 
 
+def _read_text(text: Optional[str], text_file: Optional[Path]) -> Optional[str]:
+    if text_file is None:
+        return text
+    if text is not None:
+        typer.echo("error: give either TEXT or --text-file, not both", err=True)
+        raise typer.Exit(2)
+    try:
+        return text_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        typer.echo(f"error: cannot read {text_file}: {e}", err=True)
+        raise typer.Exit(1)
+
+
+def _voice_reference(voice: Optional[str], source: Optional[Path]):
+    """--voice: None = the source's own audio when usable, 'none' = built-in voice, else a path.
+
+    Returns (reference or None, note to print or None)."""
+    from .errors import MediaError, VoiceError
+
+    if voice is not None:
+        return (None if voice.lower() == "none" else voice), None
+    if source is None:
+        return None, None
+    from .speech.voice import load_voice_profile
+
+    try:
+        return load_voice_profile(source), None
+    except (VoiceError, MediaError) as e:
+        return None, f"note: keeping the built-in voice, the video's own audio cannot be cloned ({e}); " \
+                     "give a clip of the person with --voice REF"
+
+
 @app.command()
 def say(
     source: Path = typer.Argument(..., help="talking video of the person"),
-    text: Optional[str] = typer.Argument(None, help="text to speak (needs text-to-speech)"),
+    text: Optional[str] = typer.Argument(None, help="text to speak (English, Arabic or both)"),
     audio: Optional[Path] = typer.Option(None, "--audio", "-a", help="speech file (wav/mp3/m4a/flac or a video)"),
+    text_file: Optional[Path] = typer.Option(None, "--text-file", help="read the text from this UTF-8 file"),
+    voice: Optional[str] = typer.Option(None, "--voice", help="voice reference clip; 'none' = built-in voice; "
+                                        "default: the source video's own audio"),
+    lang: str = typer.Option("auto", "--lang", help="language of the text: en, ar or auto"),
+    tts_voice: Optional[str] = typer.Option(None, "--tts-voice", help="built-in TTS voice (jf_gongitsune, jm_kumo...)"),
     out: Path = typer.Option(Path("out.mp4"), "--out", "-o", help="the MP4 to write"),
     face_index: int = typer.Option(0, "--face-index", help="which face when several: 0 = largest"),
     crf: int = typer.Option(18, "--crf", min=0, max=51, help="H.264 quality (lower = better, bigger)"),
     preset: str = typer.Option("veryfast", "--preset", help="x264 speed preset"),
     max_duration: float = typer.Option(30.0, "--max-duration", help="longest speech accepted, minutes"),
+    max_chars: int = typer.Option(20000, "--max-chars", help="longest text accepted, characters"),
     no_cache: bool = typer.Option(False, "--no-cache", help="do not read or write the track cache"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
-    """Make SOURCE say the speech in --audio (or TEXT) and write an MP4."""
+    """Make SOURCE say the speech in --audio, or TEXT in the person's voice, and write an MP4."""
     from .options import LipsyncOptions
-    from .pipeline import lipsync
+    from .pipeline import check_output_path, lipsync
 
+    text = _read_text(text, text_file)
     if audio is None and text is None:
         typer.echo("error: give the speech: --audio FILE, or a TEXT to speak", err=True)
         raise typer.Exit(2)
@@ -73,14 +113,23 @@ def say(
         raise typer.Exit(2)
     opts = LipsyncOptions(face_index=face_index, crf=crf, preset=preset, max_duration_s=max_duration * 60,
                           use_cache=not no_cache)
+    notes: list[str] = []
 
     def job(hook):
         speech = audio
         if text is not None:
-            speech = _synthesize_for(source, text, hook)
+            from .speech import synthesize
+
+            check_output_path(out)
+            ref, note = _voice_reference(voice, source)
+            if note:
+                notes.append(note)
+            speech = synthesize(text, lang=lang, voice=ref, tts_voice=tts_voice, max_chars=max_chars, hook=hook)
         return lipsync(source, speech, out, opts, hook=hook)
 
     res = _run(job, quiet)
+    for note in notes:
+        typer.echo(note, err=True)
     if not quiet:
         typer.echo(f"wrote {res.path} ({res.duration_s:.2f} s, {res.frames} frames at {res.fps:g} fps, "
                    f"{res.width}x{res.height})")
@@ -88,12 +137,44 @@ def say(
             typer.echo(f"  no face from {r.start_s:.2f} s to {r.end_s:.2f} s: those frames are unchanged")
 
 
-def _synthesize_for(source: Path, text: str, hook):
-    try:
-        from .speech.synthesize import synthesize
-    except ImportError:
-        raise TwintakeError("text-to-speech is not available in this install: use --audio FILE")
-    return synthesize(text, voice=source, hook=hook)
+@app.command()
+def tts(
+    text: Optional[str] = typer.Argument(None, help="text to speak"),
+    out: Path = typer.Option(Path("out.wav"), "--out", "-o", help="the WAV to write"),
+    text_file: Optional[Path] = typer.Option(None, "--text-file", help="read the text from this UTF-8 file"),
+    voice: Optional[str] = typer.Option(None, "--voice", help="voice reference clip (audio or video); "
+                                        "'none' or unset = built-in voice"),
+    lang: str = typer.Option("auto", "--lang", help="en, ar or auto"),
+    tts_voice: Optional[str] = typer.Option(None, "--tts-voice", help="built-in TTS voice"),
+    speed: float = typer.Option(1.0, "--speed", help="speaking rate, 0.5-2.0"),
+    max_chars: int = typer.Option(20000, "--max-chars", help="longest text accepted, characters"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
+):
+    """Speak TEXT (English, Arabic or both) in a cloned or built-in voice and write a WAV."""
+    from .errors import OutputError
+    from .media import write_wav
+    from .speech import synthesize
+
+    text = _read_text(text, text_file)
+    if text is None:
+        typer.echo("error: give the TEXT to speak (or --text-file)", err=True)
+        raise typer.Exit(2)
+
+    def job(hook):
+        if out.suffix.lower() != ".wav":
+            raise OutputError(f"cannot write {out}: the output must be a .wav file")
+        if not out.parent.is_dir():
+            raise OutputError(f"cannot write {out}: folder {out.parent} does not exist")
+        ref, _ = _voice_reference(voice if voice is not None else "none", None)
+        speech = synthesize(text, lang=lang, voice=ref, tts_voice=tts_voice, speed=speed, max_chars=max_chars,
+                            hook=hook)
+        write_wav(out, speech.samples, speech.sample_rate_hz)
+        return speech
+
+    speech = _run(job, quiet)
+    if not quiet:
+        typer.echo(f"wrote {out} ({speech.duration_s:.2f} s, {speech.sample_rate_hz} Hz, "
+                   f"{len([p for p in speech.phones if p.symbol != 'SIL'])} phones, language {speech.language})")
 
 
 @app.command()

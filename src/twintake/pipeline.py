@@ -16,7 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ._threads import BackgroundWorker, prefetch
 from .errors import MediaError, OutputError, SpeechError
+from .face.align import apply_affine
+from .face.landmarks import MID_FACE
 from .face.tracker import invalid_ranges
 from .hooks import Progress, ProgressHook
 from .media import VideoWriter, iter_frames_at, load_audio, probe
@@ -65,7 +68,7 @@ def load_speech(audio: str | Path, max_duration_s: float = 1800.0) -> Speech:
                           f"{max_duration_s / 60:.0f} min limit: split it or raise --max-duration")
     rate = info.audio.sample_rate_hz if info.audio.sample_rate_hz in _AAC_RATES else 48000
     samples = load_audio(audio, rate)
-    if len(samples) == 0 or is_silent(samples):
+    if len(samples) == 0 or is_silent(samples, rate):
         raise SpeechError(f"{audio} is silent: there is no speech to lip-sync to")
     if len(samples) / rate > max_duration_s:
         raise SpeechError(f"{audio} is over the {max_duration_s / 60:.0f} min limit")
@@ -88,13 +91,20 @@ def ensure_phones(speech: Speech) -> Speech:
     if not speech.phones:
         from .speech.phones import recognize_phones
 
-        speech.phones = recognize_phones(_resample(speech.samples, speech.sample_rate_hz, 16000), 16000)
+        # the accurate (triphone) decoder runs at ~0.3x real time; past two minutes use the
+        # fast one (~0.05x) so long renders are not dominated by recognition
+        mode = "accurate" if speech.duration_s <= 120 else "fast"
+        speech.phones = recognize_phones(_resample(speech.samples, speech.sample_rate_hz, 16000), 16000,
+                                         mode=mode)
     return speech
 
 
 def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: LipsyncOptions | None = None,
-           progress: Progress | None = None) -> RenderResult:
-    """Render a prepared source speaking ``speech`` to ``out`` (see :func:`lipsync`)."""
+           progress: Progress | None = None, exclude_radius: int | None = None) -> RenderResult:
+    """Render a prepared source speaking ``speech`` to ``out`` (see :func:`lipsync`).
+
+    ``exclude_radius`` (frames, evaluation only): never take a mouth from within this many frames
+    of the output frame's base frame (leave-segment-out; see :mod:`twintake.evaluate.protocol`)."""
     o = options or LipsyncOptions()
     progress = progress or Progress()
     out = check_output_path(out)
@@ -114,7 +124,8 @@ def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: Lipsyn
     target = prep.model.decode(traj.coeffs)
     base = pingpong_indices(n_out, prep.openness, fps)
     sel = select_frames(target, prep.descriptors, prep.track.valid, base_pose=prep.pose[base],
-                        bank_pose=prep.pose, options=o.select)
+                        bank_pose=prep.pose, options=o.select, exclude_radius=exclude_radius,
+                        base_index=base)
     timings["motion"] = time.perf_counter() - t0
     progress("motion", 1, 1)
 
@@ -124,19 +135,28 @@ def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: Lipsyn
     sr = speech.sample_rate_hz
     h, w = prep.track.height, prep.track.width
     with VideoWriter(out, fps, w, h, crf=o.crf, preset=o.preset, audio_sample_rate_hz=sr) as writer:
-        for t, frame in enumerate(iter_frames_at(prep.source, base, fps=fps)):
-            progress("render", t + 1, n_out)
-            b = int(base[t])
-            img = frame.image
-            if valid[b]:
-                s = int(sel[t])
-                img = comp.composite(img, prep.transforms[b], prep.track.landmarks[b],
-                                     np.asarray(prep.bank[s]), prep.descriptors[s], target[t])
+
+        def write(item) -> None:
+            t, img = item
             writer.write(img)
             a0, a1 = int(round(t * sr / fps)), int(round((t + 1) * sr / fps))
-            if t == n_out - 1:
-                a1 = len(speech.samples)
-            writer.write_audio(speech.samples[a0:a1])
+            writer.write_audio(speech.samples[a0:(len(speech.samples) if t == n_out - 1 else a1)])
+
+        encoder = BackgroundWorker(write, depth=4)
+        try:
+            for t, frame in enumerate(prefetch(iter_frames_at(prep.source, base, fps=fps))):
+                progress("render", t + 1, n_out)
+                b = int(base[t])
+                img = frame.image
+                if valid[b]:
+                    s = int(sel[t])
+                    mid = apply_affine(prep.box.pixel_to_crop(prep.transforms[s]),
+                                       prep.track.landmarks[s, MID_FACE, :2])
+                    img = comp.composite(img, prep.transforms[b], prep.track.landmarks[b],
+                                         np.asarray(prep.bank[s]), prep.descriptors[s], target[t], mid)
+                encoder.submit((t, img))
+        finally:
+            encoder.finish()
     timings["render"] = time.perf_counter() - t0
     without = [TimeRange(a / fps, (b + 1) / fps) for a, b in invalid_ranges(valid[base], fps)]
     return RenderResult(path=out, duration_s=n_out / fps, fps=fps, frames=n_out, width=w - w % 2,

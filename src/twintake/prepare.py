@@ -98,7 +98,7 @@ def _recognize_source_phones(path: Path, info: MediaInfo) -> list[Phone]:
         samples = load_audio(path, 16000)
     except MediaError:
         return []
-    if len(samples) < 1600 or is_silent(samples):
+    if len(samples) < 1600 or is_silent(samples, 16000):
         return []
     return recognize_phones(samples, 16000)
 

@@ -32,6 +32,12 @@ STABLE = np.array([33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 10, 151, 9, 8, 127
 UNDER_NOSE = np.array([147, 187, 205, 203, 98, 2, 327, 423, 425, 411, 376])
 RIGHT_EYE_CORNERS = np.array([33, 133])
 LEFT_EYE_CORNERS = np.array([362, 263])
+#: The upper edge of the blending mask: across the cheeks and between nose and upper lip, low
+#: enough that the nose is never blended.
+MASK_TOP = np.array([147, 187, 207, 216, 92, 164, 322, 436, 427, 411, 376])
+#: Points around the nose and mid-cheeks, rigid with the skull but close to the mouth: used to
+#: refine the alignment of a chosen mouth onto the base frame (pitch foreshortening).
+MID_FACE = np.array([1, 2, 4, 5, 195, 98, 327, 48, 278, 64, 294, 50, 280, 123, 352, 36, 266, 142, 371])
 #: Upper and lower eyelid centres (right eye 159/145, left eye 386/374).
 EYELIDS = np.array([159, 145, 386, 374])
 UPPER_INNER_LIP = 13

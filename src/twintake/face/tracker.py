@@ -145,7 +145,7 @@ class MediaPipeTracker:
         with mesh:
             for i, image in enumerate(frames):
                 h, w = image.shape[:2]
-                if i == 0:
+                if i < 5:  # native models start lazily on the first frames
                     with _quiet_native_stderr():
                         res = mesh.process(np.ascontiguousarray(image))
                 else:

@@ -24,7 +24,8 @@ from ..face import landmarks as L
 from ..face.align import apply_affine, invert_affine
 from .bank import CropBox
 
-_MASK_POINTS = np.concatenate([L.JAW, L.UNDER_NOSE])
+_MASK_POINTS = np.concatenate([L.JAW, L.MASK_TOP])
+_NOSTRILS_IN_MID = np.array([int(np.flatnonzero(L.MID_FACE == i)[0]) for i in (2, 98, 327, 64, 294)])
 _JAW_IN_DESC = np.arange(len(L.LIPS_OUTER) + len(L.LIPS_INNER), len(L.MOUTH_POINTS))
 
 
@@ -42,8 +43,8 @@ class CompositeOptions:
 
     fine_warp: bool = True
     max_warp_iod: float = 0.06
-    feather_iod: float = 0.07
-    grow_iod: float = 0.06
+    feather_iod: float = 0.12
+    grow_iod: float = 0.03
     color_correct: bool = True
 
 
@@ -97,8 +98,13 @@ class Compositor:
         d = d * np.minimum(1.0, lim / np.maximum(norm, 1e-9))
         if float(np.abs(d).max()) < 0.3:
             return crop
-        pts = np.concatenate([dst_pts, self._border])
-        disp = np.concatenate([d, np.zeros_like(self._border)])
+        # pin the nose: a row of fixed points a little above the upper lip
+        top = float(src_pts[: len(L.LIPS_OUTER), 1].min()) - 0.15 * self.box.scale
+        w = self.size[0]
+        row = np.stack([np.linspace(0, w - 1, 9), np.full(9, top)], 1)
+        fixed = np.concatenate([self._border, row])
+        pts = np.concatenate([dst_pts, fixed])
+        disp = np.concatenate([d, np.zeros_like(fixed)])
         rbf = RBFInterpolator(pts, disp, kernel="thin_plate_spline", smoothing=1.0)
         coarse = rbf(self._grid).reshape(*self._grid_shape, 2).astype(np.float32)
         w, h = self.size
@@ -109,7 +115,8 @@ class Compositor:
                          borderMode=cv2.BORDER_REFLECT)
 
     def composite(self, base: np.ndarray, base_to_aligned: np.ndarray, base_landmarks: np.ndarray,
-                  crop: np.ndarray, crop_desc: np.ndarray, target_desc: np.ndarray) -> np.ndarray:
+                  crop: np.ndarray, crop_desc: np.ndarray, target_desc: np.ndarray,
+                  crop_mid_face: np.ndarray | None = None) -> np.ndarray:
         """Blend one chosen mouth onto one base frame.
 
         Args:
@@ -119,6 +126,9 @@ class Compositor:
             crop: (Hc, Wc, 3) uint8 bank crop of the chosen source frame.
             crop_desc: (114,) face-aligned mouth points of the chosen source frame.
             target_desc: (114,) face-aligned target mouth points.
+            crop_mid_face: (len(MID_FACE), 2) the chosen frame's mid-face points in crop pixels;
+                when given, an affine fitted from them to the base's corrects the residual
+                misalignment (head pitch) that a similarity cannot.
         Returns:
             (H, W, 3) uint8 RGB frame.
         """
@@ -135,17 +145,41 @@ class Compositor:
         else:
             moved = src_pts
         p2c = self.box.pixel_to_crop(base_to_aligned)
+        corr = np.eye(3)  # chosen-crop coords -> base-crop coords
+        if crop_mid_face is not None:
+            base_mid = apply_affine(p2c, base_landmarks[L.MID_FACE, :2])
+            corr = _robust_affine(crop_mid_face, base_mid, max_change=0.12)
         base_crop_pts = apply_affine(p2c, base_landmarks[_MASK_POINTS, :2])
-        hull_pts = np.concatenate([base_crop_pts, moved[_JAW_IN_DESC], src_pts[_JAW_IN_DESC]])
+        jaw_moved = apply_affine(corr[:2], moved[_JAW_IN_DESC])
+        jaw_src = apply_affine(corr[:2], src_pts[_JAW_IN_DESC])
+        hull_pts = np.concatenate([base_crop_pts, jaw_moved, jaw_src])
         w, h = self.size
         mask = np.zeros((h, w), np.float32)
         hull = cv2.convexHull(hull_pts.astype(np.float32)).astype(np.int32)
         cv2.fillConvexPoly(mask, hull, 1.0, lineType=cv2.LINE_AA)
+        # Keep the blend inside the base's face at the sides (no background, ears or earrings
+        # from another frame), but let it reach below the chin for a lower-opening jaw.
+        side = np.zeros((h, w), np.float32)
+        side_src = np.zeros((h, w), np.float32)
+        for canvas, jaw in ((side, apply_affine(p2c, base_landmarks[L.JAW, :2])), (side_src, jaw_src)):
+            poly = _face_interior(jaw, inset=0.06 * scale, drop=0.35 * scale)
+            cv2.fillPoly(canvas, [poly.astype(np.int32)], 1.0, lineType=cv2.LINE_AA)
+        side = np.minimum(side, side_src)  # inside both faces
         grow = max(1, int(round(o.grow_iod * scale)))
         mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+        mask = np.minimum(mask, side)
         sigma = max(1.0, o.feather_iod * scale / 2)
+        er = max(1, int(round(sigma)))
+        mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * er + 1, 2 * er + 1)))
         mask = smooth(mask, sigma)
-        # shrink so the feathered edge stays inside the crop
+        # never blend the nose: fade the mask in below the lower of the two nostril lines
+        nostrils = [apply_affine(p2c, base_landmarks[L.MID_FACE[_NOSTRILS_IN_MID], :2])]
+        if crop_mid_face is not None:
+            nostrils.append(apply_affine(corr[:2], crop_mid_face[_NOSTRILS_IN_MID]))
+        y_cut = max(float(p[:, 1].max()) for p in nostrils) + 0.02 * scale
+        ramp = max(1.0, 0.08 * scale)
+        ys = np.arange(h, dtype=np.float32)[:, None]
+        mask *= np.clip((ys - y_cut) / ramp, 0.0, 1.0)
         mask[:2, :] = 0
         mask[-2:, :] = 0
         mask[:, :2] = 0
@@ -161,27 +195,34 @@ class Compositor:
         y1 = int(min(hb, np.ceil(corners[:, 1].max()) + 1))
         if x1 - x0 < 4 or y1 - y0 < 4:
             return base
-        m = p2c.copy()
+        # ROI pixel -> base crop -> chosen crop (inverse maps for WARP_INVERSE_MAP)
+        p2c3 = np.vstack([p2c, [0, 0, 1]])
+        m_mask = p2c.copy()
+        m_mask[:, 2] += m_mask[:, :2] @ np.array([x0, y0], np.float64)
+        m = (np.linalg.inv(corr) @ p2c3)[:2]
         m[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64)
         rsize = (x1 - x0, y1 - y0)
         flags = cv2.WARP_INVERSE_MAP
         src = cv2.warpAffine(crop, m, rsize, flags=cv2.INTER_CUBIC | flags, borderMode=cv2.BORDER_REPLICATE)
-        alpha = cv2.warpAffine(mask, m, rsize, flags=cv2.INTER_LINEAR | flags, borderMode=cv2.BORDER_CONSTANT,
+        alpha = cv2.warpAffine(mask, m_mask, rsize, flags=cv2.INTER_LINEAR | flags, borderMode=cv2.BORDER_CONSTANT,
                                borderValue=0)
         alpha[alpha < 1.0 / 255] = 0.0
         roi = base[y0:y1, x0:x1].astype(np.float32)
         srcf = src.astype(np.float32)
         if o.color_correct:
+            # weights on the feathered border, ignoring pixels that differ by more than a colour
+            # shift can explain (background seen past the face, moving hair, teeth)
+            raw = roi - srcf
             ring = alpha * (1.0 - alpha) * 4.0
-            ring[alpha < 0.02] = 0
+            ring[(alpha < 0.02) | (np.abs(raw).max(axis=2) > 30)] = 0
             wsum = float(ring.sum())
             if wsum > 1:
-                diff = (roi - srcf) * ring[..., None]
-                glob = diff.reshape(-1, 3).sum(0) / wsum
+                diff = raw * ring[..., None]
+                glob = np.clip(diff.reshape(-1, 3).sum(0) / wsum, -20, 20)
                 s = max(2.0, 0.25 * scale)
                 local = smooth(diff - glob * ring[..., None], s)
                 norm = smooth(ring, s)
-                srcf += glob + local / (norm[..., None] + 0.05)
+                srcf += glob + np.clip(local / (norm[..., None] + 0.05), -15, 15)
         a = alpha[..., None]
         out_roi = roi * (1.0 - a) + srcf * a
         out = base.copy()
@@ -190,3 +231,32 @@ class Compositor:
         untouched = alpha == 0
         out[y0:y1, x0:x1][untouched] = base[y0:y1, x0:x1][untouched]
         return out
+
+
+def _robust_affine(src: np.ndarray, dst: np.ndarray, max_change: float) -> np.ndarray:
+    """Least-squares affine ``src -> dst`` as a 3x3 matrix; identity when it is implausible
+    (any singular value off by more than ``max_change`` from 1, or a shift > 10 % of the span)."""
+    a = np.hstack([src, np.ones((len(src), 1))])
+    sol, *_ = np.linalg.lstsq(a, dst, rcond=None)
+    m = np.eye(3)
+    m[:2] = sol.T
+    sv = np.linalg.svd(m[:2, :2], compute_uv=False)
+    span = float(np.ptp(src, axis=0).max()) + 1e-6
+    shift = np.abs(apply_affine(m[:2], src) - src).max()
+    if np.any(np.abs(sv - 1) > max_change) or shift > 0.1 * span + 0.1 * span:
+        return np.eye(3)
+    return m
+
+
+def _face_interior(jaw: np.ndarray, inset: float, drop: float) -> np.ndarray:
+    """Polygon of the face below the cheeks: the jaw line moved ``inset`` pixels inwards, its
+    chin part also ``drop`` pixels down, closed by a line far above (crop pixels)."""
+    centre_x = float(jaw[:, 0].mean())
+    pts = jaw.astype(np.float64).copy()
+    pts[:, 0] += np.sign(centre_x - pts[:, 0]) * inset
+    n = len(pts)
+    # weight 1 at the chin (middle of the jaw line), 0 at the ends below the ears
+    wgt = np.clip(1.0 - np.abs(np.arange(n) - (n - 1) / 2) / ((n - 1) / 2), 0, 1) ** 0.7
+    pts[:, 1] += wgt * drop
+    top = float(jaw[:, 1].min()) - 10 * inset - drop
+    return np.vstack([[pts[0, 0], top], pts, [pts[-1, 0], top]])

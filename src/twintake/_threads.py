@@ -1,0 +1,96 @@
+"""Small threading helpers to overlap decoding, compositing and encoding.
+
+PyAV releases the GIL while it decodes and encodes, so running those in helper threads lets the
+compositing (NumPy/OpenCV, which also release it) use the second core.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+_END = object()
+
+
+def prefetch(items: Iterable[T], depth: int = 4) -> Iterator[T]:
+    """Iterate ``items`` in a background thread, ``depth`` items ahead.
+
+    Exceptions raised by the producer are re-raised in the consumer. Stopping early (break,
+    exception, generator close) stops the producer at its next item.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                q.put(item)
+            q.put(_END)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            q.put(_Raise(e))
+
+    th = threading.Thread(target=run, name="twintake-prefetch", daemon=True)
+    th.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, _Raise):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        while th.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                th.join(timeout=0.05)
+
+
+class _Raise:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class BackgroundWorker:
+    """Runs ``fn(item)`` for submitted items in order, in one background thread.
+
+    ``submit`` blocks when ``depth`` items are pending; an exception in ``fn`` is re-raised by
+    the next ``submit`` or by ``finish``.
+    """
+
+    def __init__(self, fn: Callable[[object], None], depth: int = 4) -> None:
+        self._fn = fn
+        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._th = threading.Thread(target=self._run, name="twintake-worker", daemon=True)
+        self._th.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is _END:
+                return
+            if self._error is None:
+                try:
+                    self._fn(item)
+                except BaseException as e:  # noqa: BLE001
+                    self._error = e
+
+    def submit(self, item) -> None:
+        if self._error is not None:
+            raise self._error
+        self._q.put(item)
+
+    def finish(self) -> None:
+        """Wait for all submitted items; re-raise the first error."""
+        self._q.put(_END)
+        self._th.join()
+        if self._error is not None:
+            raise self._error

@@ -1,0 +1,49 @@
+"""Typer commands for `twintake eval` and `twintake bench` (registered by :mod:`twintake.cli`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def eval_cli(
+    suite: Optional[Path] = typer.Option(None, "--suite", help="MANIFEST.tsv, folder of videos or one video "
+                                         "(default: ../shared/media/MANIFEST.tsv talking videos)"),
+    out: Path = typer.Option(Path("eval_out"), "--out", "-o", help="folder for results.json, results.md, plots"),
+    max_seconds: float = typer.Option(8.0, "--max-seconds", help="evaluate the first N seconds of each video"),
+    exclude: float = typer.Option(2.0, "--exclude", help="leave-segment-out half-window, seconds"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
+):
+    """Self-reenactment lip-sync evaluation: twintake vs baselines, side by side."""
+    from ..cli import _run
+    from .commands import eval_command
+
+    md, written, _ = _run(lambda hook: eval_command(suite, out, max_seconds=max_seconds, exclude_s=exclude,
+                                                     hook=hook), quiet)
+    typer.echo(md)
+    typer.echo(f"wrote {written['json']}, {written['markdown']} and {len(written) - 2} plots")
+
+
+def bench_cli(
+    what: str = typer.Argument("lipsync", help="lipsync, prepare, tts, vc or all"),
+    video: Optional[Path] = typer.Option(None, "--video", help="talking video (default: shared 1080p clip)"),
+    audio: Optional[Path] = typer.Option(None, "--audio", help="speech (default: shared 60 s speech)"),
+    seconds: float = typer.Option(60.0, "--seconds", help="cut the speech to this many seconds (0 = whole)"),
+    long: bool = typer.Option(False, "--long", help="also loop the speech to 10 minutes (memory flatness)"),
+    runs: int = typer.Option(1, "--runs", help="repeat each measurement"),
+    json_path: Path = typer.Option(Path("benchmarks/results.jsonl"), "--json", help="append rows here"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
+):
+    """Speed and memory: output fps, real-time factor, time to first frame, peak RSS."""
+    from ..cli import _run
+    from .commands import bench_command, bench_table
+
+    if what not in ("lipsync", "prepare", "tts", "vc", "all"):
+        typer.echo(f"error: unknown benchmark {what!r}: choose lipsync, prepare, tts, vc or all", err=True)
+        raise typer.Exit(2)
+    rows = _run(lambda hook: bench_command(what, video, audio, long=long, speech_s=seconds or None, runs=runs,
+                                           json_path=json_path, hook=hook), quiet)
+    typer.echo(bench_table(rows))
+    typer.echo(f"appended {len(rows)} row(s) to {json_path}")

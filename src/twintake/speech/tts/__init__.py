@@ -1,0 +1,134 @@
+"""Text-to-speech back ends: Kokoro-82M for English, eSpeak NG (+ neural tashkeel) for Arabic.
+
+All back ends yield :class:`TTSChunk` objects (24 kHz float32 + ARPAbet phone timings), one
+per sentence, so long texts stream and memory stays small.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterator
+
+import numpy as np
+
+from ...errors import BackendError
+from ...types import Phone
+from .kokoro import DEFAULT_VOICE, SAMPLE_RATE, VOICES, TTSChunk, available_voices, kokoro_chunks
+from .text import (
+    ScriptRun,
+    chunk_text,
+    detect_language,
+    has_arabic,
+    normalize_arabic,
+    normalize_english,
+    number_to_words,
+    split_scripts,
+    split_sentences,
+)
+
+__all__ = [
+    "TTSChunk",
+    "SAMPLE_RATE",
+    "VOICES",
+    "DEFAULT_VOICE",
+    "available_voices",
+    "kokoro_chunks",
+    "arabic_chunks",
+    "diacritize",
+    "arabic_phonemes",
+    "ScriptRun",
+    "chunk_text",
+    "detect_language",
+    "has_arabic",
+    "normalize_arabic",
+    "normalize_english",
+    "number_to_words",
+    "split_scripts",
+    "split_sentences",
+]
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1)
+def _diacritizer():
+    """text2tashkeel's default model (rawi-ensemble, Apache-2.0, ONNX inside the wheel)."""
+    try:
+        from text2tashkeel import Diacritizer
+    except ImportError:
+        return None
+    return Diacritizer()
+
+
+def diacritize(text: str) -> str:
+    """Add Arabic vowel marks (tashkeel) with text2tashkeel; returns ``text`` unchanged (and
+    logs a warning once) when the package is not installed."""
+    d = _diacritizer()
+    if d is None:
+        log.warning("text2tashkeel is not installed (`pip install text2tashkeel==0.1.0`); "
+                    "Arabic is spoken without vowel marks and sounds worse")
+        return text
+    try:
+        return d(text)
+    except Exception as exc:  # a model failure should not stop speech
+        log.warning("diacritization failed (%s); speaking undiacritized text", exc)
+        return text
+
+
+def arabic_phonemes(text: str, vocalize: bool = True) -> str:
+    """eSpeak NG IPA phonemes of Arabic ``text`` (diacritized first when ``vocalize``)."""
+    from .espeak import text_to_ipa
+
+    t = normalize_arabic(text)
+    return text_to_ipa(diacritize(t) if vocalize else t, "ar")
+
+
+def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
+    if src == dst:
+        return x.astype(np.float32)
+    from scipy.signal import resample_poly
+
+    g = np.gcd(src, dst)
+    return resample_poly(x.astype(np.float64), dst // g, src // g).astype(np.float32)
+
+
+def arabic_chunks(sentences: list[str], speed: float = 1.0, vocalize: bool = True) -> Iterator[TTSChunk]:
+    """Synthesize normalized Arabic sentences with eSpeak NG's ``ar`` voice, one chunk each.
+
+    Phone timings come from eSpeak's phoneme events; each phone lasts until the next event,
+    audio before the first event is ``"SIL"``. Audio is resampled to 24 kHz.
+    Raises BackendError when espeak-ng cannot be loaded.
+    """
+    from .espeak import synthesize_espeak
+    from .g2p import arabic_ipa_to_arpabet
+
+    for sentence in sentences:
+        spoken = diacritize(sentence) if vocalize else sentence
+        out = synthesize_espeak(spoken, "ar", speed)
+        if out.samples.size == 0:
+            continue
+        audio = _resample(out.samples, out.sample_rate_hz, SAMPLE_RATE)
+        total = len(audio) / SAMPLE_RATE
+        spans: list[list] = []
+        first = out.phones[0].start_s if out.phones else total
+        if first > 0:
+            spans.append(["SIL", 0.0])
+        for ev in out.phones:
+            sym = arabic_ipa_to_arpabet(ev.symbol)
+            start = min(ev.start_s, total)
+            if sym is None or (spans and spans[-1][0] == sym == "SIL"):
+                continue
+            if spans and start <= spans[-1][1]:
+                if sym != "SIL":
+                    spans[-1][0] = sym  # same instant: the later event wins
+                continue
+            spans.append([sym, start])
+        phones: list[Phone] = []
+        for i, (sym, start) in enumerate(spans):
+            end = spans[i + 1][1] if i + 1 < len(spans) else total
+            if end > start:
+                phones.append(Phone(sym, round(start, 6), round(end, 6)))
+        if phones:
+            phones[-1] = Phone(phones[-1].symbol, phones[-1].start_s, total)
+        yield TTSChunk(audio, SAMPLE_RATE, phones, sentence, "ar")

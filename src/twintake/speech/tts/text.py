@@ -1,0 +1,325 @@
+"""Text front end: script detection, mixed-script splitting, normalization, sentence splitting.
+
+Everything here is pure Python (no model, no I/O). English normalization spells out numbers
+(cardinals, ordinals, decimals, years, money, percentages, times) and common abbreviations so
+that the phonemizer sees words only; Arabic normalization maps Arabic-Indic digits to Western
+digits (eSpeak NG's Arabic voice reads those as Arabic number words) and drops tatweel.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+__all__ = [
+    "ScriptRun",
+    "is_arabic_char",
+    "has_arabic",
+    "detect_language",
+    "split_scripts",
+    "number_to_words",
+    "ordinal_to_words",
+    "normalize_english",
+    "normalize_arabic",
+    "split_sentences",
+    "chunk_text",
+]
+
+_ARABIC_RANGES = ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
+_ARABIC_INDIC = {ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")}
+_ARABIC_INDIC.update({ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")})
+_ARABIC_PUNCT = {"،": ",", "؛": ";", "؟": "?", "٪": "%", "٫": ".", "٬": ","}
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    """A run of text in one language: ``lang`` is ``"en"`` (Latin script) or ``"ar"``."""
+
+    text: str
+    lang: str
+
+
+def is_arabic_char(ch: str) -> bool:
+    """True for a character in one of the Unicode Arabic blocks (letters, marks, digits)."""
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in _ARABIC_RANGES)
+
+
+def _is_arabic_letter(ch: str) -> bool:
+    return is_arabic_char(ch) and unicodedata.category(ch).startswith("L")
+
+
+def _is_latin_letter(ch: str) -> bool:
+    return ch.isalpha() and not is_arabic_char(ch) and ord(ch) < 0x0250
+
+
+def has_arabic(text: str) -> bool:
+    """True when ``text`` contains at least one Arabic letter."""
+    return any(_is_arabic_letter(c) for c in text)
+
+
+def detect_language(text: str) -> str:
+    """``"ar"`` when Arabic letters outnumber Latin ones, else ``"en"``."""
+    n_ar = sum(_is_arabic_letter(c) for c in text)
+    n_la = sum(_is_latin_letter(c) for c in text)
+    return "ar" if n_ar > n_la else "en"
+
+
+def split_scripts(text: str) -> list[ScriptRun]:
+    """Split mixed text into runs of one script each (``"ar"`` for Arabic, ``"en"`` for Latin).
+
+    Neutral characters (spaces, digits, punctuation) join the run before them; neutral text at
+    the very start joins the first lettered run. Runs keep their spacing; empty runs are dropped.
+    A text without letters gives one ``"en"`` run (or ``"ar"`` if it has Arabic-Indic digits).
+    """
+    runs: list[list[str]] = []  # [lang, text]
+    pending = ""
+    for ch in text:
+        if _is_arabic_letter(ch) or unicodedata.category(ch) == "Mn" and is_arabic_char(ch):
+            lang = "ar"
+        elif _is_latin_letter(ch):
+            lang = "en"
+        else:
+            if runs:
+                runs[-1][1] += ch
+            else:
+                pending += ch
+            continue
+        if runs and runs[-1][0] == lang:
+            runs[-1][1] += ch
+        elif runs:
+            # move trailing neutral characters of the previous run (spaces, opening brackets)
+            # to this run only when they are spaces; punctuation stays with what it ends.
+            prev = runs[-1][1]
+            stripped = prev.rstrip()
+            runs[-1][1] = stripped
+            runs.append([lang, prev[len(stripped):] + ch])
+        else:
+            runs.append([lang, pending + ch])
+            pending = ""
+    if not runs:
+        lang = "ar" if any(ord(c) in _ARABIC_INDIC for c in text) else "en"
+        return [ScriptRun(text, lang)] if text.strip() else []
+    return [ScriptRun(t, lang) for lang, t in runs if t.strip()]
+
+
+# --------------------------------------------------------------------------- English numbers
+
+_ONES = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen",
+]
+_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_SCALES = [
+    (10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"),
+]
+_ORDINAL_IRREGULAR = {
+    "one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+    "nine": "ninth", "twelve": "twelfth",
+}
+
+
+def _below_thousand(n: int) -> str:
+    words: list[str] = []
+    if n >= 100:
+        words.append(_ONES[n // 100] + " hundred")
+        n %= 100
+    if n >= 20:
+        words.append(_TENS[n // 10] + ("-" + _ONES[n % 10] if n % 10 else ""))
+    elif n > 0 or not words:
+        words.append(_ONES[n])
+    return " ".join(words)
+
+
+def number_to_words(n: int) -> str:
+    """English cardinal words of an integer: ``42 -> "forty-two"``, ``-3 -> "minus three"``.
+
+    Integers of 10**15 and more are read digit by digit.
+    """
+    if n < 0:
+        return "minus " + number_to_words(-n)
+    if n >= 10**15:
+        return " ".join(_ONES[int(d)] for d in str(n))
+    if n < 1000:
+        return _below_thousand(n)
+    parts: list[str] = []
+    for value, name in _SCALES:
+        if n >= value:
+            parts.append(_below_thousand(n // value) + " " + name)
+            n %= value
+    if n:
+        parts.append(_below_thousand(n))
+    return " ".join(parts)
+
+
+def ordinal_to_words(n: int) -> str:
+    """English ordinal words: ``1 -> "first"``, ``22 -> "twenty-second"``, ``100 -> "one hundredth"``."""
+    words = number_to_words(n)
+    head, sep, last = max(words.rpartition(" "), words.rpartition("-"), key=lambda p: len(p[0]))
+    if last in _ORDINAL_IRREGULAR:
+        last = _ORDINAL_IRREGULAR[last]
+    elif last.endswith("y"):
+        last = last[:-1] + "ieth"
+    else:
+        last = last + "th"
+    return head + sep + last
+
+
+def _year_to_words(n: int) -> str:
+    if 2000 <= n <= 2009:
+        return number_to_words(n)
+    hi, lo = divmod(n, 100)
+    if lo == 0:
+        return number_to_words(hi) + " hundred"
+    if lo < 10:
+        return number_to_words(hi) + " oh " + number_to_words(lo)
+    return number_to_words(hi) + " " + number_to_words(lo)
+
+
+def _digits(s: str) -> str:
+    return " ".join(_ONES[int(d)] for d in s)
+
+
+_CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "euros", "cent", "cents"),
+             "£": ("pound", "pounds", "penny", "pence")}
+_ABBREVIATIONS = {
+    "mr": "mister", "mrs": "missus", "ms": "miz", "dr": "doctor", "prof": "professor",
+    "st": "saint", "jr": "junior", "sr": "senior", "vs": "versus", "etc": "et cetera",
+    "approx": "approximately", "dept": "department", "co": "company", "inc": "incorporated",
+    "ltd": "limited", "mt": "mount", "ft": "feet", "no": "number", "gov": "governor",
+    "gen": "general", "capt": "captain", "lt": "lieutenant", "sgt": "sergeant", "ave": "avenue",
+}
+_SYMBOLS = {"&": " and ", "+": " plus ", "@": " at ", "=": " equals ", "#": " number ",
+            "°": " degrees "}
+
+
+def _money(match: re.Match[str]) -> str:
+    sym, whole, frac, scale = match.group(1), match.group(2), match.group(3), match.group(4)
+    one, many, sub_one, sub_many = _CURRENCY[sym]
+    n = int(whole.replace(",", ""))
+    if scale:
+        amount = whole.replace(",", "") + (("." + frac) if frac else "")
+        return f"{_number_text(amount)} {scale} {many}"
+    out = f"{number_to_words(n)} {one if n == 1 else many}"
+    if frac:
+        cents = int((frac + "0")[:2])
+        if cents:
+            out += f" and {number_to_words(cents)} {sub_one if cents == 1 else sub_many}"
+    return out
+
+
+def _number_text(s: str) -> str:
+    """Words of a decimal number string such as ``"1,234.5"`` (no sign)."""
+    whole, _, frac = s.replace(",", "").partition(".")
+    words = number_to_words(int(whole)) if whole else "zero"
+    if frac:
+        words += " point " + _digits(frac)
+    return words
+
+
+def _number(match: re.Match[str]) -> str:
+    sign, s = match.group(1), match.group(2)
+    if not sign and "," not in s and "." not in s and len(s) == 4 and 1100 <= int(s) <= 2099:
+        return _year_to_words(int(s))
+    if not sign and len(s) > 1 and s.startswith("0") and "." not in s:
+        return _digits(s)  # codes like 007
+    return ("minus " if sign else "") + _number_text(s)
+
+
+def normalize_english(text: str) -> str:
+    """Spell out numbers, money, percentages, times, ordinals, symbols and abbreviations.
+
+    ``"Dr. Smith paid $3.50 for 42 items on the 1st of May 1984."`` ->
+    ``"doctor Smith paid three dollars and fifty cents for forty-two items on the first of May
+    nineteen eighty-four."``. Whitespace is collapsed; sentence punctuation is kept.
+    """
+    t = unicodedata.normalize("NFKC", text)
+    t = t.translate(_ARABIC_INDIC)
+    t = re.sub(r"[\u2018\u2019\u02bc]", "'", t)
+    t = re.sub(r"[\u201c\u201d«»]", '"', t)
+    t = t.replace("...", "…").replace("--", "—").replace("–", "—")
+    # abbreviations with a period (keep sentence end when the period ends the text/sentence)
+    def _abbr(m: re.Match[str]) -> str:
+        word = m.group(1)
+        full = _ABBREVIATIONS[word.lower()]
+        if word.lower() == "no" and not re.match(r"\s*\d", t[m.end():m.end() + 3]):
+            return m.group(0)
+        return full.capitalize() if word[0].isupper() and word.lower() in {"mr", "mrs", "ms", "dr", "prof", "st"} else full
+    t = re.sub(r"\b(" + "|".join(_ABBREVIATIONS) + r")\.(?=\s|$)", _abbr, t, flags=re.IGNORECASE)
+    t = re.sub(r"\be\.g\.", "for example", t, flags=re.IGNORECASE)
+    t = re.sub(r"\bi\.e\.", "that is", t, flags=re.IGNORECASE)
+    # money with optional scale word: $3.5 million
+    t = re.sub(r"([$€£])\s?(\d[\d,]*)(?:\.(\d+))?(?:\s(thousand|million|billion|trillion))?", _money, t)
+    t = re.sub(r"(\d[\d,]*(?:\.\d+)?)\s?%", lambda m: _number_text(m.group(1)) + " percent", t)
+    t = re.sub(r"\b(\d{1,2}):(\d{2})\b", lambda m: number_to_words(int(m.group(1))) + " "
+               + ("o'clock" if m.group(2) == "00" else ("oh " + number_to_words(int(m.group(2)))
+                  if m.group(2).startswith("0") else number_to_words(int(m.group(2))))), t)
+    t = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: ordinal_to_words(int(m.group(1))), t, flags=re.IGNORECASE)
+    t = re.sub(r"(\d)\s*-\s*(\d)", r"\1 to \2", t)  # ranges 3-5
+    t = re.sub(r"(?<![\w.])(-)?(\d[\d,]*\d|\d)(?:\.(\d+))?",
+               lambda m: _number(_Fake(m.group(1), m.group(2) + ("." + m.group(3) if m.group(3) else ""))), t)
+    for sym, word in _SYMBOLS.items():
+        t = t.replace(sym, word)
+    t = re.sub(r"[\[\]{}<>*_~^|\\/]", " ", t)
+    return re.sub(r"\s+", " ", t).strip()
+
+
+class _Fake:
+    """Tiny stand-in for re.Match used to feed ``_number`` (sign, digits)."""
+
+    def __init__(self, sign: str | None, digits: str) -> None:
+        self._g = (None, sign, digits)
+
+    def group(self, i: int):  # noqa: D401 - mimic re.Match
+        return self._g[i]
+
+
+def normalize_arabic(text: str) -> str:
+    """Arabic-Indic digits -> Western digits, Arabic punctuation -> ASCII, tatweel removed."""
+    t = unicodedata.normalize("NFKC", text).translate(_ARABIC_INDIC)
+    t = t.replace("\u0640", "")
+    for a, b in _ARABIC_PUNCT.items():
+        t = t.replace(a, b)
+    return re.sub(r"\s+", " ", t).strip()
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n\s*\n|(?<=[؟])\s*")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split normalized text at sentence ends (``. ! ? … ؟`` followed by space, or blank lines)."""
+    parts = [p.strip() for p in _SENTENCE_END.split(text)]
+    return [p for p in parts if p and re.search(r"\w", p)]
+
+
+def chunk_text(text: str, max_chars: int = 300) -> Iterator[str]:
+    """Yield sentence-sized chunks of at most ``max_chars`` characters.
+
+    Sentences longer than ``max_chars`` are cut at clause punctuation (``, ; : —``), then at
+    spaces. Used so each Kokoro call stays well below its 510-token limit and fast.
+    """
+    for sentence in split_sentences(text):
+        if len(sentence) <= max_chars:
+            yield sentence
+            continue
+        pieces = re.split(r"(?<=[,;:—،])\s+", sentence)
+        cur = ""
+        for piece in pieces:
+            while len(piece) > max_chars:
+                cut = piece.rfind(" ", 0, max_chars)
+                cut = cut if cut > 0 else max_chars
+                if cur:
+                    yield cur
+                    cur = ""
+                yield piece[:cut].strip()
+                piece = piece[cut:].strip()
+            if cur and len(cur) + 1 + len(piece) > max_chars:
+                yield cur
+                cur = piece
+            else:
+                cur = f"{cur} {piece}".strip()
+        if cur:
+            yield cur

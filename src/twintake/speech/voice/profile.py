@@ -1,0 +1,306 @@
+"""Voice profiles: a reference speaker's WORLD features, prepared once and cached.
+
+Preparation (:meth:`VoiceProfile.from_audio`): decode any audio/video with PyAV to 24 kHz mono,
+keep speech only (energy voice-activity detection, 20 ms frames), reject unusable references
+with :class:`~twintake.errors.VoiceError` (not audio, silent, under 5 s of speech, singing or
+music), then analyse with WORLD (Harvest F0, CheapTrick envelope) and keep the coded envelopes
+of voiced and unvoiced frames plus log-F0 statistics. Profiles are stored as
+``<cache>/twintake/voices/<sha256 of the file>-v1.npz`` (``$XDG_CACHE_HOME`` or ``~/.cache``)
+and reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import VoiceError
+from .world_knn import FRAME_MS, N_CODED, VC_RATE, analyze, code
+
+__all__ = [
+    "PROFILE_VERSION",
+    "MIN_SPEECH_S",
+    "RECOMMENDED_SPEECH_S",
+    "VoiceProfile",
+    "load_voice_profile",
+    "voice_cache_dir",
+    "decode_audio",
+    "speech_segments",
+]
+
+log = logging.getLogger(__name__)
+
+PROFILE_VERSION = 1
+MIN_SPEECH_S = 5.0
+RECOMMENDED_SPEECH_S = 30.0
+MAX_SPEECH_S = 90.0  # longer references are truncated (analysis time grows linearly)
+_VAD_FRAME_S = 0.02
+
+
+def voice_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/twintake/voices`` (default ``~/.cache/twintake/voices``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "twintake" / "voices"
+
+
+def decode_audio(path: str | Path, rate: int = VC_RATE) -> np.ndarray:
+    """Decode the first audio stream of any media file to mono float32 (S,) at ``rate`` Hz.
+
+    Raises:
+        VoiceError: the file is missing, unreadable, or has no audio stream.
+    """
+    import av
+
+    p = Path(path)
+    if not p.is_file():
+        raise VoiceError(f"voice reference {p} does not exist")
+    try:
+        container = av.open(str(p))
+    except Exception as exc:  # av.error.* (invalid data, unknown format)
+        raise VoiceError(f"voice reference {p} is not an audio or video file ({exc})") from exc
+    chunks: list[np.ndarray] = []
+    try:
+        if not container.streams.audio:
+            raise VoiceError(f"voice reference {p} has no audio stream")
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    except VoiceError:
+        raise
+    except Exception as exc:
+        raise VoiceError(f"cannot decode the audio of voice reference {p} ({exc})") from exc
+    finally:
+        container.close()
+    if not chunks:
+        raise VoiceError(f"voice reference {p} has an empty audio stream")
+    return np.concatenate(chunks).astype(np.float32)
+
+
+def speech_segments(samples: np.ndarray, rate: int, frame_s: float = _VAD_FRAME_S) -> np.ndarray:
+    """Energy VAD: boolean (n_frames,) of ``frame_s`` frames holding speech.
+
+    A frame is speech when its RMS level is within 35 dB of the loud (98th percentile) level
+    and above -55 dBFS; decisions are smoothed (gaps under 0.2 s filled, bursts under 0.06 s
+    dropped).
+    """
+    n = int(round(frame_s * rate))
+    frames = len(samples) // n
+    if frames == 0:
+        return np.zeros(0, bool)
+    x = samples[: frames * n].reshape(frames, n).astype(np.float64)
+    db = 10 * np.log10(np.mean(x**2, axis=1) + 1e-12)
+    thr = max(np.percentile(db, 98) - 35.0, -55.0)
+    speech = db > thr
+    speech = _fill_runs(speech, False, int(0.2 / frame_s))
+    return _fill_runs(speech, True, int(0.06 / frame_s))
+
+
+def _fill_runs(mask: np.ndarray, value: bool, max_len: int) -> np.ndarray:
+    """Flip interior runs of ``value`` shorter than ``max_len`` frames."""
+    out = mask.copy()
+    i = 0
+    while i < len(out):
+        if out[i] == value:
+            j = i
+            while j < len(out) and out[j] == value:
+                j += 1
+            interior = i > 0 and j < len(out) if not value else True
+            if j - i < max_len and interior:
+                out[i:j] = not value
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_voice(f0: np.ndarray, speech_s: float, source: str) -> None:
+    """Reject references that are not speech: too few voiced frames, or pitch held steady
+    like sung/instrumental notes (speech F0 glides continuously)."""
+    voiced = f0 > 0
+    ratio = float(voiced.mean()) if voiced.size else 0.0
+    if ratio < 0.15:
+        raise VoiceError(
+            f"voice reference {source} has almost no voiced speech ({ratio:.0%} of "
+            f"{speech_s:.1f} s is voiced); use a recording of one person speaking"
+        )
+    lf0 = np.full(f0.shape, np.nan)
+    lf0[voiced] = 12 * np.log2(f0[voiced])
+    step = int(round(50 / FRAME_MS))
+    d = np.abs(lf0[step:] - lf0[:-step])
+    d = d[np.isfinite(d)]
+    steady = float(np.mean(d < 0.25)) if d.size else 1.0
+    if steady > 0.55:
+        raise VoiceError(
+            f"voice reference {source} looks like music or singing (pitch held steady in "
+            f"{steady:.0%} of voiced frames); use a recording of plain speech"
+        )
+
+
+@dataclass
+class VoiceProfile:
+    """Features of a reference speaker for :func:`twintake.speech.voice.convert`.
+
+    Attributes:
+        voiced: (Nv, N_CODED) float32 coded WORLD envelopes of voiced reference frames.
+        unvoiced: (Nu, N_CODED) float32 coded envelopes of unvoiced speech frames.
+        lf0_mean, lf0_std: mean and standard deviation of natural-log F0 (voiced frames).
+        f0_median_hz: median F0 in Hz.
+        mean_logspec: (F,) float32 mean natural-log power envelope of voiced frames.
+        mean, std: (N_CODED,) float32 statistics of all coded frames.
+        speech_s: seconds of speech analysed.
+        source: where it came from (file name), for messages.
+        content_hash: sha256 of the source file ("" when built from samples).
+    """
+
+    voiced: np.ndarray
+    unvoiced: np.ndarray
+    lf0_mean: float
+    lf0_std: float
+    f0_median_hz: float
+    mean_logspec: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    speech_s: float
+    source: str = ""
+    content_hash: str = ""
+
+    @classmethod
+    def from_samples(cls, samples: np.ndarray, rate: int, source: str = "<samples>") -> "VoiceProfile":
+        """Build a profile from mono float samples (S,) at ``rate`` Hz (no caching).
+
+        Raises:
+            VoiceError: silent, under 5 s of speech, or not speech.
+        """
+        x = np.asarray(samples, np.float32).ravel()
+        if rate != VC_RATE:
+            from scipy.signal import resample_poly
+
+            g = np.gcd(int(rate), VC_RATE)
+            x = resample_poly(x, VC_RATE // g, int(rate) // g).astype(np.float32)
+        peak = float(np.max(np.abs(x))) if x.size else 0.0
+        if peak < 10 ** (-60 / 20):
+            raise VoiceError(f"voice reference {source} is silent")
+        mask = speech_segments(x, VC_RATE)
+        n = int(round(_VAD_FRAME_S * VC_RATE))
+        speech = x[: len(mask) * n].reshape(len(mask), n)[mask].reshape(-1)
+        speech_s = len(speech) / VC_RATE
+        if speech_s < MIN_SPEECH_S:
+            raise VoiceError(
+                f"voice reference {source} has only {speech_s:.1f} s of speech; at least "
+                f"{MIN_SPEECH_S:.0f} s are needed ({RECOMMENDED_SPEECH_S:.0f} s or more recommended)"
+            )
+        if speech_s > MAX_SPEECH_S:
+            speech = speech[: int(MAX_SPEECH_S * VC_RATE)]
+            speech_s = MAX_SPEECH_S
+        if speech_s < RECOMMENDED_SPEECH_S:
+            log.info("voice reference %s: %.1f s of speech; %.0f s or more give a closer voice",
+                     source, speech_s, RECOMMENDED_SPEECH_S)
+        feats = analyze(speech, VC_RATE, f0_method="harvest", with_ap=False)
+        _check_voice(feats.f0, speech_s, source)
+        # drop near-silent frames inside kept segments (energy below 40 dB under the median)
+        energy = 10 * np.log10(feats.sp.sum(1) + 1e-20)
+        keep = energy > np.median(energy) - 40
+        voiced = (feats.f0 > 0) & keep
+        unvoiced = (feats.f0 == 0) & keep
+        coded = code(feats.sp, VC_RATE, N_CODED)
+        lf0 = np.log(feats.f0[voiced])
+        return cls(
+            voiced=coded[voiced].astype(np.float32),
+            unvoiced=coded[unvoiced].astype(np.float32),
+            lf0_mean=float(lf0.mean()),
+            lf0_std=float(lf0.std()),
+            f0_median_hz=float(np.median(feats.f0[voiced])),
+            mean_logspec=np.log(np.maximum(feats.sp[voiced], 1e-16)).mean(0).astype(np.float32),
+            mean=coded[keep].mean(0).astype(np.float32),
+            std=coded[keep].std(0).astype(np.float32),
+            speech_s=float(speech_s),
+            source=source,
+        )
+
+    @classmethod
+    def from_audio(cls, path: str | Path, *, use_cache: bool = True) -> "VoiceProfile":
+        """Profile of the speaker in any audio/video file, cached by file content.
+
+        Raises:
+            VoiceError: missing/unreadable file, no audio, silent, under 5 s of speech, music.
+        """
+        p = Path(path)
+        if not p.is_file():
+            raise VoiceError(f"voice reference {p} does not exist")
+        digest = _file_hash(p)
+        cache = voice_cache_dir() / f"{digest}-v{PROFILE_VERSION}.npz"
+        if use_cache and cache.is_file():
+            try:
+                prof = cls.load(cache)
+                prof.source = p.name
+                return prof
+            except Exception:  # a damaged cache entry is rebuilt
+                log.warning("ignoring unreadable voice cache %s", cache)
+        prof = cls.from_samples(decode_audio(p, VC_RATE), VC_RATE, source=p.name)
+        prof.content_hash = digest
+        if use_cache:
+            try:
+                prof.save(cache)
+            except OSError as exc:
+                log.warning("cannot write voice cache %s: %s", cache, exc)
+        return prof
+
+    def save(self, path: str | Path) -> Path:
+        """Write the profile as an ``.npz`` (atomically) and return its path."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + ".tmp.npz")
+        np.savez_compressed(
+            tmp, version=PROFILE_VERSION, voiced=self.voiced, unvoiced=self.unvoiced,
+            lf0=np.array([self.lf0_mean, self.lf0_std, self.f0_median_hz, self.speech_s]),
+            mean_logspec=self.mean_logspec, mean=self.mean, std=self.std,
+            source=np.array(self.source), content_hash=np.array(self.content_hash),
+        )
+        os.replace(tmp, p)
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path) -> "VoiceProfile":
+        """Read a profile written by :meth:`save`.
+
+        Raises:
+            VoiceError: not a profile, or one of another format version.
+        """
+        try:
+            with np.load(Path(path), allow_pickle=False) as z:
+                if int(z["version"]) != PROFILE_VERSION:
+                    raise VoiceError(f"voice profile {path} has format v{int(z['version'])}; "
+                                     f"v{PROFILE_VERSION} is needed (rebuild it from the audio)")
+                lf0 = z["lf0"]
+                return cls(z["voiced"], z["unvoiced"], float(lf0[0]), float(lf0[1]), float(lf0[2]),
+                           z["mean_logspec"], z["mean"], z["std"], float(lf0[3]), str(z["source"]),
+                           str(z["content_hash"]))
+        except VoiceError:
+            raise
+        except Exception as exc:
+            raise VoiceError(f"{path} is not a twintake voice profile ({exc})") from exc
+
+
+def load_voice_profile(path: str | Path) -> VoiceProfile:
+    """A profile from a saved ``.npz`` profile or from any audio/video reference file."""
+    p = Path(path)
+    if p.suffix.lower() == ".npz":
+        return VoiceProfile.load(p)
+    return VoiceProfile.from_audio(p)

@@ -1,0 +1,342 @@
+"""Voice conversion with the WORLD vocoder and k-nearest-neighbour spectral regression.
+
+Method (after kNN-VC, Baas, van Niekerk & Kamper, Interspeech 2023, "Voice Conversion With Just
+Nearest Neighbors"): every frame of the source is replaced by the mean of its k = 4 nearest
+frames of the reference speaker. In place of WavLM features we match WORLD spectral envelopes
+coded as mel-cepstra (``pyworld.code_spectral_envelope``), each speaker's coefficients
+normalized to zero mean / unit variance and stacked with the frames 10 and 20 ms before and
+after, voiced frames against voiced reference frames and unvoiced against unvoiced.
+
+WORLD (Morise, Yokomori & Ozawa, IEICE 2016): F0 by DIO + StoneMask (source) or Harvest
+(reference, Morise 2017), spectral envelope by CheapTrick, aperiodicity by D4C; the output is
+resynthesized from the converted F0 and envelope and the source's aperiodicity.
+
+F0: log-F0 mean/variance mapping (Toda et al. 2007 use the same linear transform).
+Vocal-tract length: the source envelope's frequency axis is scaled by the factor (grid
+0.80-1.25) that best matches the speakers' mean voiced log spectra (a VTLN-style grid search,
+Lee & Rose 1998) before matching, so cross-gender matches find the right phonetic neighbours.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...errors import BackendError
+
+__all__ = [
+    "VC_RATE",
+    "FRAME_MS",
+    "N_CODED",
+    "N_MATCH",
+    "WorldFeatures",
+    "analyze",
+    "code",
+    "decode",
+    "estimate_warp",
+    "warp_envelope",
+    "knn_regress",
+    "cepstral_stats",
+    "active_frames",
+    "profile_stats",
+    "mvn_map",
+    "METHODS",
+    "convert_features",
+    "synthesize_world",
+]
+
+log = logging.getLogger(__name__)
+
+VC_RATE = 24000
+FRAME_MS = 5.0
+N_CODED = 60  # coded envelope dimensions kept and averaged
+N_MATCH = 30  # coefficients 1..N_MATCH-1 are used for matching (c0, the energy, is not)
+F0_FLOOR = 55.0
+F0_CEIL = 600.0
+
+
+def _pyworld():
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # pyworld 0.3.5 imports the deprecated pkg_resources
+            warnings.simplefilter("ignore")
+            import pyworld
+    except ImportError as exc:
+        raise BackendError(
+            "voice conversion needs pyworld: `pip install \"setuptools<81\" pyworld==0.3.5` "
+            "(builds from source; needs gcc)"
+        ) from exc
+    return pyworld
+
+
+@dataclass
+class WorldFeatures:
+    """WORLD analysis of one signal at ``VC_RATE`` with ``FRAME_MS`` ms frames.
+
+    Attributes:
+        f0: (T,) float64 Hz, 0 where unvoiced.
+        sp: (T, F) float64 power spectral envelope, F = fft_size // 2 + 1.
+        ap: (T, F) float64 aperiodicity in [0, 1].
+        fs: sampling rate in Hz.
+    """
+
+    f0: np.ndarray
+    sp: np.ndarray
+    ap: np.ndarray
+    fs: int
+
+    @property
+    def fft_size(self) -> int:
+        return 2 * (self.sp.shape[1] - 1)
+
+
+def analyze(samples: np.ndarray, fs: int = VC_RATE, f0_method: str = "dio", with_ap: bool = True) -> WorldFeatures:
+    """WORLD analysis of mono ``samples`` (S,) float at ``fs`` Hz.
+
+    ``f0_method``: ``"dio"`` (DIO + StoneMask, ~170x real time) or ``"harvest"`` (robust, ~7x).
+    With ``with_ap=False`` the aperiodicity is not computed (``ap`` is empty).
+    """
+    pw = _pyworld()
+    x = np.ascontiguousarray(samples, dtype=np.float64)
+    if f0_method == "harvest":
+        f0, t = pw.harvest(x, fs, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_MS)
+    else:
+        f0, t = pw.dio(x, fs, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_MS)
+        f0 = pw.stonemask(x, f0, t, fs)
+    sp = pw.cheaptrick(x, f0, t, fs)
+    ap = pw.d4c(x, f0, t, fs) if with_ap else np.zeros((0, sp.shape[1]))
+    return WorldFeatures(f0, sp, ap, fs)
+
+
+def code(sp: np.ndarray, fs: int, dims: int = N_CODED) -> np.ndarray:
+    """Mel-cepstrum-like coding of envelopes (T, F) -> (T, dims) float64 (WORLD's coder)."""
+    return _pyworld().code_spectral_envelope(np.ascontiguousarray(sp), fs, dims)
+
+
+def decode(coded: np.ndarray, fs: int, fft_size: int) -> np.ndarray:
+    """Inverse of :func:`code`: (T, dims) -> (T, fft_size // 2 + 1) power envelope."""
+    return _pyworld().decode_spectral_envelope(np.ascontiguousarray(coded, dtype=np.float64), fs, fft_size)
+
+
+def warp_envelope(sp: np.ndarray, factor: float) -> np.ndarray:
+    """Scale the frequency axis of envelopes (T, F): output(f) = input(f / factor).
+
+    ``factor`` > 1 moves formants up (a shorter vocal tract), < 1 down.
+    """
+    if abs(factor - 1.0) < 1e-6:
+        return sp
+    n = sp.shape[1]
+    src = np.clip(np.arange(n) / factor, 0, n - 1)
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    w = (src - lo)[None, :]
+    logsp = np.log(np.maximum(sp, 1e-16))
+    return np.exp((1 - w) * logsp[:, lo] + w * logsp[:, hi])
+
+
+def estimate_warp(src_mean_logspec: np.ndarray, ref_mean_logspec: np.ndarray, fs: int,
+                  grid: np.ndarray | None = None) -> float:
+    """Frequency-warp factor that best maps the source's mean voiced log spectrum onto the
+    reference's (both (F,)); compared between 100 Hz and 5 kHz after removing the mean level."""
+    grid = np.linspace(0.80, 1.25, 19) if grid is None else grid
+    n = src_mean_logspec.shape[0]
+    freqs = np.linspace(0, fs / 2, n)
+    band = (freqs >= 100) & (freqs <= 5000)
+    ref = ref_mean_logspec[band] - ref_mean_logspec[band].mean()
+    best, best_err = 1.0, np.inf
+    for factor in grid:
+        warped = np.log(warp_envelope(np.exp(src_mean_logspec)[None, :], float(factor))[0])
+        w = warped[band] - warped[band].mean()
+        err = float(np.mean((w - ref) ** 2))
+        if err < best_err:
+            best, best_err = float(factor), err
+    return best
+
+
+def active_frames(sp: np.ndarray, floor_db: float = 40.0) -> np.ndarray:
+    """(T,) bool: frames whose envelope energy is within ``floor_db`` dB of the median frame
+    (the same rule the profile uses to drop silence)."""
+    energy = 10 * np.log10(sp.sum(1) + 1e-20)
+    return energy > np.median(energy) - floor_db
+
+
+def cepstral_stats(coded: np.ndarray, voiced: np.ndarray, active: np.ndarray | None = None,
+                   min_frames: int = 50) -> dict:
+    """Per-class (voiced True / unvoiced False) mean and std of coded envelopes (T, D), over
+    ``active`` frames only when given. Classes with fewer than ``min_frames`` frames are omitted.
+    """
+    out = {}
+    for flag in (True, False):
+        sel = voiced == flag
+        if active is not None:
+            sel &= active
+        if sel.sum() >= min_frames:
+            x = coded[sel]
+            out[flag] = (x.mean(0), x.std(0) + 1e-6)
+    return out
+
+
+def profile_stats(profile) -> dict:
+    """:func:`cepstral_stats` of a profile's voiced and unvoiced pools."""
+    out = {}
+    for flag, pool in ((True, profile.voiced), (False, profile.unvoiced)):
+        if pool.shape[0] >= 20:
+            x = pool.astype(np.float64)
+            out[flag] = (x.mean(0), x.std(0) + 1e-6)
+    return out
+
+
+def mvn_map(c: np.ndarray, src_stats: tuple, ref_stats: tuple, var_power: float = 1.0,
+            order: int | None = None) -> np.ndarray:
+    """Cepstral mean/variance transfer of coefficients 1..order-1 (c0, the frame energy, and
+    coefficients from ``order`` on are kept): ``(c - mu_src) * (sd_ref / sd_src) ** var_power + mu_ref``."""
+    mu_s, sd_s = src_stats
+    mu_r, sd_r = ref_stats
+    o = c.shape[1] if order is None else int(order)
+    out = c.copy()
+    scale = (sd_r[1:o] / sd_s[1:o]) ** var_power
+    out[:, 1:o] = (c[:, 1:o] - mu_s[1:o]) * scale + mu_r[1:o]
+    return out
+
+
+def knn_regress(query: np.ndarray, keys: np.ndarray, values: np.ndarray, k: int = 4,
+                block: int = 2048, weighted: bool = False) -> np.ndarray:
+    """Mean of the ``values`` rows of the k nearest ``keys`` rows (Euclidean) for each query.
+
+    With ``weighted`` the neighbours are averaged with weights 1 / (distance + eps).
+    Shapes: query (T, D), keys (N, D), values (N, E) -> (T, E) float64.
+    """
+    k = max(1, min(k, keys.shape[0]))
+    keys32 = keys.astype(np.float32)
+    key_sq = (keys32 ** 2).sum(1)
+    out = np.empty((query.shape[0], values.shape[1]), np.float64)
+    for s in range(0, query.shape[0], block):
+        q = query[s:s + block].astype(np.float32)
+        d = key_sq[None, :] - 2.0 * q @ keys32.T
+        idx = np.argpartition(d, k - 1, axis=1)[:, :k] if k < keys.shape[0] else np.tile(np.arange(keys.shape[0]), (len(q), 1))
+        if weighted:
+            dk = np.take_along_axis(d, idx, axis=1) + (q.astype(np.float64) ** 2).sum(1, keepdims=True)
+            w = 1.0 / (np.sqrt(np.maximum(dk, 0.0)) + 1e-3)
+            w /= w.sum(1, keepdims=True)
+            out[s:s + block] = np.einsum("tk,tke->te", w, values[idx])
+        else:
+            out[s:s + block] = values[idx].mean(axis=1)
+    return out
+
+
+METHODS = ("mvn", "blend", "knn")
+
+
+def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int = 4, strength: float = 1.0,
+                     blend: float = 0.3, warp: bool = False, src_lf0_stats: tuple[float, float] | None = None,
+                     src_cep_stats: dict | None = None, pitch_shift_semitones: float = 0.0,
+                     context: tuple[int, ...] = (-4, -2, 0, 2, 4), var_power: float = 1.0, mvn_order: int = N_CODED,
+                     unvoiced: str = "mvn", knn_order: int = N_CODED, knn_median: int = 0,
+                     knn_weighted: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
+    """Convert source WORLD features toward ``profile`` (a :class:`VoiceProfile`).
+
+    Args:
+        src: source analysis (needs f0 and sp).
+        method: ``"mvn"`` cepstral mean/variance transfer (keeps phone content),
+            ``"knn"`` kNN regression onto reference frames, ``"blend"`` = mvn + ``blend`` x (knn - mvn).
+        k: neighbours averaged per frame (knn / blend).
+        strength: 1 = full conversion; 0 = source envelope (after warping); in between the
+            mel-cepstra are interpolated.
+        warp: estimate and apply vocal-tract-length warping first.
+        src_lf0_stats: (mean, std) of the source's log F0 over the whole utterance; computed
+            from ``src.f0`` when None.
+        src_cep_stats: :func:`cepstral_stats` of the whole source utterance (pooled over
+            chunks); computed from this chunk when None.
+        context: frame offsets stacked into the kNN matching features.
+        var_power: exponent on the std ratio in the mvn transfer (0 = mean shift only).
+        mvn_order: the mvn transfer changes coefficients 1..mvn_order-1 only.
+        unvoiced: ``"mvn"`` maps unvoiced frames with the unvoiced statistics, ``"keep"``
+            leaves them as in the source.
+        knn_order: the kNN output replaces coefficients 1..knn_order-1 only (smooth
+            envelope / timbre); higher ones come from the mvn transfer.
+        knn_median: median filter length (frames) over the kNN output (0 = off).
+        knn_weighted: inverse-distance weighting of the k neighbours.
+    Returns:
+        (f0 (T,), sp (T, F), warp factor used).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    f0 = src.f0
+    voiced = f0 > 0
+    # --- F0: log mean/variance mapping
+    f0_out = np.zeros_like(f0)
+    if voiced.any():
+        lf0 = np.log(f0[voiced])
+        mu_s, sd_s = src_lf0_stats if src_lf0_stats is not None else (float(lf0.mean()), float(lf0.std()))
+        sd_s = max(sd_s, 1e-3)
+        f0_out[voiced] = np.exp((lf0 - mu_s) / sd_s * profile.lf0_std + profile.lf0_mean
+                                + pitch_shift_semitones * np.log(2) / 12)
+    # --- vocal-tract length warping
+    sp = src.sp
+    factor = 1.0
+    if warp and voiced.sum() > 10:
+        src_mean = np.log(np.maximum(sp[voiced], 1e-16)).mean(0)
+        factor = estimate_warp(src_mean, profile.mean_logspec, src.fs)
+        sp = warp_envelope(sp, factor)
+    c = code(sp, src.fs, N_CODED)
+    s_stats = src_cep_stats if src_cep_stats is not None else cepstral_stats(c, voiced, active_frames(sp))
+    r_stats = profile_stats(profile)
+    out = c.copy()
+    for flag in (True, False):
+        sel = voiced == flag
+        if not sel.any() or flag not in r_stats:
+            continue
+        if flag not in s_stats:  # too few source frames of this class: shift means only
+            mu = c[sel].mean(0)
+            st = (mu, r_stats[flag][1])
+        else:
+            st = s_stats[flag]
+        mapped = mvn_map(c[sel], st, r_stats[flag], var_power, mvn_order)
+        if not flag and unvoiced == "keep":
+            mapped = c[sel]
+        conv = mapped
+        keys_raw = profile.voiced if flag else profile.unvoiced
+        if method != "mvn" and keys_raw.shape[0] >= k:
+            mu_r, sd_r = r_stats[flag]
+            keys = _with_context((keys_raw[:, 1:N_MATCH] - mu_r[1:N_MATCH]) / sd_r[1:N_MATCH], context)
+            # each side normalized by its own statistics (= the mvn-mapped source in the
+            # reference's normalized space)
+            q = _with_context((c[sel, 1:N_MATCH] - st[0][1:N_MATCH]) / st[1][1:N_MATCH], context)
+            nn = knn_regress(q, keys, keys_raw.astype(np.float64), k=k, weighted=knn_weighted)
+            if knn_median > 1 and nn.shape[0] >= knn_median:
+                from scipy.ndimage import median_filter
+
+                nn = median_filter(nn, size=(knn_median, 1), mode="nearest")
+            lam = 1.0 if method == "knn" else blend
+            conv = mapped.copy()
+            conv[:, 1:knn_order] = mapped[:, 1:knn_order] + lam * (nn[:, 1:knn_order] - mapped[:, 1:knn_order])
+            if method == "knn" and knn_order >= N_CODED:
+                conv = nn.copy()
+            conv[:, 0] = c[sel, 0]  # keep the source's frame energy contour
+        out[sel] = strength * conv + (1 - strength) * c[sel]
+    if method != "mvn" and out.shape[0] >= 3:
+        # light temporal smoothing of the regressed envelopes (3-frame moving average)
+        sm = out.copy()
+        sm[1:-1, 1:] = (out[:-2, 1:] + out[1:-1, 1:] + out[2:, 1:]) / 3.0
+        out = sm
+    return f0_out, decode(out, src.fs, src.fft_size), factor
+
+
+def _with_context(x: np.ndarray, offsets: tuple[int, ...]) -> np.ndarray:
+    """Stack frames at the given offsets (edge-padded): (T, D) -> (T, D * len(offsets))."""
+    if tuple(offsets) == (0,):
+        return x
+    n = x.shape[0]
+    idx = np.arange(n)
+    return np.concatenate([x[np.clip(idx + o, 0, n - 1)] for o in offsets], axis=1)
+
+
+def synthesize_world(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, fs: int) -> np.ndarray:
+    """WORLD synthesis -> (S,) float32."""
+    pw = _pyworld()
+    y = pw.synthesize(np.ascontiguousarray(f0, dtype=np.float64), np.ascontiguousarray(sp),
+                      np.ascontiguousarray(ap), fs, FRAME_MS)
+    return y.astype(np.float32)

