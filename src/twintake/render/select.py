@@ -34,7 +34,7 @@ class SelectOptions:
 
     jump_cost: float = 3.0
     hold_cost: float = 3.0
-    pose_weight: float = 0.5
+    pose_weight: float = 2.0
     beam: int = 64
 
 
