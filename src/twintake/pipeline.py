@@ -24,6 +24,7 @@ from .face.tracker import invalid_ranges
 from .hooks import Progress, ProgressHook
 from .media import VideoWriter, iter_frames_at, load_audio, probe
 from .motion.driver import VisemeDriver
+from .motion.shapes import opening
 from .options import LipsyncOptions
 from .prepare import PreparedVideo, prepare_video
 from .render.composite import Compositor
@@ -99,6 +100,12 @@ def ensure_phones(speech: Speech) -> Speech:
     return speech
 
 
+def selection_features(descriptors: np.ndarray, opening_weight: float) -> np.ndarray:
+    """(N, 114) mouth points -> (N, 115) selection features: the points plus the weighted
+    inner-lip opening."""
+    return np.concatenate([descriptors, opening_weight * opening(descriptors)[:, None]], 1).astype(np.float32)
+
+
 def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: LipsyncOptions | None = None,
            progress: Progress | None = None, exclude_radius: int | None = None) -> RenderResult:
     """Render a prepared source speaking ``speech`` to ``out`` (see :func:`lipsync`).
@@ -123,9 +130,10 @@ def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: Lipsyn
     traj = VisemeDriver(o.driver).drive(speech, prep.model, prep.shapes, fps, n_out)
     target = prep.model.decode(traj.coeffs)
     base = pingpong_indices(n_out, prep.openness, fps)
-    sel = select_frames(target, prep.descriptors, prep.track.valid, base_pose=prep.pose[base],
-                        bank_pose=prep.pose, options=o.select, exclude_radius=exclude_radius,
-                        base_index=base)
+    k = o.select.opening_weight
+    sel = select_frames(selection_features(target, k), selection_features(prep.descriptors, k),
+                        prep.track.valid, base_pose=prep.pose[base], bank_pose=prep.pose, options=o.select,
+                        exclude_radius=exclude_radius, base_index=base)
     timings["motion"] = time.perf_counter() - t0
     progress("motion", 1, 1)
 

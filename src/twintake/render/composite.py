@@ -207,30 +207,56 @@ class Compositor:
         alpha = cv2.warpAffine(mask, m_mask, rsize, flags=cv2.INTER_LINEAR | flags, borderMode=cv2.BORDER_CONSTANT,
                                borderValue=0)
         alpha[alpha < 1.0 / 255] = 0.0
-        roi = base[y0:y1, x0:x1].astype(np.float32)
-        srcf = src.astype(np.float32)
+        nz_y = np.flatnonzero(alpha.any(axis=1))
+        nz_x = np.flatnonzero(alpha.any(axis=0))
+        if len(nz_y) == 0:
+            return base
+        # work only on the bounding box of the mask
+        by0, by1, bx0, bx1 = int(nz_y[0]), int(nz_y[-1]) + 1, int(nz_x[0]), int(nz_x[-1]) + 1
+        alpha = alpha[by0:by1, bx0:bx1]
+        src = src[by0:by1, bx0:bx1]
+        gy0, gx0 = y0 + by0, x0 + bx0
+        base_roi = base[gy0:gy0 + alpha.shape[0], gx0:gx0 + alpha.shape[1]]
+        roi = base_roi.astype(np.float32)
+        delta = src.astype(np.float32) - roi
         if o.color_correct:
-            # weights on the feathered border, ignoring pixels that differ by more than a colour
-            # shift can explain (background seen past the face, moving hair, teeth)
-            raw = roi - srcf
-            ring = alpha * (1.0 - alpha) * 4.0
-            ring[(alpha < 0.02) | (np.abs(raw).max(axis=2) > 30)] = 0
-            wsum = float(ring.sum())
-            if wsum > 1:
-                diff = raw * ring[..., None]
-                glob = np.clip(diff.reshape(-1, 3).sum(0) / wsum, -20, 20)
-                s = max(2.0, 0.25 * scale)
-                local = smooth(diff - glob * ring[..., None], s)
-                norm = smooth(ring, s)
-                srcf += glob + np.clip(local / (norm[..., None] + 0.05), -15, 15)
-        a = alpha[..., None]
-        out_roi = roi * (1.0 - a) + srcf * a
+            delta -= self._colour_shift(base_roi, src, alpha, scale)
+        out_roi = roi + alpha[..., None] * delta
         out = base.copy()
-        out[y0:y1, x0:x1] = np.clip(out_roi + 0.5, 0, 255).astype(np.uint8)
+        blended = np.clip(out_roi + 0.5, 0, 255).astype(np.uint8)
         # guarantee bit-exact pixels where alpha is 0
         untouched = alpha == 0
-        out[y0:y1, x0:x1][untouched] = base[y0:y1, x0:x1][untouched]
+        blended[untouched] = base_roi[untouched]
+        out[gy0:gy0 + alpha.shape[0], gx0:gx0 + alpha.shape[1]] = blended
         return out
+
+    @staticmethod
+    def _colour_shift(base: np.ndarray, src: np.ndarray, alpha: np.ndarray, scale: float) -> np.ndarray:
+        """Smooth per-pixel colour offset (base - src) measured on the mask's feathered border
+        and spread inwards by normalized convolution; computed at low resolution.
+
+        Pixels that differ by more than a colour shift can explain (background seen past the
+        face, moving hair, teeth) are ignored; the offset is bounded to +-35 levels.
+        """
+        h, w = alpha.shape
+        f = max(1, int(scale / 32))
+        size = (max(1, w // f), max(1, h // f))
+        b = cv2.resize(base, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        sr = cv2.resize(src, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        a = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+        raw = b - sr
+        ring = a * (1.0 - a) * 4.0
+        ring[(a < 0.02) | (np.abs(raw).max(axis=2) > 30)] = 0
+        wsum = float(ring.sum())
+        if wsum <= 1e-3:
+            return np.zeros(3, np.float32)
+        diff = raw * ring[..., None]
+        glob = np.clip(diff.reshape(-1, 3).sum(0) / wsum, -20, 20)
+        sig = max(1.0, 0.25 * scale / f)
+        local = cv2.GaussianBlur(diff - glob * ring[..., None], (0, 0), sig)
+        norm = cv2.GaussianBlur(ring, (0, 0), sig)
+        shift = glob + np.clip(local / (norm[..., None] + 0.05), -15, 15)
+        return -cv2.resize(shift.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _robust_affine(src: np.ndarray, dst: np.ndarray, max_change: float) -> np.ndarray:

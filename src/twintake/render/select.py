@@ -30,12 +30,16 @@ class SelectOptions:
         hold_cost: cost of showing the same source frame twice, same unit.
         pose_weight: weight of head-pose mismatch between the chosen and the base frame.
         beam: candidates kept per output frame.
+        opening_weight: extra weight on the inner-lip opening (IOD units) on top of the
+            landmark distance, so that an open mouth is never chosen where the target is closed
+            (the fine warp can only correct small differences).
     """
 
     jump_cost: float = 3.0
     hold_cost: float = 3.0
     pose_weight: float = 2.0
     beam: int = 64
+    opening_weight: float = 8.0
 
 
 def select_frames(target: np.ndarray, bank: np.ndarray, allowed: np.ndarray,
