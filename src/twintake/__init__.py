@@ -26,6 +26,7 @@ __all__ = [
     "__version__",
     "lipsync",
     "synthesize",
+    "Avatar",
     "LipsyncOptions",
     "Speech",
     "Phone",
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 
-_LAZY = {"lipsync": "pipeline", "LipsyncOptions": "options", "synthesize": "speech"}
+_LAZY = {"lipsync": "pipeline", "LipsyncOptions": "options", "synthesize": "speech", "Avatar": "avatar"}
 
 
 def __getattr__(name: str):

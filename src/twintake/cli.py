@@ -83,7 +83,7 @@ def _voice_reference(voice: Optional[str], source: Optional[Path]):
 
 @app.command()
 def say(
-    source: Path = typer.Argument(..., help="talking video of the person"),
+    source: Path = typer.Argument(..., help="talking video of the person, or a prepared avatar folder"),
     text: Optional[str] = typer.Argument(None, help="text to speak (English, Arabic or both)"),
     audio: Optional[Path] = typer.Option(None, "--audio", "-a", help="speech file (wav/mp3/m4a/flac or a video)"),
     text_file: Optional[Path] = typer.Option(None, "--text-file", help="read the text from this UTF-8 file"),
@@ -116,6 +116,14 @@ def say(
     notes: list[str] = []
 
     def job(hook):
+        from .avatar import Avatar, is_avatar
+
+        if is_avatar(source):
+            avatar = Avatar.load(source)
+            if text is not None and avatar.voice is None and voice is None:
+                notes.append("note: this avatar has no voice profile; using the built-in voice")
+            return avatar.say(text, audio=audio, out=out, lang=lang, voice=voice, tts_voice=tts_voice,
+                              options=opts, hook=hook)
         speech = audio
         if text is not None:
             from .speech import synthesize
@@ -175,6 +183,49 @@ def tts(
     if not quiet:
         typer.echo(f"wrote {out} ({speech.duration_s:.2f} s, {speech.sample_rate_hz} Hz, "
                    f"{len([p for p in speech.phones if p.symbol != 'SIL'])} phones, language {speech.language})")
+
+
+@app.command()
+def prepare(
+    source: Path = typer.Argument(..., help="talking video of the person"),
+    out: Path = typer.Option(..., "--out", "-o", help="the avatar folder to create, e.g. avatars/anna"),
+    voice: Optional[str] = typer.Option(None, "--voice", help="voice reference clip; 'none' = no voice "
+                                        "profile; default: the video's own audio when usable"),
+    face_index: int = typer.Option(0, "--face-index", help="which face when several: 0 = largest"),
+    force: bool = typer.Option(False, "--force", help="replace an existing avatar folder"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
+):
+    """Prepare SOURCE once into an avatar folder; `twintake say FOLDER ...` then skips all preparation."""
+    from .avatar import Avatar
+
+    avatar = _run(lambda hook: Avatar.prepare(source, out, voice=voice, face_index=face_index, force=force,
+                                              hook=hook), quiet)
+    for note in avatar.notes:
+        typer.echo(f"note: {note}", err=True)
+    if not quiet:
+        m = avatar.manifest
+        typer.echo(f"prepared {avatar.path}: {m['width']}x{m['height']}, {m['duration_s']:.1f} s at "
+                   f"{m['fps']:g} fps, voice: {'yes' if avatar.voice is not None else 'built-in'}, "
+                   f"{m['prepare_time_s']:.1f} s")
+
+
+avatars_app = typer.Typer(help="Manage prepared avatars.", no_args_is_help=True)
+app.add_typer(avatars_app, name="avatars")
+
+
+@avatars_app.command("list")
+def avatars_list(folder: Path = typer.Argument(Path("avatars"), help="folder holding avatar folders")):
+    """List the avatars in FOLDER: name, kind, duration, size, voice."""
+    from .avatar import list_avatars
+
+    rows = list_avatars(folder)
+    if not rows:
+        typer.echo(f"no avatars in {folder}")
+        return
+    typer.echo(f"{'name':24s} {'kind':7s} {'duration':>9s} {'size':>11s}  voice")
+    for r in rows:
+        typer.echo(f"{r['name']:24s} {r['kind']:7s} {r['duration_s']:8.1f}s {r['size']:>11s}  "
+                   f"{'own' if r['voice'] else 'built-in'}")
 
 
 @app.command()

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,13 +175,22 @@ def prepare_video(path: str | Path, *, face_index: int = 0, fps: float | None = 
     prep = _load(target, path, info)
     prep.cache_hits = []
     prep.timings_s = timings
+    if not use_cache:  # a private copy: removed when the PreparedVideo is garbage-collected
+        weakref.finalize(prep, shutil.rmtree, str(target), True)
     return prep
 
 
 def _tmp_folder() -> str:
-    import tempfile
-
     return tempfile.mkdtemp(prefix="twintake-prep-")
+
+
+def load_prepared(folder: Path, path: Path, info: MediaInfo) -> PreparedVideo:
+    """Load prepared data written by :func:`prepare_video` from ``folder`` (bank memory-mapped).
+
+    Raises:
+        ValueError: format version mismatch; OSError / KeyError: missing or partial files.
+    """
+    return _load(folder, path, info)
 
 
 def _load(folder: Path, path: Path, info: MediaInfo) -> PreparedVideo:

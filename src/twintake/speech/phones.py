@@ -55,7 +55,9 @@ _EDGE_PAD_S = 0.20  # faint noise added around each decoded stretch (removed fro
 _MAX_PHONE_S = 0.60
 
 # Decoder settings (see recognize_phones' docstring for why).
-_COMMON = dict(lw=1.0, loglevel="FATAL")
+# cmn="batch": cepstral mean normalization over each utterance alone, so results never depend on
+# what the (cached) decoder heard before (the default "live" CMN carries over between calls).
+_COMMON = dict(lw=1.0, loglevel="FATAL", cmn="batch")
 _MODES = {
     # Context-dependent (triphone) phone loop, beams narrowed from the 1e-48 defaults:
     # phone error rate 0.38 on LJSpeech test clips vs 0.45 for "fast", RTF ~0.3-0.45.
@@ -196,6 +198,9 @@ def _decode(mode: str, pcm: bytes) -> list[tuple[str, int, int]]:
     dec = _allphone_decoder(mode)
     with _lock:
         try:
+            # Reset the feature front end (cepstral mean, AGC): the decoder adapts it after every
+            # utterance, which would make results depend on what was decoded before.
+            dec.reinit_feat()
             dec.start_utt()
             dec.process_raw(pcm, full_utt=True)
             dec.end_utt()

@@ -1,0 +1,96 @@
+"""Avatars: prepare once, reuse; clear errors for damaged or incompatible folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import twintake
+from twintake.avatar import Avatar
+from twintake.cli import app
+from twintake.hooks import RecordingHook
+from twintake.media import iter_frames
+
+VIDEO = "video/vretalking_face3.mp4"
+SPEECH = "speech_en/realthreed_obama_5s.wav"
+
+
+@pytest.fixture(scope="module")
+def avatar_dir(media, tmp_path_factory):
+    out = tmp_path_factory.mktemp("avatars") / "face3"
+    Avatar.prepare(media / VIDEO, out, voice="none")
+    return out
+
+
+def test_round_trip_gives_the_same_frames_as_one_shot(media, avatar_dir, tmp_path):
+    hook = RecordingHook()
+    res = Avatar.load(avatar_dir).say(audio=media / SPEECH, out=tmp_path / "avatar.mp4", hook=hook)
+    assert "track" not in hook.stages and "bank" not in hook.stages  # no preparation again
+    assert "track" in res.cache_hits
+    one_shot = twintake.lipsync(media / VIDEO, media / SPEECH, tmp_path / "oneshot.mp4")
+    assert res.frames == one_shot.frames
+    a = [f.image for f in iter_frames(tmp_path / "avatar.mp4", stop=40)]
+    b = [f.image for f in iter_frames(tmp_path / "oneshot.mp4", stop=40)]
+    assert len(a) == len(b) == 40
+    # identical composited frames; only the H.264 encoder (multi-threaded x264 is not bit-exact
+    # between runs) adds differences of a few levels
+    for x, y in zip(a, b):
+        mse = float(((x.astype(np.float64) - y) ** 2).mean())
+        assert 10 * np.log10(255**2 / max(mse, 1e-10)) > 45
+
+
+def test_manifest_and_listing(avatar_dir):
+    m = json.loads((avatar_dir / "avatar.json").read_text())
+    for key in ("format_version", "kind", "source", "source_hash", "fps", "width", "height", "created_by"):
+        assert key in m
+    assert m["kind"] == "video" and m["voice"] is None
+    r = CliRunner().invoke(app, ["avatars", "list", str(avatar_dir.parent)])
+    assert r.exit_code == 0 and "face3" in r.output and "video" in r.output
+
+
+def _copy(avatar_dir, tmp_path):
+    dst = tmp_path / "copy"
+    shutil.copytree(avatar_dir, dst)
+    return dst
+
+
+def test_old_format_is_refused_with_a_fix(avatar_dir, tmp_path):
+    d = _copy(avatar_dir, tmp_path)
+    m = json.loads((d / "avatar.json").read_text())
+    m["format_version"] = 0
+    (d / "avatar.json").write_text(json.dumps(m))
+    with pytest.raises(twintake.AvatarError, match="older version.*--force"):
+        Avatar.load(d)
+
+
+def test_corrupt_manifest_and_half_written_folder(avatar_dir, tmp_path):
+    d = _copy(avatar_dir, tmp_path)
+    (d / "avatar.json").write_text("{not json")
+    with pytest.raises(twintake.AvatarError, match="corrupt"):
+        Avatar.load(d)
+    (d / "avatar.json").unlink()
+    with pytest.raises(twintake.AvatarError, match="not completely written"):
+        Avatar.load(d)
+    d2 = _copy(avatar_dir, tmp_path / "b")
+    (d2 / "bank.npy").unlink()
+    with pytest.raises(twintake.AvatarError, match="incomplete.*bank.npy"):
+        Avatar.load(d2)
+
+
+def test_changed_source_is_detected(avatar_dir, tmp_path):
+    d = _copy(avatar_dir, tmp_path)
+    src = d / json.loads((d / "avatar.json").read_text())["source_file"]
+    data = bytearray(src.read_bytes())
+    data[-100] ^= 0xFF
+    src.write_bytes(bytes(data))
+    with pytest.raises(twintake.AvatarError, match="changed"):
+        Avatar.load(d)
+
+
+def test_existing_folder_needs_force(media, avatar_dir):
+    with pytest.raises(twintake.AvatarError, match="--force"):
+        Avatar.prepare(media / VIDEO, avatar_dir)
