@@ -9,6 +9,7 @@ one at a time, so memory stays flat however long the speech is.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -87,6 +88,43 @@ def _resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return resample_poly(x, sr_out // g, sr_in // g).astype(np.float32)
 
 
+def speech_blocks(amount: np.ndarray, fps: float, n_out: int, first_s: float = 2.0,
+                  block_s: float = 8.0) -> list[tuple[int, int]]:
+    """Cut the output timeline into blocks planned one after another (streaming).
+
+    The first block is short so the first frame comes out quickly; every cut is put at the
+    quietest frame (smallest articulation) within a second of its nominal place, so phone
+    recognition and coarticulation are rarely cut mid-word.
+
+    Args:
+        amount: (T,) articulation per frame (0 in silence).
+    Returns:
+        [(start, stop), ...] covering 0 .. n_out.
+    """
+    cuts = [0]
+    length = first_s
+    while cuts[-1] + int(length * fps) < n_out - int(fps):
+        nominal = cuts[-1] + int(length * fps)
+        lo, hi = max(cuts[-1] + 1, nominal - int(fps)), min(n_out - 1, nominal + int(fps))
+        cuts.append(lo + int(np.argmin(amount[lo:hi])) if hi > lo else nominal)
+        length = block_s
+    cuts.append(n_out)
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def _recognize_block(speech: Speech, start_s: float, end_s: float, mode: str) -> list:
+    """Phones of ``speech`` between ``start_s`` and ``end_s`` (times in the whole file)."""
+    from .speech.phones import recognize_phones
+    from .types import Phone
+
+    sr = speech.sample_rate_hz
+    part = speech.samples[int(round(start_s * sr)):int(round(end_s * sr))]
+    if len(part) < sr // 50:
+        return [Phone("SIL", start_s, end_s)]
+    phones = recognize_phones(_resample(part, sr, 16000), 16000, mode=mode)
+    return [Phone(p.symbol, p.start_s + start_s, p.end_s + start_s) for p in phones]
+
+
 def ensure_phones(speech: Speech) -> Speech:
     """Fill ``speech.phones`` by recognizing them from the audio when they are not known."""
     if not speech.phones:
@@ -120,23 +158,37 @@ def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: Lipsyn
     if abs(fps - prep.fps) > 1e-3:
         raise SpeechError(f"--fps {fps} differs from the source's {prep.fps:g}: frame interpolation "
                           "is not available yet; leave --fps unset")
-    t0 = time.perf_counter()
-    speech = ensure_phones(speech)
-    timings["phones"] = time.perf_counter() - t0
-    progress("speech", 1, 1)
-
-    t0 = time.perf_counter()
     n_out = max(1, int(round(speech.duration_s * fps)))
-    traj = VisemeDriver(o.driver).drive(speech, prep.model, prep.shapes, fps, n_out)
-    target = prep.model.decode(traj.coeffs)
+    speech = dataclasses.replace(speech, phones=list(speech.phones))  # filled block by block below
+    driver = VisemeDriver(o.driver)
+    t0 = time.perf_counter()
+    scale = driver.articulation_scale(speech, fps, n_out)
     base = pingpong_indices(n_out, prep.openness, fps)
-    k = o.select.opening_weight
-    sel = select_frames(selection_features(target, k), selection_features(prep.descriptors, k),
-                        prep.track.valid, base_pose=prep.pose[base], bank_pose=prep.pose, options=o.select,
-                        exclude_radius=exclude_radius, base_index=base)
+    blocks = speech_blocks(scale[0], fps, n_out)
     timings["motion"] = time.perf_counter() - t0
-    progress("motion", 1, 1)
+    timings["phones"] = 0.0
+    known_phones = bool(speech.phones)
+    recognizer_mode = "accurate" if speech.duration_s <= 120 else "fast"
+    k = o.select.opening_weight
+    bank_features = selection_features(prep.descriptors, k)
 
+    def plan_block(b0: int, b1: int, previous: int | None):
+        """Phones, target shapes and chosen source frames of output frames b0 .. b1 - 1."""
+        t_start = time.perf_counter()
+        if not known_phones:
+            speech.phones.extend(_recognize_block(speech, b0 / fps, b1 / fps, recognizer_mode))
+        t_mid = time.perf_counter()
+        traj = driver.drive(speech, prep.model, prep.shapes, fps, n_out, start=b0, stop=b1, scale=scale)
+        target = prep.model.decode(traj.coeffs)
+        sel = select_frames(selection_features(target, k), bank_features, prep.track.valid,
+                            base_pose=prep.pose[base[b0:b1]], bank_pose=prep.pose, options=o.select,
+                            exclude_radius=exclude_radius, base_index=base[b0:b1], previous=previous)
+        timings["phones"] += t_mid - t_start
+        timings["motion"] += time.perf_counter() - t_mid
+        return target, sel
+
+    progress("speech", 1, 1)
+    progress("motion", 1, 1)
     t0 = time.perf_counter()
     comp = Compositor(prep.box, o.composite)
     valid = prep.track.valid
@@ -151,21 +203,29 @@ def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: Lipsyn
             writer.write_audio(speech.samples[a0:(len(speech.samples) if t == n_out - 1 else a1)])
 
         encoder = BackgroundWorker(write, depth=4)
+        frames = prefetch(iter_frames_at(prep.source, base, fps=fps))
         try:
-            for t, frame in enumerate(prefetch(iter_frames_at(prep.source, base, fps=fps))):
-                progress("render", t + 1, n_out)
-                b = int(base[t])
-                img = frame.image
-                if valid[b]:
-                    s = int(sel[t])
-                    mid = apply_affine(prep.box.pixel_to_crop(prep.transforms[s]),
-                                       prep.track.landmarks[s, MID_FACE, :2])
-                    img = comp.composite(img, prep.transforms[b], prep.track.landmarks[b],
-                                         np.asarray(prep.bank[s]), prep.descriptors[s], target[t], mid)
-                encoder.submit((t, img))
+            previous = None
+            for b0, b1 in blocks:
+                target, sel = plan_block(b0, b1, previous)
+                previous = int(sel[-1])
+                for i in range(b1 - b0):
+                    t = b0 + i
+                    frame = next(frames)
+                    progress("render", t + 1, n_out)
+                    b = int(base[t])
+                    img = frame.image
+                    if valid[b]:
+                        s = int(sel[i])
+                        mid = apply_affine(prep.box.pixel_to_crop(prep.transforms[s]),
+                                           prep.track.landmarks[s, MID_FACE, :2])
+                        img = comp.composite(img, prep.transforms[b], prep.track.landmarks[b],
+                                             np.asarray(prep.bank[s]), prep.descriptors[s], target[i], mid)
+                    encoder.submit((t, img))
         finally:
+            frames.close()
             encoder.finish()
-    timings["render"] = time.perf_counter() - t0
+    timings["render"] = time.perf_counter() - t0 - timings["phones"] - timings["motion"]
     without = [TimeRange(a / fps, (b + 1) / fps) for a, b in invalid_ranges(valid[base], fps)]
     return RenderResult(path=out, duration_s=n_out / fps, fps=fps, frames=n_out, width=w - w % 2,
                         height=h - h % 2, frames_without_face=without, timings_s=timings,

@@ -119,7 +119,7 @@ class DriverOptions:
 
 
 def phones_to_trajectory(phones: list[Phone], shapes: VisemeShapes, rest: np.ndarray,
-                         n_frames: int, fps: float) -> np.ndarray:
+                         n_frames: int, fps: float, start: int = 0) -> np.ndarray:
     """Blend viseme targets with Cohen-Massaro dominance functions.
 
     Args:
@@ -128,11 +128,12 @@ def phones_to_trajectory(phones: list[Phone], shapes: VisemeShapes, rest: np.nda
         rest: (K,) closed-mouth coefficients, the target of silence.
         n_frames: T, output frames.
         fps: output rate; frame i is sampled at its centre, (i + 0.5) / fps.
+        start: index of the first frame (frames start .. start + T - 1 are computed).
     Returns:
         (T, K) float32 coefficients.
     """
     k = len(rest)
-    t = (np.arange(n_frames) + 0.5) / fps
+    t = (start + np.arange(n_frames) + 0.5) / fps
     num = np.zeros((n_frames, k), np.float64)
     den = np.full(n_frames, 1e-6, np.float64)
     num += den[:, None] * rest
@@ -142,8 +143,8 @@ def phones_to_trajectory(phones: list[Phone], shapes: VisemeShapes, rest: np.nda
         target = rest if ph.symbol == "SIL" else shapes.targets.get(vis, rest)
         centre = 0.5 * (ph.start_s + ph.end_s)
         half = 0.5 * (ph.end_s - ph.start_s)
-        lo = int(max(0, np.floor((ph.start_s - 0.35) * fps)))
-        hi = int(min(n_frames, np.ceil((ph.end_s + 0.35) * fps)))
+        lo = int(max(0, np.floor((ph.start_s - 0.35) * fps) - start))
+        hi = int(min(n_frames, np.ceil((ph.end_s + 0.35) * fps) - start))
         if hi <= lo:
             continue
         tau = np.maximum(np.abs(t[lo:hi] - centre) - half, 0.0)
@@ -162,22 +163,16 @@ class VisemeDriver:
     def __init__(self, options: DriverOptions | None = None) -> None:
         self.options = options or DriverOptions()
 
-    def drive(self, speech: Speech, model: MouthModel, shapes: VisemeShapes, fps: float,
-              n_frames: int | None = None) -> MouthTrajectory:
-        """Mouth shapes for every output frame.
+    def articulation_scale(self, speech: Speech, fps: float, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """How far the mouth leaves its rest shape in each output frame.
 
-        Args:
-            speech: audio with phones (if ``speech.phones`` is empty they must be recognized by
-                the caller first; see :func:`twintake.speech.phones.recognize_phones`).
-            model, shapes: the person's mouth model and viseme shapes.
-            fps: output frame rate.
-            n_frames: T, default ``round(duration_s * fps)``.
         Returns:
-            :class:`MouthTrajectory` with (T, K) coefficients and the (T,) silence mask.
+            scale: (T,) float64, articulation x loudness gain x speech-activity ramp (0 in
+                silence).
+            active: (T,) bool speech activity (energy VAD).
         """
         o = self.options
-        n = n_frames if n_frames is not None else int(round(speech.duration_s * fps))
-        coeffs = phones_to_trajectory(speech.phones, shapes, model.rest, n, fps)
+        n = n_frames
         loud = _fit(loudness_envelope(speech.samples, speech.sample_rate_hz, fps), n, -100.0)
         active = _fit(voice_activity(speech.samples, speech.sample_rate_hz, fps), n, False)
         if active.any():
@@ -195,9 +190,31 @@ class VisemeDriver:
             kernel = np.ones(2 * ramp - 1) / (2 * ramp - 1)
             w = np.minimum(np.convolve(w, kernel, mode="same") * 1.5, 1.0) * (
                 np.convolve(w, np.ones(2 * ramp + 1), mode="same") > 0)
-        scale = (o.articulation * g * w)[:, None]
-        out = model.rest + scale * (coeffs - model.rest)
-        return MouthTrajectory(coeffs=out.astype(np.float32), fps=float(fps), silent=~active)
+        return o.articulation * g * w, active
+
+    def drive(self, speech: Speech, model: MouthModel, shapes: VisemeShapes, fps: float,
+              n_frames: int | None = None, *, start: int = 0, stop: int | None = None,
+              scale: tuple[np.ndarray, np.ndarray] | None = None) -> MouthTrajectory:
+        """Mouth shapes for output frames ``start .. stop - 1``.
+
+        Args:
+            speech: audio with phones (if ``speech.phones`` is empty they must be recognized by
+                the caller first; see :func:`twintake.speech.phones.recognize_phones`).
+            model, shapes: the person's mouth model and viseme shapes.
+            fps: output frame rate.
+            n_frames: T, default ``round(duration_s * fps)``.
+            start, stop: the block of frames to compute (default all), for streaming.
+            scale: :meth:`articulation_scale` of the whole speech, computed once when driving
+                block by block.
+        Returns:
+            :class:`MouthTrajectory` with (stop - start, K) coefficients and the silence mask.
+        """
+        n = n_frames if n_frames is not None else int(round(speech.duration_s * fps))
+        stop = n if stop is None else min(stop, n)
+        amount, active = scale if scale is not None else self.articulation_scale(speech, fps, n)
+        coeffs = phones_to_trajectory(speech.phones, shapes, model.rest, stop - start, fps, start=start)
+        out = model.rest + amount[start:stop, None] * (coeffs - model.rest)
+        return MouthTrajectory(coeffs=out.astype(np.float32), fps=float(fps), silent=~active[start:stop])
 
 
 def _fit(x: np.ndarray, n: int, pad) -> np.ndarray:

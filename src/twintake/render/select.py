@@ -45,7 +45,7 @@ class SelectOptions:
 def select_frames(target: np.ndarray, bank: np.ndarray, allowed: np.ndarray,
                   base_pose: np.ndarray | None = None, bank_pose: np.ndarray | None = None,
                   options: SelectOptions | None = None, exclude_radius: int | None = None,
-                  base_index: np.ndarray | None = None) -> np.ndarray:
+                  base_index: np.ndarray | None = None, previous: int | None = None) -> np.ndarray:
     """Source frame for each output frame.
 
     Args:
@@ -58,6 +58,8 @@ def select_frames(target: np.ndarray, bank: np.ndarray, allowed: np.ndarray,
         exclude_radius: with ``base_index``, forbid source frames within this many frames of
             the output frame's base frame (leave-segment-out evaluation).
         base_index: (T,) base source index of each output frame.
+        previous: the source frame chosen just before this block (streaming block by block):
+            continuing from it costs nothing, a cut costs as usual.
     Returns:
         (T,) int64 source indices, all ``allowed``.
     Raises:
@@ -96,6 +98,9 @@ def select_frames(target: np.ndarray, bank: np.ndarray, allowed: np.ndarray,
     for t in range(t_len):
         u = unary(t)
         top = np.argpartition(u, beam - 1)[:beam] if beam < len(u) else np.arange(len(u))
+        if cand_prev is None and previous is not None:
+            nxt = np.searchsorted(ok, [previous, previous + 1])
+            top = np.unique(np.concatenate([top, nxt[nxt < len(ok)]]))
         if cand_prev is not None:
             # keep the successors of the best paths so far, so a consecutive run can go on
             k = min(16, len(cand_prev))
@@ -104,6 +109,9 @@ def select_frames(target: np.ndarray, bank: np.ndarray, allowed: np.ndarray,
         cand = top[np.isfinite(u[top])] if np.isfinite(u[top]).any() else top
         if cand_prev is None:
             acc = u[cand].astype(np.float64)
+            if previous is not None:
+                src = ok[cand]
+                acc += np.where(src == previous + 1, 0.0, np.where(src == previous, hold, jump))
             bp = np.full(len(cand), -1, np.int64)
         else:
             i_min = int(np.argmin(acc_prev))
