@@ -58,30 +58,35 @@ class _Raise:
         self.exc = exc
 
 
-class BackgroundWorker:
-    """Runs ``fn(item)`` for submitted items in order, in one background thread.
+class StreamWorker:
+    """Runs ``consume(items)`` in one background thread, fed by :meth:`submit`.
 
-    ``submit`` blocks when ``depth`` items are pending; an exception in ``fn`` is re-raised by
-    the next ``submit`` or by ``finish``.
+    ``consume`` receives an iterator over the submitted items (ending after :meth:`finish`).
+    ``submit`` blocks when ``depth`` items are pending; an exception raised by ``consume`` is
+    re-raised by the next ``submit`` or by ``finish``.
     """
 
-    def __init__(self, fn: Callable[[object], None], depth: int = 4) -> None:
-        self._fn = fn
+    def __init__(self, consume: Callable[[Iterator], None], depth: int = 4) -> None:
+        self._consume = consume
         self._q: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._th = threading.Thread(target=self._run, name="twintake-worker", daemon=True)
         self._th.start()
 
-    def _run(self) -> None:
+    def _items(self) -> Iterator:
         while True:
             item = self._q.get()
             if item is _END:
                 return
-            if self._error is None:
-                try:
-                    self._fn(item)
-                except BaseException as e:  # noqa: BLE001
-                    self._error = e
+            yield item
+
+    def _run(self) -> None:
+        try:
+            self._consume(self._items())
+        except BaseException as e:  # noqa: BLE001 - handed to the producer
+            self._error = e
+            while self._q.get() is not _END:  # drain so the producer never blocks
+                pass
 
     def submit(self, item) -> None:
         if self._error is not None:
@@ -89,7 +94,7 @@ class BackgroundWorker:
         self._q.put(item)
 
     def finish(self) -> None:
-        """Wait for all submitted items; re-raise the first error."""
+        """Signal the end, wait for ``consume`` to return; re-raise its error."""
         self._q.put(_END)
         self._th.join()
         if self._error is not None:

@@ -93,6 +93,8 @@ def say(
     tts_voice: Optional[str] = typer.Option(None, "--tts-voice", help="built-in TTS voice (jf_gongitsune, jm_kumo...)"),
     out: Path = typer.Option(Path("out.mp4"), "--out", "-o", help="the MP4 to write"),
     face_index: int = typer.Option(0, "--face-index", help="which face when several: 0 = largest"),
+    fps: Optional[float] = typer.Option(None, "--fps", help="output frame rate: the source's (default), "
+                                        "or 2x / 4x it (e.g. 50, 100) with interpolated frames"),
     crf: int = typer.Option(18, "--crf", min=0, max=51, help="H.264 quality (lower = better, bigger)"),
     preset: str = typer.Option("veryfast", "--preset", help="x264 speed preset"),
     max_duration: float = typer.Option(30.0, "--max-duration", help="longest speech accepted, minutes"),
@@ -111,8 +113,8 @@ def say(
     if audio is not None and text is not None:
         typer.echo("error: give either --audio or TEXT, not both", err=True)
         raise typer.Exit(2)
-    opts = LipsyncOptions(face_index=face_index, crf=crf, preset=preset, max_duration_s=max_duration * 60,
-                          use_cache=not no_cache)
+    opts = LipsyncOptions(face_index=face_index, fps=fps, crf=crf, preset=preset,
+                          max_duration_s=max_duration * 60, use_cache=not no_cache)
     notes: list[str] = []
 
     def job(hook):

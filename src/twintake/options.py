@@ -15,7 +15,8 @@ class LipsyncOptions:
 
     Attributes:
         face_index: which face to animate when several are visible (0 = largest).
-        fps: output frame rate; None = the source video's.
+        fps: output frame rate; None = the source video's; 2x or 4x the source's (e.g. 50 or
+            100 for a 25 fps video) adds motion-compensated in-between frames (DIS optical flow).
         crf: H.264 constant rate factor (0 lossless .. 51 worst; 18 is visually lossless).
         preset: x264 speed preset (ultrafast .. veryslow).
         max_duration_s: longest speech accepted, seconds.

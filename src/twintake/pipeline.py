@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._threads import BackgroundWorker, prefetch
+from ._threads import StreamWorker, prefetch
 from .errors import MediaError, OutputError, SpeechError
 from .face.align import apply_affine
 from .face.landmarks import MID_FACE
@@ -29,6 +29,7 @@ from .motion.shapes import opening
 from .options import LipsyncOptions
 from .prepare import PreparedVideo, prepare_video
 from .render.composite import Compositor
+from .render.interpolate import FlowInterpolator, interpolation_factor
 from .render.select import select_frames
 from .render.timeline import pingpong_indices
 from .types import RenderResult, Speech, TimeRange
@@ -130,9 +131,7 @@ def ensure_phones(speech: Speech) -> Speech:
     if not speech.phones:
         from .speech.phones import recognize_phones
 
-        # the accurate (triphone) decoder runs at ~0.3x real time; past two minutes use the
-        # fast one (~0.05x) so long renders are not dominated by recognition
-        mode = "accurate" if speech.duration_s <= 120 else "fast"
+        mode = "accurate" if speech.duration_s <= 30 else "fast"
         speech.phones = recognize_phones(_resample(speech.samples, speech.sample_rate_hz, 16000), 16000,
                                          mode=mode)
     return speech
@@ -154,10 +153,8 @@ def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: Lipsyn
     progress = progress or Progress()
     out = check_output_path(out)
     timings = dict(prep.timings_s)
-    fps = prep.fps if o.fps is None else float(o.fps)
-    if abs(fps - prep.fps) > 1e-3:
-        raise SpeechError(f"--fps {fps} differs from the source's {prep.fps:g}: frame interpolation "
-                          "is not available yet; leave --fps unset")
+    fps = prep.fps  # motion and mouth selection run at the source's rate ...
+    factor = 1 if o.fps is None else interpolation_factor(prep.fps, o.fps)  # ... output at factor x
     n_out = max(1, int(round(speech.duration_s * fps)))
     speech = dataclasses.replace(speech, phones=list(speech.phones))  # filled block by block below
     driver = VisemeDriver(o.driver)
@@ -168,7 +165,9 @@ def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: Lipsyn
     timings["motion"] = time.perf_counter() - t0
     timings["phones"] = 0.0
     known_phones = bool(speech.phones)
-    recognizer_mode = "accurate" if speech.duration_s <= 120 else "fast"
+    # the triphone ("accurate") recognizer costs ~0.3-0.5x real time, as much as rendering; past
+    # 30 s of speech the context-independent one (~0.05x) keeps the whole job near real time
+    recognizer_mode = "accurate" if speech.duration_s <= 30 else "fast"
     k = o.select.opening_weight
     bank_features = selection_features(prep.descriptors, k)
 
@@ -194,15 +193,20 @@ def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: Lipsyn
     valid = prep.track.valid
     sr = speech.sample_rate_hz
     h, w = prep.track.height, prep.track.width
-    with VideoWriter(out, fps, w, h, crf=o.crf, preset=o.preset, audio_sample_rate_hz=sr) as writer:
+    with VideoWriter(out, fps * factor, w, h, crf=o.crf, preset=o.preset, audio_sample_rate_hz=sr) as writer:
 
-        def write(item) -> None:
-            t, img = item
-            writer.write(img)
-            a0, a1 = int(round(t * sr / fps)), int(round((t + 1) * sr / fps))
-            writer.write_audio(speech.samples[a0:(len(speech.samples) if t == n_out - 1 else a1)])
+        def consume(items) -> None:
+            stream = (img for _, img in items)
+            if factor > 1:
+                stream = FlowInterpolator(factor).interpolate(stream)
+            for j, img in enumerate(stream):
+                writer.write(img)
+                if j % factor == factor - 1:  # the last output frame of source-rate frame t
+                    t = j // factor
+                    a0, a1 = int(round(t * sr / fps)), int(round((t + 1) * sr / fps))
+                    writer.write_audio(speech.samples[a0:(len(speech.samples) if t == n_out - 1 else a1)])
 
-        encoder = BackgroundWorker(write, depth=4)
+        encoder = StreamWorker(consume, depth=4)
         frames = prefetch(iter_frames_at(prep.source, base, fps=fps))
         try:
             previous = None
@@ -227,7 +231,7 @@ def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: Lipsyn
             encoder.finish()
     timings["render"] = time.perf_counter() - t0 - timings["phones"] - timings["motion"]
     without = [TimeRange(a / fps, (b + 1) / fps) for a, b in invalid_ranges(valid[base], fps)]
-    return RenderResult(path=out, duration_s=n_out / fps, fps=fps, frames=n_out, width=w - w % 2,
+    return RenderResult(path=out, duration_s=n_out / fps, fps=fps * factor, frames=n_out * factor, width=w - w % 2,
                         height=h - h % 2, frames_without_face=without, timings_s=timings,
                         cache_hits=list(prep.cache_hits))
 
