@@ -94,3 +94,25 @@ def test_changed_source_is_detected(avatar_dir, tmp_path):
 def test_existing_folder_needs_force(media, avatar_dir):
     with pytest.raises(twintake.AvatarError, match="--force"):
         Avatar.prepare(media / VIDEO, avatar_dir)
+
+
+def test_photo_avatar_prepare_and_say(media, tmp_path):
+    av = Avatar.prepare(media / "portrait/realthreed_macron.png", tmp_path / "macron")
+    assert av.kind == "photo" and av.voice is None
+    again = Avatar.load(tmp_path / "macron")
+    res = again.say(audio=media / SPEECH, out=tmp_path / "m.mp4")
+    assert res.fps == 25.0 and abs(res.duration_s - 5.013) <= 0.04
+    r = CliRunner().invoke(app, ["avatars", "list", str(tmp_path)])
+    assert "photo" in r.output
+
+
+def test_photo_without_face_is_refused(tmp_path):
+    import cv2
+
+    img = np.full((300, 400, 3), 120, np.uint8)
+    cv2.putText(img, "no face", (50, 150), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 3)
+    p = tmp_path / "sign.png"
+    cv2.imwrite(str(p), img)
+    with pytest.raises(twintake.NoFaceError, match="sign.png"):
+        Avatar.prepare(p, tmp_path / "sign")
+    assert not (tmp_path / "sign").exists()

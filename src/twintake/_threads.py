@@ -99,3 +99,14 @@ class StreamWorker:
         self._th.join()
         if self._error is not None:
             raise self._error
+
+
+class BackgroundWorker(StreamWorker):
+    """Runs ``fn(item)`` for each submitted item, in order, in one background thread."""
+
+    def __init__(self, fn: Callable[[object], None], depth: int = 4) -> None:
+        def consume(items: Iterator) -> None:
+            for item in items:
+                fn(item)
+
+        super().__init__(consume, depth)

@@ -49,13 +49,14 @@ class Avatar:
     Attributes:
         path: the avatar folder.
         manifest: the parsed ``avatar.json``.
-        prepared: the renderer's data (track, mouth model, memory-mapped bank...).
+        prepared: the renderer's data (track, mouth model, memory-mapped bank...); None for a
+            photo avatar (a photo is animated directly).
         voice: the voice profile, or None to keep the built-in TTS voice.
     """
 
     path: Path
     manifest: dict
-    prepared: PreparedVideo
+    prepared: PreparedVideo | None
     voice: object | None = None
     load_time_s: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -93,7 +94,7 @@ class Avatar:
         progress = Progress(hook, cancel)
         info = probe(source)
         if info.is_image:
-            raise AvatarError(f"{source} is a photo: photo avatars are not supported yet; give a talking video")
+            return cls._prepare_photo(source, out, voice=voice, face_index=face_index, progress=progress)
         t0 = time.perf_counter()
         prep = prepare_video(source, face_index=face_index, progress=progress)
         notes: list[str] = []
@@ -141,6 +142,42 @@ class Avatar:
         return avatar
 
     @classmethod
+    def _prepare_photo(cls, source: Path, out: Path, *, voice, face_index: int, progress: Progress) -> "Avatar":
+        """A photo avatar: the checked photo (a face must be found) and an optional voice."""
+        from .render.photo import find_photo_face, load_photo
+
+        t0 = time.perf_counter()
+        image = load_photo(source)
+        find_photo_face(image, source, face_index=face_index)  # raises NoFaceError with advice
+        progress("face", 1, 1)
+        profile = None
+        if voice is not None and str(voice).lower() != "none":
+            from .speech.voice import load_voice_profile
+
+            profile = load_voice_profile(voice)
+        name = f"source{source.suffix.lower() or '.png'}"
+        with atomic_dir(out) as tmp:
+            shutil.copyfile(source, tmp / name)
+            if profile is not None:
+                profile.save(tmp / "voice.npz")
+            manifest = {
+                "format_version": AVATAR_FORMAT, "prepared_format": PREPARED_FORMAT, "kind": "photo",
+                "source": str(source.resolve()), "source_file": name, "source_hash": file_hash(source),
+                "fps": 25.0, "width": int(image.shape[1]), "height": int(image.shape[0]), "frames": 1,
+                "duration_s": 0.0, "face_index": face_index,
+                "voice": "voice.npz" if profile is not None else None, "languages": [],
+                "created_by": f"twintake {__version__}", "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "prepare_time_s": round(time.perf_counter() - t0, 3), "notes": [],
+            }
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        return cls.load(out)
+
+    @property
+    def kind(self) -> str:
+        """``"video"`` or ``"photo"``."""
+        return str(self.manifest.get("kind", "video"))
+
+    @classmethod
     def load(cls, path: str | Path, *, check_source: bool = True) -> "Avatar":
         """Open an avatar folder (fast: the bank is memory-mapped, nothing is recomputed).
 
@@ -169,17 +206,21 @@ class Avatar:
                               f"({manifest.get('created_by', 'unknown')}, format {version}; this one "
                               f"reads format {AVATAR_FORMAT}); {redo}")
         src = path / str(manifest.get("source_file", ""))
-        missing = [n for n in ("data.npz", "bank.npy", "meta.json") if not (path / n).is_file()]
+        needed = () if manifest.get("kind") == "photo" else ("data.npz", "bank.npy", "meta.json")
+        missing = [n for n in needed if not (path / n).is_file()]
         if not src.is_file():
             missing.append(src.name or "source")
         if missing:
             raise AvatarError(f"{path} is incomplete (missing {', '.join(missing)}); {redo}")
         if check_source and src.stat().st_size and _quick_changed(src, manifest):
             raise AvatarError(f"the source copy in {path} was changed since the avatar was made; {redo}")
-        try:
-            prep = load_prepared(path, src, probe(src))
-        except (OSError, KeyError, ValueError) as e:
-            raise AvatarError(f"{path} is damaged ({e}); {redo}") from None
+        prep = None
+        if manifest.get("kind") != "photo":
+            try:
+                prep = load_prepared(path, src, probe(src))
+            except (OSError, KeyError, ValueError) as e:
+                raise AvatarError(f"{path} is damaged ({e}); {redo}") from None
+            prep.cache_hits = ["track", "bank"]
         voice = None
         if manifest.get("voice"):
             from .speech.voice import VoiceProfile
@@ -188,7 +229,6 @@ class Avatar:
                 voice = VoiceProfile.load(path / manifest["voice"])
             except Exception as e:  # noqa: BLE001 - any unreadable profile is the same problem
                 raise AvatarError(f"the voice profile in {path} is damaged ({e}); {redo}") from None
-        prep.cache_hits = ["track", "bank"]
         return cls(path=path, manifest=manifest, prepared=prep, voice=voice,
                    load_time_s=time.perf_counter() - t0)
 
@@ -223,6 +263,12 @@ class Avatar:
 
             ref = self.voice if voice is None else (None if str(voice).lower() == "none" else voice)
             speech = synthesize(text, lang=lang, voice=ref, tts_voice=tts_voice, hook=progress)
+        if self.prepared is None:  # photo avatar
+            from .render.photo import render_photo
+
+            src = self.path / self.manifest["source_file"]
+            return render_photo(src, speech, out, fps=float(o.fps or 25.0), face_index=o.face_index, crf=o.crf,
+                                preset=o.preset, progress=progress)
         return render(self.prepared, speech, out, o, progress)
 
 

@@ -72,6 +72,10 @@ def _voice_reference(voice: Optional[str], source: Optional[Path]):
         return (None if voice.lower() == "none" else voice), None
     if source is None:
         return None, None
+    from .media import probe as probe_media
+
+    if probe_media(source).is_image:
+        return None, "note: a photo has no voice; using the built-in voice (give --voice REF to clone one)"
     from .speech.voice import load_voice_profile
 
     try:
@@ -83,7 +87,8 @@ def _voice_reference(voice: Optional[str], source: Optional[Path]):
 
 @app.command()
 def say(
-    source: Path = typer.Argument(..., help="talking video of the person, or a prepared avatar folder"),
+    source: Path = typer.Argument(..., help="talking video or portrait photo of the person, or a prepared "
+                                  "avatar folder"),
     text: Optional[str] = typer.Argument(None, help="text to speak (English, Arabic or both)"),
     audio: Optional[Path] = typer.Option(None, "--audio", "-a", help="speech file (wav/mp3/m4a/flac or a video)"),
     text_file: Optional[Path] = typer.Option(None, "--text-file", help="read the text from this UTF-8 file"),

@@ -242,7 +242,8 @@ def lipsync(video: str | Path, audio: str | Path | Speech, out: str | Path,
     """Lip-sync the face in ``video`` to ``audio`` and write an MP4.
 
     Args:
-        video: a talking video (any container PyAV reads; rotation and VFR handled).
+        video: a talking video (any container PyAV reads; rotation and VFR handled), or a
+            portrait photo (jpg/png/webp...), animated at 25 fps (or ``options.fps``).
         audio: speech file (wav/mp3/m4a/flac, or a video whose audio track is used), or a
             :class:`Speech` (e.g. from :func:`twintake.synthesize`).
         out: the .mp4 to write (written to a temp file and renamed when complete).
@@ -262,5 +263,10 @@ def lipsync(video: str | Path, audio: str | Path | Speech, out: str | Path,
     if speech.duration_s > o.max_duration_s:
         raise SpeechError(f"the speech is {speech.duration_s / 60:.1f} min long, over the "
                           f"{o.max_duration_s / 60:.0f} min limit")
+    if probe(video).is_image:
+        from .render.photo import render_photo
+
+        return render_photo(video, speech, out, fps=float(o.fps or 25.0), face_index=o.face_index,
+                            crf=o.crf, preset=o.preset, progress=progress)
     prep = prepare_video(video, face_index=o.face_index, progress=progress, use_cache=o.use_cache)
     return render(prep, speech, out, o, progress)

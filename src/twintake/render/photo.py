@@ -1,0 +1,615 @@
+"""Photo avatars: bring a single image to life, speaking ``speech``.
+
+One frame at a time (streaming, flat memory):
+
+1. **Face** - MediaPipe Face Mesh on the photo (:func:`twintake.face.tracker.detect_faces`),
+   refined on an upscaled head crop; every warp is computed on that *working crop* (faces under
+   ~220 px are upscaled up to 4x) and the result is scaled back and pasted with a feathered
+   mask, so small faces (70-120 px) work and pixels outside the head stay exactly the photo's.
+2. **Mouth motion** - opening/width per frame from the phones: MPEG-4 viseme targets
+   (:data:`twintake.motion.visemes.VISEMES`) blended by Cohen-Massaro dominance functions and
+   scaled by loudness, closed and relaxed in silence (:class:`twintake.motion.driver.VisemeDriver`
+   on a 2-D "open, width" shape space).
+3. **Warp** - target positions of the inner/outer lip, the jaw line and the eyelids are turned
+   into a smooth backward displacement field by a thin-plate spline (Bookstein, "Principal
+   warps: thin-plate splines and the decomposition of deformations", IEEE TPAMI 11(6), 1989)
+   fitted with fixed anchors on the upper face and a ring around the head, evaluated on a coarse
+   grid, upsampled and applied with ``cv2.remap`` (as the fine warp of
+   :mod:`twintake.render.composite`). The lower lip and chin follow the opening (jaw drop), the
+   upper lip rises slightly.
+4. **Mouth interior** - the open mouth's inside (teeth, tongue, cavity) is painted from the
+   generic model of :mod:`twintake.render.mouth_interior`, colour-matched to the photo's lips.
+5. **Blinks** - intervals drawn from a gamma distribution (mean ~3.6 s, clipped to 2-6 s) and
+   durations of 100-200 ms, in line with reported spontaneous blink statistics (Bentivoglio et
+   al., "Analysis of blink rate patterns in normal subjects", Movement Disorders 12(6), 1997:
+   ~17 blinks/min at rest, more while talking; Caffier et al., "Experimental evaluation of
+   eye-blink parameters as a drowsiness measure", Eur J Appl Physiol 89, 2003: durations of
+   ~100-200 ms for alert subjects). The upper eyelid is warped down onto the lower one.
+6. **Head** - sub-degree rotation and a few pixels of translation from smooth band-limited noise
+   (sums of 0.07-0.5 Hz sinusoids with random phases), slightly larger while speaking; applied
+   to the head region only through a feathered head mask (background stays still).
+
+Output: the photo's size (even-rounded) or ``size`` cropped around the face; H.264 + AAC with
+audio interleaved, written atomically by :class:`twintake.media.VideoWriter`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.interpolate import RBFInterpolator
+
+from ..errors import MediaError, NoFaceError
+from ..face import landmarks as L
+from ..face.tracker import detect_faces
+from ..hooks import Progress, ProgressHook
+from ..motion.driver import DriverOptions, VisemeDriver, VisemeShapes
+from ..motion.visemes import VISEMES
+from ..speech.analysis import loudness_envelope, voice_activity
+from ..types import RenderResult, Speech
+from .mouth_interior import MouthInteriorModel, lip_ring_mean, load_model
+
+__all__ = ["render_photo", "PhotoFace", "load_photo", "find_photo_face", "mouth_track", "blink_track",
+           "head_track", "MIN_PHOTO_FACE_PX"]
+
+#: Faces narrower than this (cheek to cheek, pixels) are refused.
+MIN_PHOTO_FACE_PX = 40
+#: Faces are processed on a crop upscaled so the face is about this wide (pixels) ...
+_WORK_FACE_PX = 220.0
+#: ... by at most this factor.
+_MAX_UPSCALE = 4.0
+_AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+
+# Eyelid contours (MediaPipe FACEMESH_RIGHT_EYE / LEFT_EYE), upper and lower lid in matching
+# order from the outer to the inner corner.
+_R_UPPER = np.array([246, 161, 160, 159, 158, 157, 173])
+_R_LOWER = np.array([7, 163, 144, 145, 153, 154, 155])
+_L_UPPER = np.array([466, 388, 387, 386, 385, 384, 398])
+_L_LOWER = np.array([249, 390, 373, 374, 380, 381, 382])
+_EYE_CORNERS = np.array([33, 133, 263, 362])
+_BROWS = np.array([70, 63, 105, 66, 107, 300, 293, 334, 296, 336, 55, 285])
+_NOSE = np.array([1, 2, 4, 5, 6, 195, 197, 98, 327, 48, 278, 64, 294, 168])
+_CHEEKS = np.array([147, 187, 205, 425, 411, 376, 123, 352, 50, 280, 116, 345])
+#: Chin centre line between lower lip and chin (moves with the jaw).
+_CHIN_LINE = np.array([18, 200, 199, 175])
+
+
+@dataclass
+class PhotoFace:
+    """The face of a photo in working-crop coordinates.
+
+    Attributes:
+        roi: (x0, y0, x1, y1) pixels of the crop in the (output-sized) photo.
+        scale: working pixels per photo pixel (>= 1).
+        landmarks: (478, 2) float64 working-crop pixels.
+        face_width_px: cheek-to-cheek width in *photo* pixels.
+    """
+
+    roi: tuple[int, int, int, int]
+    scale: float
+    landmarks: np.ndarray
+    face_width_px: float
+
+
+def load_photo(path: str | Path) -> np.ndarray:
+    """Read an image (EXIF orientation applied) as (H, W, 3) uint8 RGB.
+
+    Raises:
+        MediaError: missing or not an image.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    p = Path(path)
+    if not p.is_file():
+        raise MediaError(f"{p} does not exist: give a photo (jpg, png, webp)")
+    try:
+        with Image.open(p) as im:
+            im = ImageOps.exif_transpose(im)
+            return np.ascontiguousarray(np.asarray(im.convert("RGB")))
+    except (UnidentifiedImageError, OSError) as e:
+        raise MediaError(f"{p} is not an image twintake can read ({e}): use a jpg or png photo") from e
+
+
+def _yaw_ratio(lm: np.ndarray) -> float:
+    """Frontalness in [0, 1]: the smaller over the larger horizontal distance from the nose tip
+    to the two outer eye corners (1 = frontal, ~0 = profile)."""
+    e = lm[263, :2] - lm[33, :2]
+    e = e / max(float(np.linalg.norm(e)), 1e-6)
+    a = float((lm[L.NOSE_TIP, :2] - lm[33, :2]) @ e)
+    b = float((lm[263, :2] - lm[L.NOSE_TIP, :2]) @ e)
+    if min(a, b) <= 0:
+        return 0.0
+    return min(a, b) / max(a, b)
+
+
+def find_photo_face(image: np.ndarray, path: str | Path, face_index: int = 0) -> np.ndarray:
+    """Landmarks (478, 3) float32 (photo pixels) of face ``face_index`` (0 = largest).
+
+    Raises:
+        NoFaceError: no face (names the file), fewer faces than ``face_index + 1``, a face
+            under :data:`MIN_PHOTO_FACE_PX` wide ("too small"), or a profile view.
+    """
+    faces = detect_faces(image, max_faces=max(face_index + 1, 4))
+    if not faces:
+        raise NoFaceError(f"no face found in {path}: use a photo showing one face from the front, "
+                          "at least ~100 px wide (head and shoulders works best)")
+    if face_index >= len(faces):
+        raise NoFaceError(f"{path} shows {len(faces)} face(s); face number {face_index} (0 = largest) "
+                          "does not exist: choose a smaller --face-index")
+    lm = faces[face_index]
+    width = float(L.face_width_px(lm))
+    if width < MIN_PHOTO_FACE_PX:
+        raise NoFaceError(f"the face in {path} is too small (~{width:.0f} px wide, at least "
+                          f"{MIN_PHOTO_FACE_PX} px needed): use a larger or closer-cropped photo where "
+                          "the face is 100 px wide or more")
+    if _yaw_ratio(lm) < 0.3:
+        raise NoFaceError(f"the face in {path} is seen from the side (profile): use a photo where the "
+                          "person looks roughly towards the camera, both eyes visible")
+    return lm
+
+
+def _crop_to_size(image: np.ndarray, lm: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Crop the largest box of aspect ``size`` centred (as far as possible) on the face and
+    resize to ``size``; returns the image and the landmarks moved with it."""
+    w_out, h_out = int(size[0]), int(size[1])
+    h, w = image.shape[:2]
+    aspect = w_out / h_out
+    cw = min(w, h * aspect)
+    ch = cw / aspect
+    cx, cy = lm[:, 0].mean(), lm[:, 1].mean()
+    x0 = float(np.clip(cx - cw / 2, 0, w - cw))
+    y0 = float(np.clip(cy - ch / 2, 0, h - ch))
+    s = w_out / cw
+    m = np.array([[s, 0, -x0 * s], [0, s, -y0 * s]])
+    out = cv2.warpAffine(image, m, (w_out, h_out), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC,
+                         borderMode=cv2.BORDER_REPLICATE)
+    lm2 = lm.copy()
+    lm2[:, :2] = lm[:, :2] * s - np.array([x0 * s, y0 * s])
+    lm2[:, 2] *= s
+    return out, lm2
+
+
+def _prepare_face(image: np.ndarray, lm: np.ndarray) -> PhotoFace:
+    """Working crop around the head, upscaled for small faces; landmarks refined on it."""
+    h, w = image.shape[:2]
+    fw = float(L.face_width_px(lm))
+    oval = lm[L.FACE_OVAL, :2]
+    cx, cy = oval.mean(0)
+    fh = float(np.ptp(oval[:, 1]))
+    x0 = int(max(0, np.floor(cx - 1.35 * fw)))
+    x1 = int(min(w, np.ceil(cx + 1.35 * fw)))
+    y0 = int(max(0, np.floor(cy - 0.6 * fh - 0.75 * fw)))
+    y1 = int(min(h, np.ceil(cy + 0.5 * fh + 0.8 * fw)))
+    s = float(np.clip(_WORK_FACE_PX / fw, 1.0, _MAX_UPSCALE))
+    crop = image[y0:y1, x0:x1]
+    if s > 1.0:
+        crop = cv2.resize(crop, (int(round((x1 - x0) * s)), int(round((y1 - y0) * s))),
+                          interpolation=cv2.INTER_CUBIC)
+    guess = (lm[:, :2] - [x0, y0]) * s
+    refined = detect_faces(crop, max_faces=3)
+    best = guess.astype(np.float64)
+    if refined:
+        d = [float(np.linalg.norm(f[:, :2].mean(0) - guess.mean(0))) for f in refined]
+        i = int(np.argmin(d))
+        if d[i] < 0.2 * fw * s:
+            best = refined[i][:, :2].astype(np.float64)
+    return PhotoFace(roi=(x0, y0, x1, y1), scale=s, landmarks=best, face_width_px=fw)
+
+
+# --------------------------------------------------------------------------- motion tracks
+class _OpenWidth:
+    """Minimal stand-in for :class:`MouthModel` in the 2-D (open, width) space."""
+
+    rest = np.array([0.0, VISEMES["sil"].width], np.float32)
+
+
+def mouth_track(speech: Speech, fps: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame mouth targets from the phones, loudness and voice activity.
+
+    Args:
+        speech: with phones (SIL for pauses).
+        fps: output frame rate; n: number of frames T.
+    Returns:
+        (open (T,) float32, 0 = closed .. ~1.3 = widest, width (T,) float32 0..1 with 0.45 =
+        rest, active (T,) bool voice activity).
+    """
+    targets = {name: np.array([0.0 if v.closure else v.open, v.width], np.float32)
+               for name, v in VISEMES.items()}
+    shapes = VisemeShapes(targets=targets, counts={k: 0 for k in targets})
+    traj = VisemeDriver(DriverOptions()).drive(speech, _OpenWidth(), shapes, fps, n)  # type: ignore[arg-type]
+    ow = traj.coeffs.astype(np.float32)
+    op = np.clip(ow[:, 0], 0.0, 1.1)
+    # a light temporal smoothing (the warp should not jitter frame to frame)
+    k = np.array([0.25, 0.5, 0.25], np.float32)
+    op = np.convolve(np.pad(op, 1, mode="edge"), k, mode="valid")
+    wd = np.convolve(np.pad(ow[:, 1], 1, mode="edge"), k, mode="valid")
+    return op.astype(np.float32), np.clip(wd, 0.0, 1.0).astype(np.float32), ~traj.silent
+
+
+def blink_track(n: int, fps: float, rng: np.random.Generator) -> np.ndarray:
+    """Eyelid closure per frame, (T,) float32 in [0, 1] (1 = shut).
+
+    Inter-blink intervals: gamma(shape 4, mean 3.6 s) clipped to [2, 6] s, the first after
+    0.8-2.0 s; durations uniform in [100, 200] ms: close in 35 %, shut for 15 %, reopen in 50 %
+    (see the module docstring for sources).
+    """
+    out = np.zeros(n, np.float32)
+    t = rng.uniform(0.8, 2.0)
+    ts = (np.arange(n) + 0.5) / fps
+    while t < n / fps:
+        dur = rng.uniform(0.10, 0.20)
+        # close in 35 %, stay shut for 15 %, reopen in 50 % of the blink
+        x = np.interp(ts, [t, t + 0.35 * dur, t + 0.5 * dur, t + dur], [0.0, 1.0, 1.0, 0.0], left=0.0, right=0.0)
+        # make sure a frame sees the lid shut even when the blink falls between frames
+        if 0 < x.max() < 0.999:
+            x[int(np.argmax(x))] = 1.0
+        out = np.maximum(out, x.astype(np.float32))
+        t += dur + float(np.clip(rng.gamma(4.0, 0.9), 2.0, 6.0))
+    return out
+
+
+def _smooth_noise(n: int, fps: float, rng: np.random.Generator) -> np.ndarray:
+    """(T,) float64 band-limited noise in [-1, 1]: 4 sinusoids of 0.07-0.5 Hz, random phases."""
+    t = np.arange(n) / fps
+    x = np.zeros(n)
+    for f in rng.uniform(0.07, 0.5, 4):
+        x += rng.uniform(0.5, 1.0) * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
+    return x / 2.5
+
+
+def head_track(n: int, fps: float, loud: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Head motion per frame, (T, 3) float64: rotation (degrees, |.| < 1) and translation
+    (x, y) in face widths (~1 %), from smooth noise amplified up to 1.6x by loudness ``loud``
+    ((T,) in [0, 1])."""
+    g = 1.0 + 0.6 * np.convolve(loud, np.ones(13) / 13, mode="same")
+    rot = 0.55 * _smooth_noise(n, fps, rng) * g
+    tx = 0.010 * _smooth_noise(n, fps, rng) * g
+    ty = 0.007 * _smooth_noise(n, fps, rng) * g
+    return np.stack([np.clip(rot, -0.95, 0.95), tx, ty], 1)
+
+
+def _loudness01(speech: Speech, fps: float, n: int, active: np.ndarray) -> np.ndarray:
+    """(T,) float64 loudness mapped to [0, 1] (30 dB below the 90th percentile of speech -> 0)."""
+    db = loudness_envelope(speech.samples, speech.sample_rate_hz, fps).astype(np.float64)
+    db = np.concatenate([db, np.full(max(0, n - len(db)), -100.0)])[:n]
+    if not active.any():
+        return np.zeros(n)
+    top = float(np.percentile(db[active], 90))
+    return np.clip((db - (top - 30.0)) / 30.0, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- the animator
+class _Animator:
+    """Per-frame warp of the working crop (see the module docstring)."""
+
+    def __init__(self, crop: np.ndarray, lm: np.ndarray, interior: MouthInteriorModel) -> None:
+        self.crop = crop
+        self.lm = lm
+        self.interior = interior
+        h, w = crop.shape[:2]
+        self.size = (w, h)
+        e = lm[263] - lm[33]
+        self.iod = float(np.linalg.norm(L.eye_centres(lm[None])[1][0] - L.eye_centres(lm[None])[0][0]))
+        self.right = e / max(float(np.linalg.norm(e)), 1e-6)
+        self.down = np.array([-self.right[1], self.right[0]])
+        self.fw = float(np.linalg.norm(lm[454] - lm[234]))
+        self.mw = float(np.linalg.norm(lm[291] - lm[61]))
+        inner = lm[L.LIPS_INNER]
+        outer = lm[L.LIPS_OUTER]
+        ring = lip_ring_mean(crop, outer, inner)
+        if ring is None:
+            ring = crop[int(lm[17, 1]), int(lm[17, 0])].astype(np.float64)
+        self.lip_colour = ring
+        # lip midline between the photo's upper and lower inner lip (closed relaxed mouth)
+        upper = inner[1:10]
+        lower = inner[19:10:-1]
+        self.mid = 0.5 * (upper + lower)
+        self.photo_gap = (lower - upper) @ self.down
+        c0, c1 = inner[0], inner[10]
+        span = float(np.linalg.norm(c1 - c0))
+        self.xfrac = np.clip(((self.mid - c0) @ self.right) / max(span, 1e-6), 0.02, 0.98)
+        self.prof = np.sin(np.pi * self.xfrac) ** 0.6
+        self.centre_mouth = 0.5 * (c0 + c1)
+        # control points: moving sets
+        self.moving = np.concatenate([L.LIPS_INNER, L.LIPS_OUTER, L.JAW, _CHIN_LINE])
+        self.eyes = [self._eye_geometry(u, lo) for u, lo in ((_R_UPPER, _R_LOWER), (_L_UPPER, _L_LOWER))]
+        oval = lm[L.FACE_OVAL]
+        cx, cy = oval.mean(0)
+        chin = lm[L.CHIN]
+        fixed_idx = np.unique(np.concatenate([L.STABLE, _EYE_CORNERS, _BROWS, _NOSE, _CHEEKS, _R_LOWER, _L_LOWER,
+                                              _R_UPPER, _L_UPPER, L.FACE_OVAL[:9], L.FACE_OVAL[-9:]]))
+        fixed_idx = np.setdiff1d(fixed_idx, self.moving)
+        # ring around the face (and well below the chin) that never moves
+        ang = np.linspace(0, 2 * np.pi, 28, endpoint=False)
+        rx = 0.5 * float(np.ptp(oval @ self.right)) + 0.28 * self.fw
+        ry_up = 0.5 * float(np.ptp(oval @ self.down)) + 0.28 * self.fw
+        centre = np.array([cx, cy])
+        below = float((chin - centre) @ self.down) + 0.35 * self.fw
+        ry = np.where(np.sin(ang) > 0, below, ry_up)
+        ring_pts = centre + (np.cos(ang) * rx)[:, None] * self.right + (np.sin(ang) * ry)[:, None] * self.down
+        bx = np.linspace(0, w - 1, 6)
+        by = np.linspace(0, h - 1, 6)
+        border = np.concatenate([np.stack([bx, np.zeros(6)], 1), np.stack([bx, np.full(6, h - 1.0)], 1),
+                                 np.stack([np.zeros(6), by], 1), np.stack([np.full(6, w - 1.0), by], 1)])
+        self.fixed = np.concatenate([lm[fixed_idx], ring_pts, border])
+        # warp mask: inside the ring, feathered
+        poly = centre + (np.cos(ang) * (rx - 0.04 * self.fw))[:, None] * self.right + \
+            (np.sin(ang) * (ry - 0.04 * self.fw))[:, None] * self.down
+        mask = np.zeros((h, w), np.float32)
+        cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1.0, lineType=cv2.LINE_AA)
+        self.warp_mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.05 * self.fw))
+        # head mask (face + hair), for the head motion
+        hm = np.zeros((h, w), np.float32)
+        hc = centre - 0.12 * self.fw * self.down
+        axes = (int(round(0.82 * self.fw)), int(round(0.5 * float(np.ptp(oval @ self.down)) + 0.3 * self.fw)))
+        angle = float(np.degrees(np.arctan2(self.right[1], self.right[0])))
+        cv2.ellipse(hm, (int(round(hc[0])), int(round(hc[1]))), axes, angle, 0, 360, 1.0, -1, cv2.LINE_AA)
+        self.head_mask = cv2.GaussianBlur(hm, (0, 0), max(1.0, 0.12 * self.fw))
+        self.pivot = chin + 0.25 * self.fw * self.down
+        # blend mask for pasting back: wherever anything may move
+        self.paste_mask = np.clip(np.maximum(self.head_mask, self.warp_mask) * 1.02, 0, 1)
+        step = int(max(4, min(w, h) / 48))
+        gx, gy = np.meshgrid(np.arange(0, w + step, step, dtype=np.float64),
+                             np.arange(0, h + step, step, dtype=np.float64))
+        self._grid = np.stack([gx.ravel(), gy.ravel()], 1)
+        self._grid_shape = gx.shape
+        self._step = step
+        self._px, self._py = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+
+    def _eye_geometry(self, upper_i: np.ndarray, lower_i: np.ndarray) -> dict:
+        """Eye frame and lid curves of one eye (for :meth:`eyelid_field`)."""
+        lm = self.lm
+        up = lm[upper_i]
+        lo = lm[lower_i]
+        c0, c1 = 0.5 * (up[0] + lo[0]), 0.5 * (up[-1] + lo[-1])
+        ew = float(np.linalg.norm(c1 - c0))
+        origin = 0.5 * (c0 + c1)
+        r, d = self.right, self.down
+        us = np.concatenate([[-0.5 * ew], (up - origin) @ r, [0.5 * ew]])
+        vu = np.concatenate([[0.0], (up - origin) @ d, [0.0]])
+        ls = np.concatenate([[-0.5 * ew], (lo - origin) @ r, [0.5 * ew]])
+        vl = np.concatenate([[0.0], (lo - origin) @ d, [0.0]])
+        ou, ol = np.argsort(us), np.argsort(ls)
+        h, w = self.crop.shape[:2]
+        pad = 0.6 * ew
+        x0 = int(max(0, np.floor(origin[0] - pad - 0.1 * ew)))
+        x1 = int(min(w, np.ceil(origin[0] + pad + 0.1 * ew)))
+        y0 = int(max(0, np.floor(origin[1] - 0.7 * ew)))
+        y1 = int(min(h, np.ceil(origin[1] + 0.5 * ew)))
+        return dict(origin=origin, ew=ew, us=us[ou], vu=vu[ou], ls=ls[ol], vl=vl[ol], box=(x0, y0, x1, y1))
+
+    def eyelid_field(self, blink: float) -> np.ndarray | None:
+        """Backward displacement (h, w, 2) float32 closing both eyes by ``blink`` (0..1).
+
+        Per column of the eye frame (u along the eye, v down), a piecewise-linear map: the lid
+        skin between a fold line (0.35 eye widths above the upper lid) and the upper lid is
+        stretched down to the lowered lid ``v_u + 0.97 * blink * (v_l - v_u)``, and the eye
+        opening is compressed into the strip left above the lower lid; faded out beyond the
+        eye corners. (A global spline through nearly coincident lids would overshoot.)"""
+        if blink < 0.02:
+            return None
+        h, w = self.crop.shape[:2]
+        field = np.zeros((h, w, 2), np.float32)
+        for e in self.eyes:
+            x0, y0, x1, y1 = e["box"]
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                continue
+            px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+            rel = np.stack([px - e["origin"][0], py - e["origin"][1]], -1)
+            u = rel @ self.right
+            v = rel @ self.down
+            ew = e["ew"]
+            vu = np.interp(u, e["us"], e["vu"])
+            vl = np.interp(u, e["ls"], e["vl"])
+            vl = np.maximum(vl, vu)
+            vf = vu - 0.35 * ew
+            vu2 = vu + 0.97 * blink * (vl - vu)
+            src = v.copy()
+            a = (v >= vf) & (v < vu2)
+            src[a] = vf[a] + (v[a] - vf[a]) * (vu[a] - vf[a]) / np.maximum(vu2[a] - vf[a], 1e-6)
+            b = (v >= vu2) & (v <= vl)
+            src[b] = vu[b] + (v[b] - vu2[b]) * (vl[b] - vu[b]) / np.maximum(vl[b] - vu2[b], 1e-6)
+            dv = src - v
+            fade = np.clip((0.62 * ew - np.abs(u)) / (0.14 * ew), 0.0, 1.0)
+            fade = fade * fade * (3 - 2 * fade)
+            dv *= fade
+            field[y0:y1, x0:x1, 0] += (dv * self.down[0]).astype(np.float32)
+            field[y0:y1, x0:x1, 1] += (dv * self.down[1]).astype(np.float32)
+        return field
+
+    def targets(self, op: float, wd: float) -> tuple[np.ndarray, np.ndarray]:
+        """Target positions (M, 2) of the moving control points (lips, jaw, chin line) and
+        the target inner-lip polygon (20, 2), working pixels, for opening ``op`` (0..1.3) and
+        width ``wd`` (0..1, 0.45 = rest)."""
+        lm = self.lm
+        d, r = self.down, self.right
+        gap_max = 0.30 * self.mw  # widest inner-lip gap: ~0.27 IOD, as wide as people open when talking
+        gap = op * gap_max * self.prof  # (9,)
+        widen = (wd - VISEMES["sil"].width) * 0.16 * self.mw  # per corner, pixels
+        lat = ((2 * self.xfrac - 1) * widen)[:, None] * r  # (9, 2)
+        # open from the photo's own lips (at op = 0 the mouth is exactly the photo's: no squeeze)
+        up = lm[L.LIPS_INNER[1:10]] - (0.28 * gap)[:, None] * d + lat
+        lo = lm[L.LIPS_INNER[19:10:-1]] + (0.72 * gap)[:, None] * d + lat
+        jaw_drop = 0.72 * op * gap_max
+        inner = lm[L.LIPS_INNER].copy()
+        corner_shift = 0.25 * jaw_drop * d
+        inner[0] = inner[0] - widen * r + corner_shift
+        inner[10] = inner[10] + widen * r + corner_shift
+        inner[1:10] = up
+        inner[19:10:-1] = lo
+        disp_in = inner - lm[L.LIPS_INNER]
+        outer = lm[L.LIPS_OUTER].copy()
+        # outer lip points follow the nearest inner point (upper lip less at its top edge)
+        for j, idx in enumerate(L.LIPS_OUTER):
+            p = lm[idx]
+            k = int(np.argmin(np.linalg.norm(lm[L.LIPS_INNER] - p, axis=1)))
+            f = 0.75 if (p - self.centre_mouth) @ d < 0 else 1.0
+            if j in (0, 10):
+                f = 1.0
+            outer[j] = p + f * disp_in[k]
+        jaw = lm[L.JAW].copy()
+        n = len(L.JAW)
+        wgt = np.clip(1.0 - np.abs(np.arange(n) - (n - 1) / 2) / ((n - 1) / 2), 0, 1) ** 0.8
+        jaw = jaw + (wgt * jaw_drop)[:, None] * d + (wgt * 0.0)[:, None]
+        chin_line = lm[_CHIN_LINE] + np.array([0.9, 0.95, 1.0, 1.0])[:, None] * jaw_drop * d
+        tgt = np.concatenate([inner, outer, jaw, chin_line])
+        return tgt, inner
+
+    def warp_field(self, tgt: np.ndarray) -> np.ndarray | None:
+        """Backward displacement (h, w, 2) float32 (output -> photo), or None when ~0."""
+        src = self.lm[self.moving]
+        disp = src - tgt
+        if float(np.abs(disp).max()) < 0.05:
+            return None
+        pts = np.concatenate([tgt, self.fixed])
+        vals = np.concatenate([disp, np.zeros((len(self.fixed), 2))])
+        rbf = RBFInterpolator(pts, vals, kernel="thin_plate_spline", smoothing=2.0)
+        coarse = rbf(self._grid).reshape(*self._grid_shape, 2).astype(np.float32)
+        # a spline can overshoot between close control points: never move further than the
+        # largest control displacement
+        lim = float(np.linalg.norm(disp, axis=1).max())
+        nrm = np.linalg.norm(coarse, axis=2, keepdims=True)
+        coarse *= np.minimum(1.0, lim / np.maximum(nrm, 1e-6))
+        gh, gw = self._grid_shape
+        w, h = self.size
+        full = cv2.resize(coarse, ((gw - 1) * self._step + 1, (gh - 1) * self._step + 1),
+                          interpolation=cv2.INTER_LINEAR)[:h, :w]
+        return full * self.warp_mask[..., None]
+
+    def frame(self, op: float, wd: float, blink: float, head: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Render one working-crop frame: (h, w, 3) uint8 and whether anything changed."""
+        tgt, inner = self.targets(op, wd)
+        field = self.warp_field(tgt)
+        lids = self.eyelid_field(blink)
+        if lids is not None:
+            field = lids if field is None else field + lids
+        # head motion: similarity about the neck pivot, applied through the head mask
+        rot, tx, ty = float(head[0]), float(head[1]) * self.fw, float(head[2]) * self.fw
+        th = np.radians(rot)
+        c, s = np.cos(th), np.sin(th)
+        a = np.array([[c, -s], [s, c]])
+        t = self.pivot - a @ self.pivot + np.array([tx, ty])
+        hm = np.hstack([a, t[:, None]])
+        moved = abs(rot) > 1e-3 or abs(tx) > 1e-3 or abs(ty) > 1e-3
+        if field is None and not moved:
+            return self.crop, False
+        inv_a = a.T
+        inv_t = -inv_a @ t
+        qx = self._px + self.head_mask * (inv_a[0, 0] * self._px + inv_a[0, 1] * self._py + inv_t[0] - self._px)
+        qy = self._py + self.head_mask * (inv_a[1, 0] * self._px + inv_a[1, 1] * self._py + inv_t[1] - self._py)
+        qx = qx.astype(np.float32)
+        qy = qy.astype(np.float32)
+        if field is not None:
+            f = cv2.remap(field, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            qx = qx + f[..., 0]
+            qy = qy + f[..., 1]
+        out = cv2.remap(self.crop, qx, qy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        gap_px = float(np.linalg.norm(inner[15] - inner[5]))
+        if gap_px > 0.8:
+            inner_out = inner @ hm[:, :2].T + hm[:, 2]
+            self.interior.paint(out, inner_out, self.lip_colour, strength=float(np.clip(gap_px / 2.0, 0, 1)))
+        return out, True
+
+
+def render_photo(image_path: str | Path, speech: Speech, out: str | Path, *, fps: float = 25.0,
+                 size: tuple[int, int] | None = None, face_index: int = 0, crf: int = 18,
+                 preset: str = "veryfast", progress: Progress | ProgressHook | None = None,
+                 seed: int = 0) -> RenderResult:
+    """Make a talking video of the face in one photo.
+
+    Args:
+        image_path: a photo or painted/AI portrait (jpg, png, webp...; any aspect ratio).
+        speech: the speech; its phones are recognized first when empty
+            (:func:`twintake.pipeline.ensure_phones`).
+        out: the .mp4 to write (temp file + rename; nothing is left behind on error).
+        fps: output frame rate.
+        size: (width, height) of the output, cropped around the face and resized; default the
+            photo's own size rounded down to even numbers.
+        face_index: which face when several are visible (0 = largest).
+        crf, preset: x264 quality and speed.
+        progress: a :class:`Progress` or a hook ``hook(stage, completed, total)``; stages
+            ``"face"``, ``"speech"``, ``"motion"``, ``"render"``.
+        seed: seed of the blink and head-motion randomness (same seed, same video).
+    Returns:
+        :class:`RenderResult`; ``frames == round(speech.duration_s * fps)`` (at least 1).
+    Raises:
+        MediaError: the image cannot be read.
+        NoFaceError: no face, a face under ~40 px wide, a profile view, or no face number
+            ``face_index``.
+        OutputError: ``out`` cannot be written.
+        Cancelled: the progress hook / cancel event stopped the job.
+    """
+    from ..media import VideoWriter
+    from ..pipeline import _resample, check_output_path, ensure_phones
+
+    prog = progress if isinstance(progress, Progress) else Progress(progress)
+    out = check_output_path(out)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    image = load_photo(image_path)
+    lm = find_photo_face(image, image_path, face_index)
+    if size is not None:
+        if int(size[0]) < 16 or int(size[1]) < 16:
+            raise MediaError(f"output size {size} is too small: use at least 16 x 16 pixels")
+        image, lm = _crop_to_size(image, lm, size)
+    h, w = image.shape[:2]
+    h, w = h - h % 2, w - w % 2
+    image = np.ascontiguousarray(image[:h, :w])
+    face = _prepare_face(image, lm)
+    x0, y0, x1, y1 = face.roi
+    crop = image[y0:y1, x0:x1]
+    if face.scale > 1.0:
+        crop = cv2.resize(crop, (int(round((x1 - x0) * face.scale)), int(round((y1 - y0) * face.scale))),
+                          interpolation=cv2.INTER_CUBIC)
+    anim = _Animator(np.ascontiguousarray(crop), face.landmarks, load_model())
+    paste = anim.paste_mask
+    if face.scale > 1.0:
+        paste = cv2.resize(paste, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+    paste3 = paste[..., None]
+    timings["face"] = time.perf_counter() - t0
+    prog("face", 1, 1)
+
+    t0 = time.perf_counter()
+    speech = ensure_phones(speech)
+    timings["phones"] = time.perf_counter() - t0
+    prog("speech", 1, 1)
+
+    t0 = time.perf_counter()
+    n = max(1, int(round(speech.duration_s * fps)))
+    op, wd, active = mouth_track(speech, fps, n)
+    rng = np.random.default_rng(seed)
+    blinks = blink_track(n, fps, rng)
+    loud = _loudness01(speech, fps, n, active)
+    # louder syllables open wider (on top of the driver's clipped loudness gain)
+    op = (op * np.clip(0.45 + 0.75 * np.convolve(loud, [0.25, 0.5, 0.25], mode="same"), 0.0, 1.1)).astype(np.float32)
+    head = head_track(n, fps, loud * active, rng)
+    timings["motion"] = time.perf_counter() - t0
+    prog("motion", 1, 1)
+
+    t0 = time.perf_counter()
+    sr = speech.sample_rate_hz
+    samples = speech.samples
+    if sr not in _AAC_RATES:
+        samples, sr = _resample(samples, sr, 48000), 48000
+    base_roi = image[y0:y1, x0:x1].astype(np.float32)
+    with VideoWriter(out, fps, w, h, crf=crf, preset=preset, audio_sample_rate_hz=sr) as writer:
+        for t in range(n):
+            prog("render", t + 1, n)
+            work, changed = anim.frame(float(op[t]), float(wd[t]), float(blinks[t]), head[t])
+            frame = image
+            if changed:
+                small = work if face.scale == 1.0 else cv2.resize(work, (x1 - x0, y1 - y0),
+                                                                  interpolation=cv2.INTER_AREA)
+                blended = base_roi + paste3 * (small.astype(np.float32) - base_roi)
+                frame = image.copy()
+                frame[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+            writer.write(frame)
+            a0, a1 = int(round(t * sr / fps)), int(round((t + 1) * sr / fps))
+            writer.write_audio(samples[a0:(len(samples) if t == n - 1 else a1)])
+    timings["render"] = time.perf_counter() - t0
+    return RenderResult(path=out, duration_s=n / fps, fps=float(fps), frames=n, width=w, height=h,
+                        timings_s=timings)
