@@ -1,9 +1,11 @@
 """Speech benchmarks: TTS / voice-conversion real-time factors, speaker similarity, WER.
 
-Run:  PYTHONPATH=src python benchmarks/bench_speech.py [--quick] [--voices]
+Run:  PYTHONPATH=src python benchmarks/bench_speech.py [--quick] [--voices] [--skip-tts]
+          [--speakers N] [--sentences N] [--method mvn|blend|knn] [--options '{"strength": 0.85}']
 
 * TTS RTF: wall time / audio duration for 20 English sentences (Kokoro-82M int8, 2 threads).
-* VC RTF: voice conversion of that audio (WORLD + kNN), profile preparation excluded.
+* VC RTF: voice conversion of that audio (``--method``, default the library default), profile
+  preparation excluded; ``--options`` is a JSON dict of extra ``convert_many`` keywords.
 * Similarity (needs resemblyzer + torch): cosine of resemblyzer embeddings against clip 2 of
   each tortoise_* speaker (clip 1 is the reference): base TTS voice vs converted, and clip 1
   vs clip 2 as the same-speaker ceiling.
@@ -85,13 +87,23 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="3 speakers, 6 sentences")
     ap.add_argument("--voices", action="store_true", help="also WER of every Kokoro voice")
+    ap.add_argument("--speakers", type=int, default=None, help="first N speakers (default 8; --quick 3)")
+    ap.add_argument("--sentences", type=int, default=None, help="first N sentences (default 20; --quick 6)")
+    ap.add_argument("--method", default=None, help="conversion method (default: the library default)")
+    ap.add_argument("--options", default="{}", help="JSON dict of extra convert_many keywords")
+    ap.add_argument("--skip-tts", action="store_true", help="skip the one-call TTS RTF measurement")
     args = ap.parse_args()
+    import json
+
+    vc_kw = json.loads(args.options)
+    if args.method:
+        vc_kw["method"] = args.method
     from twintake.speech.synthesize import synthesize
     from twintake.speech.tts import available_voices
     from twintake.speech.voice import VoiceProfile, convert_many, decode_audio
 
-    sentences = SENTENCES[:6] if args.quick else SENTENCES
-    speakers = SPEAKERS[:3] if args.quick else SPEAKERS
+    sentences = SENTENCES[: args.sentences or (6 if args.quick else len(SENTENCES))]
+    speakers = SPEAKERS[: args.speakers or (3 if args.quick else len(SPEAKERS))]
     synthesize("Warm up.", lang="en")
 
     # ---- TTS RTF and base audio
@@ -103,10 +115,11 @@ def main() -> None:
         base.append(sp.samples)
     dur = sum(len(b) for b in base) / 24000
     print(f"TTS (Kokoro jf_gongitsune): {dur:.1f} s audio in {t_tts:.1f} s -> RTF {t_tts / dur:.3f}")
-    t = time.perf_counter()
-    long = synthesize(" ".join(sentences), lang="en")
-    el = time.perf_counter() - t
-    print(f"TTS one call, {len(sentences)} sentences: RTF {el / long.duration_s:.3f}")
+    if not args.skip_tts:
+        t = time.perf_counter()
+        long = synthesize(" ".join(sentences), lang="en")
+        el = time.perf_counter() - t
+        print(f"TTS one call, {len(sentences)} sentences: RTF {el / long.duration_s:.3f}")
 
     if args.voices:
         for v in available_voices():
@@ -138,7 +151,7 @@ def main() -> None:
         prof = VoiceProfile.from_audio(ref1, use_cache=False)
         t_prof = time.perf_counter() - t
         t = time.perf_counter()
-        conv = convert_many(base, 24000, prof)
+        conv = convert_many(base, 24000, prof, **vc_kw)
         t_vc += time.perf_counter() - t
         conv_wer = _corpus_wer(conv, sentences)
         row = {"speaker": name, "ref_f0": prof.f0_median_hz, "speech_s": prof.speech_s, "prof_s": t_prof,
@@ -149,6 +162,7 @@ def main() -> None:
             row.update(same=float(e1 @ e2), base=float(e_base @ e2), conv=float(emb(np.concatenate(conv), 24000) @ e2))
         rows.append(row)
         print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+    print(f"VC settings: {vc_kw or 'library defaults'}")
     print(f"VC: {dur * len(speakers):.1f} s audio in {t_vc:.1f} s -> RTF {t_vc / (dur * len(speakers)):.3f}")
     if enc:
         print("similarity to clip 2 (mean over %d speakers): same-speaker %.3f, base %.3f, converted %.3f" % (

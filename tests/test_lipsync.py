@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -22,6 +24,9 @@ SILENCE_AT_S = 3.0
 @pytest.fixture(scope="module")
 def run(media, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lipsync")
+    # a cache of its own: the first run must track, the second must not
+    old_cache = os.environ.get("TWINTAKE_CACHE")
+    os.environ["TWINTAKE_CACHE"] = str(tmp / "cache")
     sr = 22050
     speech = load_audio(media / SPEECH, sr)
     cut = int(SILENCE_AT_S * sr)
@@ -31,8 +36,11 @@ def run(media, tmp_path_factory):
     hook = RecordingHook()
     out = tmp / "out.mp4"
     result = twintake.lipsync(media / VIDEO, wav, out, hook=hook)
-    return {"result": result, "out": out, "wav": wav, "speech": speech, "sr": sr, "hook": hook, "tmp": tmp,
-            "video": media / VIDEO}
+    yield {"result": result, "out": out, "wav": wav, "speech": speech, "sr": sr, "hook": hook, "tmp": tmp,
+           "video": media / VIDEO}
+    os.environ["TWINTAKE_CACHE"] = old_cache or ""
+    if old_cache is None:
+        os.environ.pop("TWINTAKE_CACHE")
 
 
 def test_output_matches_speech_and_source(run):

@@ -112,7 +112,7 @@ def test_music_reference_rejected(tmp_path):
 @needs_media
 def test_profile_cached_and_reloaded(tmp_path):
     prof = VoiceProfile.from_audio(DANIEL_1)
-    cached = list(voice_cache_dir().glob("*-v1.npz"))
+    cached = list(voice_cache_dir().glob("*-v1.npz"))  # stored features unchanged by the mvn method
     assert len(cached) == 1 and cached[0].name.startswith(prof.content_hash)
     again = VoiceProfile.from_audio(DANIEL_1)
     np.testing.assert_array_equal(again.voiced, prof.voiced)
@@ -173,3 +173,58 @@ def test_speaker_similarity_improves(daniel):
     base = synthesize("Please call Stella and ask her to bring these things from the store.", lang="en")
     conv = convert(base.samples, 24000, daniel)
     assert emb(conv, 24000) @ ref > emb(base.samples, 24000) @ ref + 0.03
+    # a female reference too (the default mvn transfer, F0 and envelope statistics)
+    emma = VoiceProfile.from_audio(MEDIA / "speech_en" / "tortoise_emma_1.wav", use_cache=False)
+    ref_e = emb(decode_audio(MEDIA / "speech_en" / "tortoise_emma_2.wav", 16000), 16000)
+    conv_e = convert(base.samples, 24000, emma)
+    assert emb(conv_e, 24000) @ ref_e > emb(base.samples, 24000) @ ref_e + 0.03
+
+
+def test_unknown_method_rejected(daniel):
+    x = (0.1 * np.sin(2 * np.pi * 200 * np.arange(24000) / 24000)).astype(np.float32)
+    with pytest.raises(ValueError, match="method"):
+        convert(x, 24000, daniel, method="magic")
+
+
+def _wer(ref: str, hyp: str) -> tuple[int, int]:
+    import re
+
+    r = re.sub(r"[^a-z' ]", " ", ref.lower()).split()
+    h = re.sub(r"[^a-z' ]", " ", hyp.lower()).split()
+    d = np.arange(len(h) + 1)
+    for i, a in enumerate(r, 1):
+        prev, d[0] = d.copy(), i
+        for j, b in enumerate(h, 1):
+            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (a != b))
+    return int(d[-1]), len(r)
+
+
+@needs_media
+def test_conversion_keeps_intelligibility(daniel):
+    """The default conversion must not wreck recognition (the old kNN default took pocketsphinx
+    WER from ~0.4 to ~0.9): converted WER <= base WER + 0.2 on three short sentences."""
+    pocketsphinx = pytest.importorskip("pocketsphinx")
+    from scipy.signal import resample_poly
+
+    from twintake.speech.synthesize import synthesize
+
+    sentences = ["The birch canoe slid on the smooth planks.", "Rice is often served in round bowls.",
+                 "The boy was there when the sun rose."]
+
+    def corpus_wer(audios):
+        err = n = 0
+        for a, s in zip(audios, sentences):
+            dec = pocketsphinx.Decoder(samprate=16000, loglevel="FATAL")  # fresh CMN state each time
+            pcm = (np.clip(resample_poly(a.astype(np.float64), 2, 3), -1, 1) * 32767).astype(np.int16)
+            dec.start_utt()
+            dec.process_raw(pcm.tobytes(), full_utt=True)
+            dec.end_utt()
+            e, k = _wer(s, dec.hyp().hypstr if dec.hyp() else "")
+            err, n = err + e, n + k
+        return err / n
+
+    base = [synthesize(s, lang="en").samples for s in sentences]
+    from twintake.speech.voice import convert_many
+
+    conv = convert_many(base, 24000, daniel)
+    assert corpus_wer(conv) <= corpus_wer(base) + 0.2

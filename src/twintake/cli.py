@@ -14,6 +14,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="twintake: make a video of a person saying new speech, on the CPU.")
 
 
+from .evaluate.cli import bench_cli, eval_cli  # noqa: E402 - typer wrappers, heavy imports inside
+
+app.command("eval")(eval_cli)
+app.command("bench")(bench_cli)
+
+
 class _RichHook:
     """Progress hook that drives a rich progress display, one bar per stage."""
 

@@ -81,8 +81,9 @@ def eval_command(suite: str | Path | None = None, out_dir: str | Path = "eval_ou
         max_seconds: evaluate the first this many seconds of each video.
         exclude_s: leave-segment-out half-window, seconds.
         methods: subset of :data:`twintake.evaluate.protocol.METHODS`.
-        hook: progress ``hook(stage, completed, total)``: stage ``"eval"`` counts videos, and the
-            protocol's stages are passed through as ``"<video>: <stage>"``.
+        hook: progress ``hook(stage, completed, total)``: stage ``"eval"`` counts videos; each
+            video reports as stage ``"<video name>"`` counting its steps (clip, prepare, one per
+            method, measure).
     Returns:
         (Markdown report, written files, per-video results).
     """
@@ -96,7 +97,9 @@ def eval_command(suite: str | Path | None = None, out_dir: str | Path = "eval_ou
     for i, v in enumerate(vids):
         if hook:
             hook("eval", i, len(vids))
-        sub = (lambda s, a, b, _n=v.stem: hook(f"{_n}: {s}", a, b)) if hook else None
+        steps = ["clip", "prepare", *cfg.methods, "measure"]
+        sub = (lambda s, a, b, _n=v.stem, _st=steps: hook(
+            _n, _st.index(s) + (a >= (b or 1)) if s in _st else 0, len(_st))) if hook else None
         evals.append(evaluate_video(v, out / "renders", cfg, sub))
     if hook:
         hook("eval", len(vids), len(vids))
@@ -161,8 +164,22 @@ def measure_child(kind: str, args: dict[str, Any], timeout_s: float = 3600.0) ->
     q = ctx.Queue()
     p = ctx.Process(target=_child, args=(kind, args, q))
     p.start()
+    import queue
+
+    t0 = time.monotonic()
+    row: dict[str, Any] | None = None
     try:
-        row = q.get(timeout=timeout_s)
+        while row is None:
+            try:
+                row = q.get(timeout=1.0)
+            except queue.Empty:
+                if not p.is_alive():  # died without a word (crash, killed, failed import)
+                    try:
+                        row = q.get(timeout=1.0)
+                    except queue.Empty:
+                        row = {"error": f"the benchmark process exited with code {p.exitcode}"}
+                elif time.monotonic() - t0 > timeout_s:
+                    row = {"error": f"timed out after {timeout_s:.0f} s"}
     finally:
         p.join(timeout=30)
         if p.is_alive():
@@ -254,6 +271,8 @@ def bench_command(what: str = "lipsync", video: str | Path | None = None, audio:
             if "error" not in r:
                 dur = float(r.get("duration_s") or 0)
                 r["rtf"] = r["wall_s"] / dur if dur else None
+                if k == "vc" and dur:  # the profile is built once per reference and cached
+                    r["rtf"] = r["timings_s"]["convert"] / dur
                 stage = r.get("timings_s", {}).get("render") if k == "lipsync" else None
                 r["output_fps"] = r["frames"] / stage if stage else (
                     r["frames"] / r["wall_s"] if r.get("frames") else None)
@@ -271,7 +290,8 @@ def bench_command(what: str = "lipsync", video: str | Path | None = None, audio:
 
 def bench_table(rows: list[dict[str, Any]]) -> str:
     """A Markdown table of :func:`bench_command` rows (output fps = frames / render-stage seconds
-    for lipsync, frames / wall seconds for prepare; RTF = wall seconds / speech seconds)."""
+    for lipsync, frames / wall seconds for prepare; RTF = wall seconds / speech seconds, for vc
+    conversion seconds / speech seconds, the profile being built once per reference)."""
 
     def f(v, fmt):
         return "–" if v is None else fmt.format(v)

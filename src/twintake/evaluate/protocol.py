@@ -36,7 +36,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .._threads import BackgroundWorker, prefetch
 from ..cache import cache_root, file_hash
 from ..face.align import align_transforms, make_template
 from ..hooks import ProgressHook
@@ -51,7 +50,7 @@ from ..types import Speech
 from . import metrics as M
 
 __all__ = ["EvalConfig", "MethodResult", "VideoEval", "METHODS", "clip_video", "evaluate_video",
-           "baseline_selection"]
+           "baseline_selection", "render_selection"]
 
 #: Methods in report order.
 METHODS = ("twintake", "shifted", "loudness", "random")
@@ -90,6 +89,8 @@ class MethodResult:
     lmd: float
     av_offset: int
     sync_conf: float
+    open_corr: float
+    open_lag: int
     silent_mouth: float
     sharpness: float
     ssim_identity: float
@@ -161,7 +162,9 @@ def _speech_of(clip: Path, prep: PreparedVideo) -> Speech:
 
     sp = load_speech(clip)
     n = len(prep.track)
-    sp.samples = sp.samples[: int(np.floor(n * sp.sample_rate_hz / prep.fps))]
+    want = int(np.floor(n * sp.sample_rate_hz / prep.fps))
+    # exactly one output frame per clip frame (the audio track may end a little early: pad)
+    sp.samples = np.concatenate([sp.samples[:want], np.zeros(max(0, want - len(sp.samples)), np.float32)])
     # the clip's own phones were recognized by prepare_video from the same audio: reuse them
     sp.phones = list(prep.phones)
     return sp
@@ -221,6 +224,43 @@ def baseline_selection(method: str, prep: PreparedVideo, speech: Speech, radius:
     raise ValueError(f"unknown baseline {method!r}")
 
 
+class _Encoder:
+    """Feeds frames to ``write`` in a background thread (encoding overlaps compositing); an error
+    in ``write`` is re-raised by the next ``submit`` or on exit."""
+
+    def __init__(self, write, depth: int = 4) -> None:
+        import queue
+        import threading
+
+        self._write = write
+        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._th = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while (item := self._q.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write(item)
+                except BaseException as e:  # noqa: BLE001 - handed to the producer
+                    self._error = e
+
+    def __enter__(self) -> "_Encoder":
+        self._th.start()
+        return self
+
+    def submit(self, item: np.ndarray) -> None:
+        if self._error is not None:
+            raise self._error
+        self._q.put(item)
+
+    def __exit__(self, *exc: object) -> None:
+        self._q.put(None)
+        self._th.join()
+        if self._error is not None and exc[0] is None:
+            raise self._error
+
+
 def render_selection(prep: PreparedVideo, speech: Speech, sel: np.ndarray, target: np.ndarray, out: Path,
                      options: LipsyncOptions | None = None) -> Path:
     """Composite source mouths ``sel`` warped to ``target`` onto base frames 0..T-1 and write an
@@ -232,9 +272,8 @@ def render_selection(prep: PreparedVideo, speech: Speech, sel: np.ndarray, targe
     n = len(sel)
     with VideoWriter(out, prep.fps, prep.track.width, prep.track.height, crf=o.crf, preset=o.preset,
                      audio_sample_rate_hz=sr) as wr:
-        encoder = BackgroundWorker(wr.write, depth=4)
-        try:
-            for fr in prefetch(iter_frames(prep.source, fps=prep.fps, stop=n)):
+        with _Encoder(wr.write) as encoder:
+            for fr in iter_frames(prep.source, fps=prep.fps, stop=n):
                 t = fr.index
                 img = fr.image
                 if valid[t]:
@@ -242,8 +281,6 @@ def render_selection(prep: PreparedVideo, speech: Speech, sel: np.ndarray, targe
                     img = comp.composite(img, prep.transforms[t], prep.track.landmarks[t],
                                          np.asarray(prep.bank[s]), prep.descriptors[s], target[t])
                 encoder.submit(img)
-        finally:
-            encoder.finish()
         wr.write_audio(speech.samples)
     return out
 
@@ -258,7 +295,12 @@ def _track_descriptors(path: Path, prep: PreparedVideo) -> tuple[np.ndarray, np.
     tf = align_transforms(tr.landmarks, tr.valid, template)
     d = mouth_descriptors(tr.landmarks, tf).astype(np.float64)
     d[~tr.valid] = np.nan
-    return d, tr.valid.copy()
+    n = len(prep.track)
+    valid = np.zeros(n, bool)
+    valid[: min(n, len(tr))] = tr.valid[:n]
+    out = np.full((n, d.shape[1]), np.nan)
+    out[: min(n, len(d))] = d[:n]
+    return out, valid
 
 
 def _image_pass(prep: PreparedVideo, outputs: dict[str, Path], strip_index: list[int], stride: int = 1
@@ -367,12 +409,15 @@ def evaluate_video(path: str | Path, out_dir: str | Path, config: EvalConfig | N
     results: dict[str, MethodResult] = {}
     series: dict[str, list[float]] = {"loudness_db": [float(v) for v in loud],
                                       "silent": [float(v) for v in silent]}
+    real_op = M.mouth_opening(gt)
     for m, (d, ok) in descs.items():
         op = M.mouth_opening(d)
         sync = M.av_offset(op, loud, cfg.max_lag)
+        oc = M.opening_correlation(op, real_op, cfg.max_lag)
         iq = img.get(m, {"sharpness": 1.0, "ssim_identity": 1.0, "psnr_identity": 100.0})
         results[m] = MethodResult(
             lmd=M.lmd(d, gt), av_offset=sync.offset_frames, sync_conf=sync.confidence,
+            open_corr=oc.confidence, open_lag=oc.offset_frames,
             silent_mouth=M.silent_mouth(op, silent, closed, wide - closed), sharpness=iq["sharpness"],
             ssim_identity=iq["ssim_identity"], psnr_identity=iq["psnr_identity"],
             jitter=M.temporal_jitter(d, gt), face_found=float(np.mean(ok)), seconds=seconds.get(m, 0.0))

@@ -18,6 +18,8 @@ METRICS: list[tuple[str, str, str, str]] = [
     ("lmd", "LMD (% IOD) ↓", "{:.2f}", "low"),
     ("sync_conf", "sync conf ↑", "{:.3f}", "high"),
     ("av_offset", "AV offset (frames)", "{:+.1f}", "0"),
+    ("open_corr", "opening corr vs real ↑", "{:.3f}", "high"),
+    ("open_lag", "opening lag vs real (frames)", "{:+.1f}", "0"),
     ("silent_mouth", "silent mouth (of range) ↓", "{:.3f}", "0"),
     ("sharpness", "mouth sharpness (×src)", "{:.2f}", "1"),
     ("ssim_identity", "identity SSIM ↑", "{:.4f}", "high"),
@@ -64,7 +66,7 @@ def markdown(evals: list[VideoEval], config: EvalConfig | None = None) -> str:
              "| metric | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
     for key, label, fmt, _ in METRICS:
         lines.append(f"| {label} | " + " | ".join(_fmt(fmt, s[m][key]) for m in methods) + " |")
-    lines += ["", "Per video (LMD % IOD / sync conf / AV offset):", "",
+    lines += ["", "Per video (LMD % IOD / sync conf / AV offset / opening corr vs real):", "",
               "| video | frames | " + " | ".join(methods) + " |", "|---|---:|" + "---|" * len(methods)]
     for ev in evals:
         cells = []
@@ -73,7 +75,7 @@ def markdown(evals: list[VideoEval], config: EvalConfig | None = None) -> str:
                 cells.append("–")
                 continue
             r = ev.results[m]
-            cells.append(f"{r.lmd * 100:.2f} / {r.sync_conf:.2f} / {r.av_offset:+d}")
+            cells.append(f"{r.lmd * 100:.2f} / {r.sync_conf:.2f} / {r.av_offset:+d} / {r.open_corr:.2f}")
         lines.append(f"| {ev.name} | {ev.frames} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -99,8 +101,8 @@ def plot_opening(ev: VideoEval, path: str | Path) -> Path:
     ax.set_xlabel("time (s)")
     ax.set_ylabel("inner-lip opening (IOD)")
     ax2 = ax.twinx()
-    ax2.plot(t[: len(ev.series["loudness_db"])], ev.series["loudness_db"], color="tab:red", lw=0.8, alpha=0.5)
-    ax2.set_ylabel("loudness (dBFS)", color="tab:red")
+    ax2.plot(t[: len(ev.series["loudness_db"])], ev.series["loudness_db"], color="tab:purple", lw=0.8, ls="--", alpha=0.6)
+    ax2.set_ylabel("loudness (dBFS, dashed)", color="tab:purple")
     ax.legend(loc="upper left", fontsize=8, ncol=5)
     ax.set_title(f"{ev.name}: mouth opening vs loudness (grey = silence)")
     fig.tight_layout()

@@ -427,7 +427,7 @@ class _Animator:
         width ``wd`` (0..1, 0.45 = rest)."""
         lm = self.lm
         d, r = self.down, self.right
-        gap_max = 0.30 * self.mw  # widest inner-lip gap: ~0.27 IOD, as wide as people open when talking
+        gap_max = 0.42 * self.mw  # widest inner-lip gap
         gap = op * gap_max * self.prof  # (9,)
         widen = (wd - VISEMES["sil"].width) * 0.16 * self.mw  # per corner, pixels
         lat = ((2 * self.xfrac - 1) * widen)[:, None] * r  # (9, 2)

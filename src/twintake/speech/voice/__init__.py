@@ -1,4 +1,5 @@
-"""Voice cloning by voice conversion: WORLD analysis + kNN spectral regression + F0 mapping.
+"""Voice cloning by voice conversion: WORLD analysis + cepstral statistics transfer (or kNN
+spectral regression, ``method="knn"``) + F0 mapping.
 
 ``convert(samples, rate, profile)`` turns speech (e.g. the built-in TTS voice) into the voice of
 the reference speaker in ``profile`` without changing its timing, so phone timings stay valid.
@@ -64,17 +65,24 @@ def convert_many(chunks: Sequence[np.ndarray], rate: int, profile: VoiceProfile,
     Returns:
         converted arrays, same lengths and rate as the inputs.
     """
-    from .world_knn import N_CODED, VC_RATE, active_frames, analyze, cepstral_stats, code, convert_features, synthesize_world
+    from .world_knn import (N_CODED, VC_RATE, active_frames, analyze, cepstral_stats, code, convert_features,
+                            estimate_warp, synthesize_world, warp_envelope)
 
     feats = [analyze(_resample(c, rate, VC_RATE), VC_RATE) if len(c) > VC_RATE // 20 else None for c in chunks]
     voiced = [np.log(f.f0[f.f0 > 0]) for f in feats if f is not None]
     lf0 = np.concatenate(voiced) if voiced else np.zeros(0)
     stats = (float(lf0.mean()), float(lf0.std())) if lf0.size > 10 else None
-    # source cepstral statistics pooled over all pieces (one sentence alone is a noisy estimate)
+    # warp factor and source cepstral statistics pooled over all pieces (one sentence alone
+    # gives noisy estimates)
     valid = [f for f in feats if f is not None]
     cep_stats = None
-    if valid and not warp:  # (statistics of warped envelopes are computed per piece)
-        cep_stats = cepstral_stats(np.concatenate([code(f.sp, VC_RATE, N_CODED) for f in valid]),
+    if valid:
+        if warp is True:
+            vs = [np.log(np.maximum(f.sp[f.f0 > 0], 1e-16)) for f in valid if (f.f0 > 0).sum() > 0]
+            if vs and sum(len(v) for v in vs) > 10:
+                warp = estimate_warp(np.concatenate(vs).mean(0), profile.mean_logspec, VC_RATE)
+        w = float(warp) if not isinstance(warp, bool) else 1.0
+        cep_stats = cepstral_stats(np.concatenate([code(warp_envelope(f.sp, w), VC_RATE, N_CODED) for f in valid]),
                                    np.concatenate([f.f0 > 0 for f in valid]),
                                    np.concatenate([active_frames(f.sp) for f in valid])) or None
     out: list[np.ndarray] = []
