@@ -302,9 +302,9 @@ def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int
     out = c.copy()
     for flag in (True, False):
         sel = voiced == flag
-        if not sel.any() or flag not in r_stats:
-            continue
         cls = True if (not flag and unvoiced == "voiced" and True in r_stats and True in s_stats) else flag
+        if not sel.any() or cls not in r_stats:
+            continue
         if cls not in s_stats:  # too few source frames of this class: shift means only
             st = (c[sel].mean(0), r_stats[cls][1])
         else:
@@ -314,7 +314,7 @@ def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int
             mapped = c[sel]
         conv = mapped
         keys_raw = profile.voiced if flag else profile.unvoiced
-        if method != "mvn" and keys_raw.shape[0] >= k:
+        if method != "mvn" and keys_raw.shape[0] >= k and flag in r_stats:
             mu_r, sd_r = r_stats[flag]
             keys = _with_context((keys_raw[:, 1:N_MATCH] - mu_r[1:N_MATCH]) / sd_r[1:N_MATCH], context)
             # each side normalized by its own statistics (= the mvn-mapped source in the
