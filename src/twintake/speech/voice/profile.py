@@ -49,40 +49,25 @@ def voice_cache_dir() -> Path:
 
 
 def decode_audio(path: str | Path, rate: int = VC_RATE) -> np.ndarray:
-    """Decode the first audio stream of any media file to mono float32 (S,) at ``rate`` Hz.
+    """Decode the first audio stream of any media file to mono float32 (S,) at ``rate`` Hz
+    (:func:`twintake.media.load_audio`, with its errors phrased for a voice reference).
 
     Raises:
         VoiceError: the file is missing, unreadable, or has no audio stream.
     """
-    import av
+    from ...errors import MediaError
+    from ...media import load_audio
 
     p = Path(path)
     if not p.is_file():
         raise VoiceError(f"voice reference {p} does not exist")
     try:
-        container = av.open(str(p))
-    except Exception as exc:  # av.error.* (invalid data, unknown format)
-        raise VoiceError(f"voice reference {p} is not an audio or video file ({exc})") from exc
-    chunks: list[np.ndarray] = []
-    try:
-        if not container.streams.audio:
-            raise VoiceError(f"voice reference {p} has no audio stream")
-        stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        for frame in container.decode(stream):
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1))
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
-    except VoiceError:
-        raise
-    except Exception as exc:
-        raise VoiceError(f"cannot decode the audio of voice reference {p} ({exc})") from exc
-    finally:
-        container.close()
-    if not chunks:
+        samples = load_audio(p, rate)
+    except MediaError as exc:
+        raise VoiceError(f"unusable voice reference: {exc}") from None
+    if samples.size == 0:
         raise VoiceError(f"voice reference {p} has an empty audio stream")
-    return np.concatenate(chunks).astype(np.float32)
+    return samples
 
 
 def speech_segments(samples: np.ndarray, rate: int, frame_s: float = _VAD_FRAME_S) -> np.ndarray:
