@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import twintake
 from twintake.cli import app
-from twintake.media import VideoWriter, iter_frames, load_audio, write_wav
+from twintake.media import VideoWriter, iter_frames, write_wav
 
 VIDEO = "video/vretalking_face2.mp4"
 SPEECH = "speech_en/realthreed_obama_5s.wav"

@@ -31,6 +31,7 @@ from .prepare import PreparedVideo, prepare_video
 from .render.composite import Compositor
 from .render.interpolate import FlowInterpolator, interpolation_factor
 from .render.select import select_frames
+from .speech.analysis import resample
 from .render.timeline import pingpong_indices
 from .types import RenderResult, Speech, TimeRange
 
@@ -78,17 +79,6 @@ def load_speech(audio: str | Path, max_duration_s: float = 1800.0) -> Speech:
     return Speech(samples=samples, sample_rate_hz=rate)
 
 
-def _resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    if sr_in == sr_out:
-        return x
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(sr_in, sr_out)
-    return resample_poly(x, sr_out // g, sr_in // g).astype(np.float32)
-
-
 def speech_blocks(amount: np.ndarray, fps: float, n_out: int, first_s: float = 2.0,
                   block_s: float = 8.0) -> list[tuple[int, int]]:
     """Cut the output timeline into blocks planned one after another (streaming).
@@ -122,7 +112,7 @@ def _recognize_block(speech: Speech, start_s: float, end_s: float, mode: str) ->
     part = speech.samples[int(round(start_s * sr)):int(round(end_s * sr))]
     if len(part) < sr // 50:
         return [Phone("SIL", start_s, end_s)]
-    phones = recognize_phones(_resample(part, sr, 16000), 16000, mode=mode)
+    phones = recognize_phones(resample(part, sr, 16000), 16000, mode=mode)
     return [Phone(p.symbol, p.start_s + start_s, p.end_s + start_s) for p in phones]
 
 
@@ -132,7 +122,7 @@ def ensure_phones(speech: Speech) -> Speech:
         from .speech.phones import recognize_phones
 
         mode = "accurate" if speech.duration_s <= 30 else "fast"
-        speech.phones = recognize_phones(_resample(speech.samples, speech.sample_rate_hz, 16000), 16000,
+        speech.phones = recognize_phones(resample(speech.samples, speech.sample_rate_hz, 16000), 16000,
                                          mode=mode)
     return speech
 

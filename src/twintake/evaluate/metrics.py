@@ -378,9 +378,9 @@ def transcribe(samples: np.ndarray, sample_rate_hz: int) -> str:
     trigram and CMUdict). ``samples``: (S,) float mono in [-1, 1]."""
     import pocketsphinx
 
-    from ..pipeline import _resample
+    from ..speech.analysis import resample
 
-    x = _resample(np.asarray(samples, np.float32), int(sample_rate_hz), 16000)
+    x = resample(np.asarray(samples, np.float32), int(sample_rate_hz), 16000)
     pcm = (np.clip(x, -1, 1) * 32767).astype(np.int16).tobytes()
     dec = pocketsphinx.Decoder(hmm=pocketsphinx.get_model_path("en-us/en-us"),
                                lm=pocketsphinx.get_model_path("en-us/en-us.lm.bin"),

@@ -49,7 +49,7 @@ from ..face.tracker import detect_faces
 from ..hooks import Progress, ProgressHook
 from ..motion.driver import DriverOptions, VisemeDriver, VisemeShapes
 from ..motion.visemes import VISEMES
-from ..speech.analysis import loudness_envelope, voice_activity
+from ..speech.analysis import loudness_envelope
 from ..types import RenderResult, Speech
 from .mouth_interior import MouthInteriorModel, lip_ring_mean, load_model
 
@@ -544,7 +544,8 @@ def render_photo(image_path: str | Path, speech: Speech, out: str | Path, *, fps
         Cancelled: the progress hook / cancel event stopped the job.
     """
     from ..media import VideoWriter
-    from ..pipeline import _resample, check_output_path, ensure_phones
+    from ..pipeline import check_output_path, ensure_phones
+    from ..speech.analysis import resample
 
     prog = progress if isinstance(progress, Progress) else Progress(progress)
     out = check_output_path(out)
@@ -594,7 +595,7 @@ def render_photo(image_path: str | Path, speech: Speech, out: str | Path, *, fps
     sr = speech.sample_rate_hz
     samples = speech.samples
     if sr not in _AAC_RATES:
-        samples, sr = _resample(samples, sr, 48000), 48000
+        samples, sr = resample(samples, sr, 48000), 48000
     base_roi = image[y0:y1, x0:x1].astype(np.float32)
     with VideoWriter(out, fps, w, h, crf=crf, preset=preset, audio_sample_rate_hz=sr) as writer:
         for t in range(n):

@@ -66,7 +66,7 @@ def select_frames(target: np.ndarray, bank: np.ndarray, allowed: np.ndarray,
         ValueError: no allowed frame.
     """
     o = options or SelectOptions()
-    t_len, n = len(target), len(bank)
+    t_len = len(target)
     ok = np.flatnonzero(allowed)
     if len(ok) == 0:
         raise ValueError("no usable source frame")

@@ -292,3 +292,23 @@ def is_silent(samples: np.ndarray, sample_rate_hz: int = 16000) -> bool:
     if peak <= 10.0 ** (_SILENT_PEAK_DB / 20.0):
         return True
     return not bool(voice_activity(x, sample_rate_hz, fps=100.0).any())
+
+
+def resample(samples: np.ndarray, src_hz: int, dst_hz: int) -> np.ndarray:
+    """Polyphase resampling (``scipy.signal.resample_poly``) of mono audio.
+
+    Args:
+        samples: (S,) float audio.
+        src_hz, dst_hz: sampling rates.
+    Returns:
+        (S * dst_hz / src_hz,) float32; the input as float32 when the rates are equal.
+    """
+    x = np.asarray(samples)
+    if int(src_hz) == int(dst_hz) or x.size == 0:
+        return x.astype(np.float32)
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(int(src_hz), int(dst_hz))
+    return resample_poly(x.astype(np.float64), int(dst_hz) // g, int(src_hz) // g).astype(np.float32)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from math import gcd
 from typing import Sequence
 
 import numpy as np
@@ -133,10 +132,9 @@ def _to_16k(samples: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     x = _mono(samples, sample_rate_hz)
     sr = int(sample_rate_hz)
     if sr != SAMPLE_RATE_HZ and x.size:
-        from scipy.signal import resample_poly
+        from .analysis import resample
 
-        g = gcd(sr, SAMPLE_RATE_HZ)
-        x = resample_poly(x, SAMPLE_RATE_HZ // g, sr // g)
+        x = resample(x, sr, SAMPLE_RATE_HZ).astype(np.float64)
     return x
 
 

@@ -10,10 +10,10 @@ import functools
 import logging
 from collections.abc import Iterator
 
-import numpy as np
 
 from ...errors import BackendError
 from ...types import Phone
+from ..analysis import resample
 from .kokoro import DEFAULT_VOICE, SAMPLE_RATE, VOICES, TTSChunk, available_voices, kokoro_chunks
 from .text import (
     ScriptRun,
@@ -84,15 +84,6 @@ def arabic_phonemes(text: str, vocalize: bool = True) -> str:
     return text_to_ipa(diacritize(t) if vocalize else t, "ar")
 
 
-def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
-    if src == dst:
-        return x.astype(np.float32)
-    from scipy.signal import resample_poly
-
-    g = np.gcd(src, dst)
-    return resample_poly(x.astype(np.float64), dst // g, src // g).astype(np.float32)
-
-
 def arabic_chunks(sentences: list[str], speed: float = 1.0, vocalize: bool = True) -> Iterator[TTSChunk]:
     """Synthesize normalized Arabic sentences with eSpeak NG's ``ar`` voice, one chunk each.
 
@@ -108,7 +99,7 @@ def arabic_chunks(sentences: list[str], speed: float = 1.0, vocalize: bool = Tru
         out = synthesize_espeak(spoken, "ar", speed)
         if out.samples.size == 0:
             continue
-        audio = _resample(out.samples, out.sample_rate_hz, SAMPLE_RATE)
+        audio = resample(out.samples, out.sample_rate_hz, SAMPLE_RATE)
         total = len(audio) / SAMPLE_RATE
         spans: list[list] = []
         first = out.phones[0].start_s if out.phones else total

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..analysis import resample
 from .loudness import TARGET_LUFS, integrated_loudness, normalize_loudness
 from .profile import (
     MIN_SPEECH_S,
@@ -42,15 +43,6 @@ log = logging.getLogger(__name__)
 DEFAULT_METHOD = "mvn"
 
 
-def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
-    if src == dst:
-        return np.asarray(x, np.float32)
-    from scipy.signal import resample_poly
-
-    g = np.gcd(int(src), int(dst))
-    return resample_poly(np.asarray(x, np.float64), dst // g, src // g).astype(np.float32)
-
-
 def convert_many(chunks: Sequence[np.ndarray], rate: int, profile: VoiceProfile, *, method: str = DEFAULT_METHOD,
                  k: int = 4, strength: float = 1.0, warp: bool = False,
                  loudness_lufs: float | None = TARGET_LUFS, **options) -> list[np.ndarray]:
@@ -68,7 +60,7 @@ def convert_many(chunks: Sequence[np.ndarray], rate: int, profile: VoiceProfile,
     from .world_knn import (N_CODED, VC_RATE, active_frames, analyze, cepstral_stats, code, convert_features,
                             estimate_warp, synthesize_world, warp_envelope)
 
-    feats = [analyze(_resample(c, rate, VC_RATE), VC_RATE) if len(c) > VC_RATE // 20 else None for c in chunks]
+    feats = [analyze(resample(c, rate, VC_RATE), VC_RATE) if len(c) > VC_RATE // 20 else None for c in chunks]
     voiced = [np.log(f.f0[f.f0 > 0]) for f in feats if f is not None]
     lf0 = np.concatenate(voiced) if voiced else np.zeros(0)
     stats = (float(lf0.mean()), float(lf0.std())) if lf0.size > 10 else None
@@ -93,7 +85,7 @@ def convert_many(chunks: Sequence[np.ndarray], rate: int, profile: VoiceProfile,
         f0, sp, factor = convert_features(f, profile, method=method, k=k, strength=strength, warp=warp,
                                           src_lf0_stats=stats, src_cep_stats=cep_stats, **options)
         y = synthesize_world(f0, sp, f.ap, VC_RATE)
-        y = _resample(y, VC_RATE, rate)
+        y = resample(y, VC_RATE, rate)
         y = np.pad(y, (0, max(0, len(c) - len(y))))[: len(c)]
         log.debug("converted %.2f s, warp %.2f", len(c) / rate, factor)
         out.append(y)

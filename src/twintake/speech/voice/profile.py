@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import VoiceError
+from ..analysis import resample
 from .world_knn import FRAME_MS, N_CODED, VC_RATE, analyze, code
 
 __all__ = [
@@ -174,11 +175,7 @@ class VoiceProfile:
             VoiceError: silent, under 5 s of speech, or not speech.
         """
         x = np.asarray(samples, np.float32).ravel()
-        if rate != VC_RATE:
-            from scipy.signal import resample_poly
-
-            g = np.gcd(int(rate), VC_RATE)
-            x = resample_poly(x, VC_RATE // g, int(rate) // g).astype(np.float32)
+        x = resample(x, int(rate), VC_RATE)
         peak = float(np.max(np.abs(x))) if x.size else 0.0
         if peak < 10 ** (-60 / 20):
             raise VoiceError(f"voice reference {source} is silent")
