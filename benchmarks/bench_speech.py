@@ -15,7 +15,6 @@ Run:  PYTHONPATH=src python benchmarks/bench_speech.py [--quick] [--voices] [--s
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 import warnings
@@ -23,9 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from twintake.evaluate.metrics import word_errors
+
 warnings.filterwarnings("ignore")
 
-MEDIA = Path("/work/shared/media/speech_en")
+MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media" / "speech_en"
 SPEAKERS = ["daniel", "emma", "freeman", "halle", "angie", "deniro", "geralt", "jlaw"]
 SENTENCES = [
     "The birch canoe slid on the smooth planks.",
@@ -56,19 +57,6 @@ def _to16k(x: np.ndarray, rate: int) -> np.ndarray:
 
     g = np.gcd(rate, 16000)
     return resample_poly(x.astype(np.float64), 16000 // g, rate // g).astype(np.float32)
-
-
-def _words(s: str) -> list[str]:
-    return re.sub(r"[^a-z' ]", " ", s.lower()).split()
-
-
-def _wer(ref: list[str], hyp: list[str]) -> tuple[int, int]:
-    d = np.arange(len(hyp) + 1)
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d.copy(), i
-        for j, h in enumerate(hyp, 1):
-            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (r != h))
-    return int(d[-1]), len(ref)
 
 
 def _recognize(x: np.ndarray, rate: int) -> str:
@@ -125,7 +113,7 @@ def main() -> None:
         for v in available_voices():
             err = n = 0
             for s in sentences:
-                e, k = _wer(_words(s), _words(_recognize(synthesize(s, lang="en", tts_voice=v).samples, 24000)))
+                e, k = word_errors(s, _recognize(synthesize(s, lang="en", tts_voice=v).samples, 24000))
                 err, n = err + e, n + k
             print(f"WER voice {v}: {err / n:.3f}")
 
@@ -181,7 +169,7 @@ def _median_f0(x: np.ndarray) -> float:
 def _corpus_wer(audios, sentences) -> float:
     err = n = 0
     for a, s in zip(audios, sentences):
-        e, k = _wer(_words(s), _words(_recognize(a, 24000)))
+        e, k = word_errors(s, _recognize(a, 24000))
         err, n = err + e, n + k
     return err / max(n, 1)
 

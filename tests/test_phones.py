@@ -18,7 +18,7 @@ from twintake.speech.analysis import (
 from twintake.speech.phones import ARPABET_PHONES, align_phones, recognize_phones
 from twintake.types import Phone
 
-MEDIA = Path("/work/shared/media")
+MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 # "the uncle claimed her. the husband resisted."
 LJ_SHORT = MEDIA / "speech_en/ljspeech_lj011_0202.wav"
 LJ_LONG = MEDIA / "speech_en/ljspeech_lj030_0031.wav"  # "... formed a cordon to keep the press ..."

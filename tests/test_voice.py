@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from twintake.errors import VoiceError
+from twintake.evaluate.metrics import word_errors
 
 pytest.importorskip("pyworld")
 
@@ -21,7 +22,7 @@ from twintake.speech.voice import (  # noqa: E402
     voice_cache_dir,
 )
 
-MEDIA = Path("/work/shared/media")
+MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 DANIEL_1 = MEDIA / "speech_en" / "tortoise_daniel_1.wav"
 needs_media = pytest.mark.skipif(not DANIEL_1.is_file(), reason="shared media not available")
 
@@ -186,19 +187,6 @@ def test_unknown_method_rejected(daniel):
         convert(x, 24000, daniel, method="magic")
 
 
-def _wer(ref: str, hyp: str) -> tuple[int, int]:
-    import re
-
-    r = re.sub(r"[^a-z' ]", " ", ref.lower()).split()
-    h = re.sub(r"[^a-z' ]", " ", hyp.lower()).split()
-    d = np.arange(len(h) + 1)
-    for i, a in enumerate(r, 1):
-        prev, d[0] = d.copy(), i
-        for j, b in enumerate(h, 1):
-            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (a != b))
-    return int(d[-1]), len(r)
-
-
 @needs_media
 def test_conversion_keeps_intelligibility(daniel):
     """The default conversion must not wreck recognition (the old kNN default took pocketsphinx
@@ -219,7 +207,7 @@ def test_conversion_keeps_intelligibility(daniel):
             dec.start_utt()
             dec.process_raw(pcm.tobytes(), full_utt=True)
             dec.end_utt()
-            e, k = _wer(s, dec.hyp().hypstr if dec.hyp() else "")
+            e, k = word_errors(s, dec.hyp().hypstr if dec.hyp() else "")
             err, n = err + e, n + k
         return err / n
 
