@@ -212,7 +212,7 @@ class Avatar:
             missing.append(src.name or "source")
         if missing:
             raise AvatarError(f"{path} is incomplete (missing {', '.join(missing)}); {redo}")
-        if check_source and src.stat().st_size and _quick_changed(src, manifest):
+        if check_source and src.stat().st_size and _source_changed(src, manifest):
             raise AvatarError(f"the source copy in {path} was changed since the avatar was made; {redo}")
         prep = None
         if manifest.get("kind") != "photo":
@@ -272,7 +272,7 @@ class Avatar:
         return render(self.prepared, speech, out, o, progress)
 
 
-def _quick_changed(src: Path, manifest: dict) -> bool:
+def _source_changed(src: Path, manifest: dict) -> bool:
     return file_hash(src) != manifest.get("source_hash")
 
 

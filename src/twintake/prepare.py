@@ -22,7 +22,7 @@ from . import __version__
 from .cache import atomic_dir, cache_enabled, cache_root, file_hash
 from .errors import MediaError
 from .face import landmarks as L
-from .face.align import align_transforms, apply_affine, make_template
+from .face.align import align_transforms, make_template
 from .face.tracker import check_track, track_video
 from .hooks import Progress
 from .media import MediaInfo, iter_frames, load_audio, probe
@@ -135,7 +135,7 @@ def prepare_video(path: str | Path, *, face_index: int = 0, fps: float | None = 
     use_cache = use_cache and cache_enabled()
     if use_cache and (folder / "meta.json").is_file():
         try:
-            prep = _load(folder, path, info)
+            prep = load_prepared(folder, path, info)
             check_track(prep.track, path, face_index)
             return prep
         except (OSError, KeyError, ValueError, json.JSONDecodeError) as e:
@@ -172,7 +172,7 @@ def prepare_video(path: str | Path, *, face_index: int = 0, fps: float | None = 
                 "frames": len(track)}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     timings["bank"] = time.perf_counter() - t0
-    prep = _load(target, path, info)
+    prep = load_prepared(target, path, info)
     prep.cache_hits = []
     prep.timings_s = timings
     if not use_cache:  # a private copy: removed when the PreparedVideo is garbage-collected
@@ -190,10 +190,6 @@ def load_prepared(folder: Path, path: Path, info: MediaInfo) -> PreparedVideo:
     Raises:
         ValueError: format version mismatch; OSError / KeyError: missing or partial files.
     """
-    return _load(folder, path, info)
-
-
-def _load(folder: Path, path: Path, info: MediaInfo) -> PreparedVideo:
     meta = json.loads((folder / "meta.json").read_text())
     if meta.get("format_version") != FORMAT_VERSION:
         raise ValueError("format version mismatch")
@@ -208,8 +204,3 @@ def _load(folder: Path, path: Path, info: MediaInfo) -> PreparedVideo:
                          descriptors=d["descriptors"], pose=d["pose"], model=model, shapes=shapes,
                          box=CropBox.from_array(d["box"]), bank=bank, phones=phones,
                          cache_hits=["track", "bank"], timings_s={"track": 0.0, "bank": 0.0})
-
-
-def aligned_points(prep: PreparedVideo, i: int, idx: np.ndarray) -> np.ndarray:
-    """Face-aligned positions of landmarks ``idx`` in source frame ``i``."""
-    return apply_affine(prep.transforms[i], prep.track.landmarks[i, idx, :2])
