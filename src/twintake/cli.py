@@ -68,29 +68,6 @@ def _read_text(text: Optional[str], text_file: Optional[Path]) -> Optional[str]:
         raise typer.Exit(1)
 
 
-def _voice_reference(voice: Optional[str], source: Optional[Path]):
-    """--voice: None = the source's own audio when usable, 'none' = built-in voice, else a path.
-
-    Returns (reference or None, note to print or None)."""
-    from .errors import MediaError, VoiceError
-
-    if voice is not None:
-        return (None if voice.lower() == "none" else voice), None
-    if source is None:
-        return None, None
-    from .media import probe as probe_media
-
-    if probe_media(source).is_image:
-        return None, "note: a photo has no voice; using the built-in voice (give --voice REF to clone one)"
-    from .speech.voice import load_voice_profile
-
-    try:
-        return load_voice_profile(source), None
-    except (VoiceError, MediaError) as e:
-        return None, f"note: keeping the built-in voice, the video's own audio cannot be cloned ({e}); " \
-                     "give a clip of the person with --voice REF"
-
-
 @app.command()
 def say(
     source: Path = typer.Argument(..., help="talking video or portrait photo of the person, or a prepared "
@@ -114,8 +91,8 @@ def say(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Make SOURCE say the speech in --audio, or TEXT in the person's voice, and write an MP4."""
+    from .job import make_video
     from .options import LipsyncOptions
-    from .pipeline import check_output_path, lipsync
 
     text = _read_text(text, text_file)
     if audio is None and text is None:
@@ -126,31 +103,11 @@ def say(
         raise typer.Exit(2)
     opts = LipsyncOptions(face_index=face_index, fps=fps, crf=crf, preset=preset,
                           max_duration_s=max_duration * 60, use_cache=not no_cache)
-    notes: list[str] = []
-
-    def job(hook):
-        from .avatar import Avatar, is_avatar
-
-        if is_avatar(source):
-            avatar = Avatar.load(source)
-            if text is not None and avatar.voice is None and voice is None:
-                notes.append("note: this avatar has no voice profile; using the built-in voice")
-            return avatar.say(text, audio=audio, out=out, lang=lang, voice=voice, tts_voice=tts_voice,
-                              options=opts, hook=hook)
-        speech = audio
-        if text is not None:
-            from .speech import synthesize
-
-            check_output_path(out)
-            ref, note = _voice_reference(voice, source)
-            if note:
-                notes.append(note)
-            speech = synthesize(text, lang=lang, voice=ref, tts_voice=tts_voice, max_chars=max_chars, hook=hook)
-        return lipsync(source, speech, out, opts, hook=hook)
-
-    res = _run(job, quiet)
-    for note in notes:
-        typer.echo(note, err=True)
+    job = _run(lambda hook: make_video(source, text, audio=audio, out=out, voice=voice, lang=lang,
+                                       tts_voice=tts_voice, max_chars=max_chars, options=opts, hook=hook), quiet)
+    for note in job.notes:
+        typer.echo(f"note: {note}", err=True)
+    res = job.render
     if not quiet:
         typer.echo(f"wrote {res.path} ({res.duration_s:.2f} s, {res.frames} frames at {res.fps:g} fps, "
                    f"{res.width}x{res.height})")
@@ -186,7 +143,7 @@ def tts(
             raise OutputError(f"cannot write {out}: the output must be a .wav file")
         if not out.parent.is_dir():
             raise OutputError(f"cannot write {out}: folder {out.parent} does not exist")
-        ref, _ = _voice_reference(voice if voice is not None else "none", None)
+        ref = None if voice is None or voice.lower() == "none" else voice
         speech = synthesize(text, lang=lang, voice=ref, tts_voice=tts_voice, speed=speed, max_chars=max_chars,
                             hook=hook)
         write_wav(out, speech.samples, speech.sample_rate_hz)
