@@ -240,6 +240,38 @@ def probe(file: Path = typer.Argument(..., help="a video, audio or image file"))
         typer.echo(line)
 
 
+@app.command()
+def web(
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (default: this machine only)"),
+    port: int = typer.Option(7860, "--port", help="port to listen on"),
+    avatars: Path = typer.Option(Path("avatars"), "--avatars", help="folder of prepared avatars for the gallery"),
+    concurrency: int = typer.Option(1, "--concurrency", min=1, help="renders at the same time (others queue)"),
+    max_upload_mb: float = typer.Option(500.0, "--max-upload-mb", min=1, help="largest upload accepted, MB"),
+    auth: Optional[str] = typer.Option(None, "--auth", help="require a login, given as user:password"),
+):
+    """Start the web app: pick or upload an avatar, choose a voice, type text, get the video."""
+    from .web import WebOptions, serve
+
+    credentials = None
+    if auth is not None:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            typer.echo("error: --auth must be user:password", err=True)
+            raise typer.Exit(2)
+        credentials = (user, password)
+    opts = WebOptions(avatars_dir=avatars, concurrency=concurrency, max_upload_mb=max_upload_mb, host=host,
+                      port=port, auth=credentials)
+    typer.echo(f"twintake web: http://{host}:{port}  (Ctrl-C to stop)", err=True)
+    try:
+        serve(opts)
+    except TwintakeError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1)
+    except OSError as e:
+        typer.echo(f"error: cannot listen on {host}:{port} ({e}); choose another --port", err=True)
+        raise typer.Exit(1)
+
+
 def main() -> None:  # console script entry point
     app()
 
