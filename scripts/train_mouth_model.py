@@ -1,30 +1,40 @@
 #!/usr/bin/env python
-"""Train the generic mouth-interior appearance model used by photo avatars.
+"""Train the mouth-interior model used by photo avatars (format version 2).
 
 Usage::
 
     python scripts/train_mouth_model.py [--media ../shared/media] \
-        [--out src/twintake/data/mouth_interior.npz] [--fps 12.5] [--max-frames 250]
+        [--out src/twintake/data/mouth_interior.npz] [--fps 25] [--max-frames 1000] \
+        [--exemplar video/sadtalker_wda_aoc.mp4:0]
 
-For every talking video listed in :data:`VIDEOS` (real people and one photoreal AI avatar from
-the shared media folder) the face is tracked with MediaPipe Face Mesh
-(:class:`twintake.face.tracker.MediaPipeTracker`, video mode) on a ``--fps`` timeline. Each
-frame's mouth is warped by a similarity transform that puts the inner-lip corners (mesh points
-78 and 308) at fixed canonical positions (:data:`twintake.render.mouth_interior.CANON_CORNERS`),
-i.e. normalized by mouth width and roll. Inside the canonical crop the inner-lip polygon is the
-mouth interior (teeth, tongue, cavity). Crops are divided by the luminance of the lip ring
-(between the outer and inner lip contour) so that lighting differences between videos cancel.
+For every talking video in :data:`VIDEOS` (real people and one photoreal AI avatar from the
+shared media folder) the face is tracked with MediaPipe Face Mesh
+(:class:`twintake.face.tracker.MediaPipeTracker`, video mode, One-Euro smoothed). Every frame
+whose mouth is open (inner gap / inner width >= 0.04) is resampled into the two lip-aligned
+layers of :mod:`twintake.render.mouth_interior` (:meth:`LipFrame.layer_maps`): the upper layer
+below the upper inner lip, the lower layer above the lower inner lip, each covering its half of
+the gap. Then:
 
-The model (see :class:`twintake.render.mouth_interior.MouthInteriorModel`):
+1. **Teeth brightness priors**: per frame the 95th-percentile luminance of the upper layer's
+   first 0.1 widths (the upper teeth band) over the skin luminance (cheeks, :func:`skin_rgb`)
+   and over the eye-white luminance (:func:`sclera_luma`); median per video, then over videos.
+2. **Upper layer, from one exemplar**: among frames opened at least 0.38 widths, at least
+   70 px wide and frontal (nose tip within 12 % of the mouth centre), the one with the highest
+   ``teeth contrast / edge blur``: teeth band 90th percentile minus cavity 15th percentile in
+   skin units; blur by :func:`blur_sigma_px` on the face, in mouth widths. ``--exemplar``
+   picks one by hand (``video:frame-index`` as printed).
+   Its upper layer is filled beyond its half-gap coverage (each column fades from its last
+   covered row to the cavity colour, the mean of the darkest 20 % beyond the teeth) and
+   scaled so that the teeth band is ``128 x`` the skin prior of step 1 (skin luminance 128).
+3. **Lower layer, the mean of many**: the skin-normalized (luminance 128) mean of the lower
+   layers of all frames opened at least 0.3 widths (lower lip, tongue, a hint of lower teeth;
+   soft by nature, and a single exemplar's lower teeth look like dentures when talking).
+4. Written as float16 with the exemplar's normalized skin colour, teeth luminance, the
+   eye-white prior, blur (mouth widths) and the per-video frame counts.
 
-* opening ratio ``r = gap / inner width`` (gap: points 13-14) binned into :data:`BIN_EDGES`;
-* per bin: the mask-weighted mean appearance (``means``, B x H x W x 3) with pixels never
-  inside any polygon filled by normalized convolution, the mean inner polygon, and the count;
-* a PCA (``components``, K x H x W x 3, ``stddev``) of the per-frame residuals from the bin
-  mean inside the polygon, for variation (not used by default at render time).
-
-Frames with ``r`` below the first edge (closed mouth) are skipped. Written as float16 to keep
-the file small (< 1 MB).
+Averages of many mouths were tried first for everything (format 1: per-opening mean images):
+they come out blurry with no teeth separations, which is why the teeth come from one sharp
+exemplar.
 """
 
 from __future__ import annotations
@@ -41,9 +51,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from twintake.face import landmarks as L  # noqa: E402
 from twintake.face.tracker import MediaPipeTracker  # noqa: E402
-from twintake.media import iter_frames, probe  # noqa: E402
+from twintake.media import iter_frames  # noqa: E402
 from twintake.render.mouth_interior import (  # noqa: E402
-    CANON_SIZE, canonical_transform, lip_ring_mean, polygon_mask, warp_to_canonical)
+    LAYER_S_MAX, LAYER_SIZE, LUMA, MODEL_VERSION, LipFrame, blur_sigma_px, polygon_mask, sclera_luma, skin_rgb)
 
 #: Talking videos of the shared media folder used for training (relative to --media).
 VIDEOS = [
@@ -52,15 +62,51 @@ VIDEOS = [
     "video/sadtalker_wda_katiehill.mp4", "video/realthreed_may_5s.mp4",
     "video/wav2lipgfpgan_kim_7s.mp4", "video/digisay_avatar2.mp4",
 ]
-#: Opening-ratio bin edges (gap / inner mouth width); B = len(BIN_EDGES) - 1 bins.
-BIN_EDGES = np.array([0.04, 0.08, 0.13, 0.19, 0.26, 0.34, 0.44, 0.60, 1.5])
-N_COMPONENTS = 6
+MIN_RATIO = 0.04
+EXEMPLAR_MIN_RATIO = 0.38
+EXEMPLAR_MIN_WIDTH_PX = 70
+LOWER_MIN_RATIO = 0.3
+TEETH_S = 0.10  # the upper teeth band: first 0.1 widths below the upper lip
 
 
-def collect(path: Path, fps: float, max_frames: int):
-    """Canonical crops of one video: list of (crop (H,W,3) float32 normalized, mask (H,W)
-    float32, inner polygon (20,2) canonical px, ratio)."""
-    info = probe(path)
+def _rows() -> np.ndarray:
+    return (np.arange(LAYER_SIZE[1]) + 0.5) / LAYER_SIZE[1] * LAYER_S_MAX
+
+
+def layers(image: np.ndarray, inner: np.ndarray) -> dict:
+    """Upper/lower layers ((rows, cols, 3) float32 RGB) of one frame and their coverage
+    ((rows, cols) bool: inside the own half of the gap)."""
+    import cv2
+
+    fr = LipFrame.from_inner(inner)
+    us = (np.arange(LAYER_SIZE[0]) + 0.5) / LAYER_SIZE[0]
+    yu, yl = fr.lips_at(us)
+    half = 0.5 * np.maximum(yl - yu, 0.0)
+    cover = _rows()[:, None] < half[None, :]
+    out = {"cover": cover, "width": fr.width_px}
+    for name, low in (("upper", False), ("lower", True)):
+        mx, my = fr.layer_maps(low)
+        out[name] = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    return out
+
+
+def teeth_stats(up: np.ndarray, cover: np.ndarray) -> tuple[float, float] | None:
+    """Statistics of the middle of a mouth (u in 0.3-0.7): teeth band 95th-percentile luminance
+    and teeth contrast (band 90th percentile minus upper-layer 15th percentile); None when the
+    band is not covered."""
+    rows = _rows()
+    cols = slice(int(0.3 * LAYER_SIZE[0]), int(0.7 * LAYER_SIZE[0]))
+    luma = up @ LUMA
+    band = cover[:, cols] & (rows[:, None] < TEETH_S)
+    if band.sum() < 20:
+        return None
+    lb = luma[:, cols][band]
+    lc = luma[:, cols][cover[:, cols]]
+    return float(np.percentile(lb, 95)), float(np.percentile(lb, 90) - np.percentile(lc, 15))
+
+
+def collect(rel: str, path: Path, fps: float, max_frames: int) -> list[dict]:
+    """Layers and statistics of every open-mouth frame of one video."""
     tracker = MediaPipeTracker(fps, smooth=True)
     holder: list[np.ndarray] = []
 
@@ -70,61 +116,74 @@ def collect(path: Path, fps: float, max_frames: int):
             yield fr.image
 
     out = []
-    for pts in tracker.track_frames(frames()):
+    for i, pts in enumerate(tracker.track_frames(frames())):
         if pts is None:
             continue
         img = holder[0]
         inner = pts[L.LIPS_INNER, :2].astype(np.float64)
-        outer = pts[L.LIPS_OUTER, :2].astype(np.float64)
         width = float(np.linalg.norm(inner[10] - inner[0]))
         if width < 25:
             continue
-        gap = float(np.linalg.norm(pts[L.LOWER_INNER_LIP, :2] - pts[L.UPPER_INNER_LIP, :2]))
-        ratio = gap / width
-        if ratio < BIN_EDGES[0]:
+        ratio = float(np.linalg.norm(pts[L.LOWER_INNER_LIP, :2] - pts[L.UPPER_INNER_LIP, :2])) / width
+        if ratio < MIN_RATIO:
             continue
-        m = canonical_transform(inner[0], inner[10])
-        crop = warp_to_canonical(img, m)
-        poly = (m[:, :2] @ inner.T).T + m[:, 2]
-        opoly = (m[:, :2] @ outer.T).T + m[:, 2]
-        mask = polygon_mask(poly, feather=0.0)
-        ring = lip_ring_mean(crop, opoly, poly)
-        if ring is None:
-            continue
-        luma = float(ring @ np.array([0.299, 0.587, 0.114]))
-        if luma < 20:
-            continue
-        out.append((crop * (128.0 / luma), mask, poly.astype(np.float32), ratio, ring * (128.0 / luma)))
-    del info
+        rec = layers(img, inner)
+        skin = skin_rgb(img, pts)
+        rec.update(name=f"{rel}:{i}", ratio=ratio, skin=skin, stats=teeth_stats(rec["upper"], rec["cover"]),
+                   white=sclera_luma(img, pts))
+        # frontal: the nose tip projects near the mouth centre
+        fr = LipFrame.from_inner(inner)
+        rec["nose_u"] = float(fr.from_pixels(pts[L.NOSE_TIP, :2])[0])
+        if ratio >= EXEMPLAR_MIN_RATIO and width >= EXEMPLAR_MIN_WIDTH_PX:
+            h, w = img.shape[:2]
+            face = polygon_mask(pts[L.FACE_OVAL, :2], (w, h)) > 0.5
+            rec["blur_w"] = blur_sigma_px(img, face) / width
+        out.append(rec)
     return out
 
 
-def fill_holes(mean: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Fill pixels of ``mean`` with little ``weight`` by normalized convolution (coarse to fine)."""
+def cavity_colour(layer: np.ndarray, cover: np.ndarray) -> np.ndarray:
+    """(3,) mean colour of the darkest 20 % of the covered pixels beyond the teeth band."""
+    deep = cover & (_rows()[:, None] >= TEETH_S)
+    px = layer[deep] if deep.sum() >= 20 else layer[cover]
+    luma = px @ LUMA
+    return px[luma <= np.percentile(luma, 20)].mean(0)
+
+
+def fill_layer(layer: np.ndarray, cover: np.ndarray, cavity: np.ndarray) -> np.ndarray:
+    """Continue each column past its last covered row, fading to the ``cavity`` colour
+    ((3,) RGB) within 0.04 widths (uncovered columns copy the nearest covered column), then
+    smooth the filled part along the mouth (no streaks)."""
     import cv2
 
-    out = mean.copy()
-    have = weight > 0.5
-    for sigma in (3, 6, 12, 24):
-        num = cv2.GaussianBlur(mean * weight[..., None], (0, 0), sigma)
-        den = cv2.GaussianBlur(weight, (0, 0), sigma)
-        fill = num / np.maximum(den[..., None], 1e-6)
-        sel = (~have) & (den > 1e-3)
-        out[sel] = fill[sel]
-        have = have | sel
-    out[~have] = 20.0
-    return out
+    out = layer.copy()
+    last = np.where(cover.any(0), cover.shape[0] - 1 - np.argmax(cover[::-1], 0), -1)
+    ok = np.flatnonzero(last >= 0)
+    if len(ok) == 0:
+        raise ValueError("the exemplar has no open mouth")
+    for j in range(layer.shape[1]):
+        src = j if last[j] >= 0 else int(ok[np.argmin(np.abs(ok - j))])
+        k = int(last[src])
+        col = layer[:, src].copy()
+        fade = np.clip((np.arange(len(col) - k - 1) + 1) / (0.04 / LAYER_S_MAX * len(col)), 0.0, 1.0)[:, None]
+        col[k + 1:] = col[k] + fade * (cavity - col[k])
+        out[:, j] = col
+    rows = np.arange(layer.shape[0])[:, None]
+    beyond = np.clip((rows - np.maximum(last, 0)[None, :]) / 3.0, 0.0, 1.0)[..., None].astype(np.float32)
+    smooth = cv2.GaussianBlur(out, (0, 0), sigmaX=4.0, sigmaY=1.0)
+    return out + beyond * (smooth - out)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--media", default=str(ROOT.parent / "shared" / "media"))
     ap.add_argument("--out", default=str(ROOT / "src" / "twintake" / "data" / "mouth_interior.npz"))
-    ap.add_argument("--fps", type=float, default=12.5)
-    ap.add_argument("--max-frames", type=int, default=250)
+    ap.add_argument("--fps", type=float, default=25.0)
+    ap.add_argument("--max-frames", type=int, default=1000)
+    ap.add_argument("--exemplar", default=None, help="video:frame to use instead of the automatic choice")
     a = ap.parse_args(argv)
     media = Path(a.media)
-    samples = []
+    recs: list[dict] = []
     used = []
     for rel in VIDEOS:
         p = media / rel
@@ -132,62 +191,77 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skip {rel}: missing", file=sys.stderr)
             continue
         t0 = time.perf_counter()
-        got = collect(p, a.fps, a.max_frames)
+        got = collect(rel, p, a.fps, a.max_frames)
         print(f"{rel}: {len(got)} open-mouth frames ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
-        samples += got
+        recs += got
         used.append(f"{rel}:{len(got)}")
-    if not samples:
+    if not recs:
         print("no training frames found", file=sys.stderr)
         return 1
-    h, w = CANON_SIZE[1], CANON_SIZE[0]
-    nb = len(BIN_EDGES) - 1
-    ratios = np.array([s[3] for s in samples])
-    which = np.clip(np.digitize(ratios, BIN_EDGES) - 1, 0, nb - 1)
-    means = np.zeros((nb, h, w, 3), np.float32)
-    polys = np.zeros((nb, 20, 2), np.float32)
-    counts = np.zeros(nb, np.int64)
-    ring_mean = np.mean([s[4] for s in samples], axis=0).astype(np.float32)
-    for b in range(nb):
-        idx = np.flatnonzero(which == b)
-        counts[b] = len(idx)
-        if len(idx) == 0:
-            continue
-        num = np.zeros((h, w, 3), np.float64)
-        den = np.zeros((h, w), np.float64)
-        for i in idx:
-            crop, mask = samples[i][0], samples[i][1]
-            num += crop * mask[..., None]
-            den += mask
-        mean = (num / np.maximum(den[..., None], 1e-6)).astype(np.float32)
-        means[b] = fill_holes(mean, (den / max(len(idx), 1) * 4).clip(0, 1).astype(np.float32))
-        polys[b] = np.mean([samples[i][2] for i in idx], axis=0)
-    # empty bins: copy the nearest filled bin
-    filled = np.flatnonzero(counts > 0)
-    for b in range(nb):
-        if counts[b] == 0:
-            nearest = filled[np.argmin(np.abs(filled - b))]
-            means[b] = means[nearest]
-            polys[b] = polys[nearest]
-    # PCA of residuals inside the polygons
-    rows = []
-    rng = np.random.default_rng(0)
-    for i in rng.permutation(len(samples))[:1500]:
-        crop, mask = samples[i][0], samples[i][1]
-        rows.append(((crop - means[which[i]]) * mask[..., None]).ravel())
-    x = np.stack(rows).astype(np.float32)
-    _, s, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
-    k = min(N_COMPONENTS, vt.shape[0])
-    comps = vt[:k].reshape(k, h, w, 3)
-    std = (s[:k] / np.sqrt(max(len(x) - 1, 1))).astype(np.float32)
+
+    # 1. teeth brightness priors relative to the skin and to the eye whites (median per video,
+    #    then over videos)
+    def prior_of(ref) -> float:
+        per_video: dict[str, list[float]] = {}
+        for r in recs:
+            if r["stats"] is not None and r["ratio"] >= 0.2 and ref(r):
+                per_video.setdefault(r["name"].rsplit(":", 1)[0], []).append(r["stats"][0] / ref(r))
+        return float(np.median([np.median(v) for v in per_video.values()]))
+
+    prior = prior_of(lambda r: float(r["skin"] @ LUMA))
+    prior_white = prior_of(lambda r: r["white"])
+    print(f"teeth luminance priors: {prior:.2f} x skin, {prior_white:.2f} x eye whites", file=sys.stderr)
+
+    # 2. the exemplar
+    def score(r):
+        if "blur_w" not in r or r["stats"] is None or abs(r["nose_u"] - 0.5) > 0.12:
+            return -np.inf
+        return r["stats"][1] / float(r["skin"] @ LUMA) / r["blur_w"]
+
+    if a.exemplar:
+        pick = [r for r in recs if r["name"] == a.exemplar]
+        if not pick:
+            print(f"--exemplar {a.exemplar}: no such open-mouth frame", file=sys.stderr)
+            return 1
+        ex = pick[0]
+    else:
+        ranked = sorted(recs, key=score, reverse=True)
+        for r in ranked[:5]:
+            print(f"  candidate {r['name']}: score {score(r):.1f} ratio {r['ratio']:.2f} "
+                  f"width {r['width']:.0f} px blur {r['blur_w'] * r['width']:.2f} px", file=sys.stderr)
+        ex = ranked[0]
+        if not np.isfinite(score(ex)):
+            print("no frame qualifies as exemplar", file=sys.stderr)
+            return 1
+    if ex["stats"] is None or "blur_w" not in ex:
+        print(f"exemplar {ex['name']} is not open wide enough", file=sys.stderr)
+        return 1
+
+    # 3. the upper layer from the exemplar, the lower layer the mean of the wide openings
+    skin_l = float(ex["skin"] @ LUMA)
+    gain = 128.0 / skin_l * prior / (ex["stats"][0] / skin_l)
+    cavity = cavity_colour(ex["upper"], ex["cover"])
+    upper = fill_layer(ex["upper"], ex["cover"], cavity) * gain
+    num = np.zeros_like(ex["lower"], dtype=np.float64)
+    den = np.zeros(ex["cover"].shape)
+    wide = [r for r in recs if r["ratio"] >= LOWER_MIN_RATIO]
+    for r in wide:
+        c = r["cover"].astype(np.float64)
+        num += r["lower"] * (128.0 / float(r["skin"] @ LUMA)) * c[..., None]
+        den += c
+    lower = fill_layer((num / np.maximum(den[..., None], 1e-9)).astype(np.float32), den >= 3,
+                       cavity * gain)
+    print(f"lower layer: mean of {len(wide)} frames opened >= {LOWER_MIN_RATIO}", file=sys.stderr)
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        out, version=np.int64(1), canon_size=np.array(CANON_SIZE), bin_edges=BIN_EDGES.astype(np.float32),
-        means=means.astype(np.float16), polygons=polys, counts=counts,
-        components=comps.astype(np.float16), stddev=std, ring_mean=ring_mean,
-        sources=np.array(used), fps=np.float32(a.fps))
-    print(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB) from {len(samples)} frames; "
-          f"bins {counts.tolist()}", file=sys.stderr)
+        out, version=np.int64(MODEL_VERSION), upper=upper.astype(np.float16), lower=lower.astype(np.float16),
+        skin=(ex["skin"] * 128.0 / skin_l).astype(np.float32), teeth_luma=np.float32(ex["stats"][0] * gain),
+        teeth_per_white=np.float32(prior_white),
+        blur_w=np.float32(ex["blur_w"]), exemplar=np.array(ex["name"]), teeth_prior=np.float32(prior),
+        s_max=np.float32(LAYER_S_MAX), sources=np.array(used), fps=np.float32(a.fps))
+    print(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB) from exemplar {ex['name']} "
+          f"(ratio {ex['ratio']:.2f}, {ex['width']:.0f} px wide); {len(recs)} open-mouth frames", file=sys.stderr)
     return 0
 
 

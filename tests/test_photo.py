@@ -102,28 +102,98 @@ def test_background_stays(rendered):
             assert psnr >= 35.0, f"corner ({x},{y}) frame {t}: PSNR {psnr:.1f} dB"
 
 
-def test_open_mouth_has_dark_interior(rendered):
-    import cv2
-
+def test_open_mouth_shows_teeth_over_dark_cavity(rendered):
+    """The widest openings (face mesh on the output) show an upper teeth band and a dark
+    cavity below it, in the middle of the mouth."""
     from twintake.face import landmarks as L
+    from twintake.render.mouth_interior import LUMA, LipFrame, skin_rgb
 
     _, _, track, frames, _ = rendered
     lm = track.landmarks
     opening = np.linalg.norm(lm[:, 14, :2] - lm[:, 13, :2], axis=1) / _iod(lm)
     opening[~track.valid] = 0
-    dark_fracs = []
     for t in np.argsort(-opening)[:5]:
         img = frames[t]
-        luma = img.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-        mask = np.zeros(img.shape[:2], np.uint8)
-        cv2.fillPoly(mask, [np.round(lm[t, L.LIPS_INNER, :2]).astype(np.int32)], 1)
-        inside = luma[mask > 0]
-        assert inside.size >= 10
-        # skin reference: the cheeks just beside the nose
-        cheek = np.array([luma[int(lm[t, i, 1]), int(lm[t, i, 0])] for i in (205, 425, 50, 280)])
-        dark_fracs.append(float(np.mean(inside < 0.6 * np.median(cheek))))
-    # the interior is not a skin-coloured hole: part of it is clearly darker than the skin
-    assert np.median(dark_fracs) >= 0.15, f"dark fraction of the open mouths: {dark_fracs}"
+        fr = LipFrame.from_inner(lm[t, L.LIPS_INNER, :2])
+        h, w = img.shape[:2]
+        px, py = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+        u, y = fr.from_pixels(np.stack([px, py], -1))
+        yu, yl = fr.lips_at(u)
+        inside = (u > 0.3) & (u < 0.7) & (y > yu) & (y < yl)
+        rel = (y - yu) / np.maximum(yl - yu, 1e-6)
+        luma = img.astype(np.float64) @ LUMA
+        skin = float(skin_rgb(img, lm[t]) @ LUMA)
+        top, mid = luma[inside & (rel < 0.35)], luma[inside & (rel > 0.4) & (rel < 0.8)]
+        assert top.size >= 10 and mid.size >= 10
+        teeth, cavity = np.percentile(top, 90) / skin, np.percentile(mid, 25) / skin
+        assert teeth >= 0.6, f"frame {t}: no teeth band (upper 90th percentile {teeth:.2f} x skin)"
+        assert cavity <= 0.3, f"frame {t}: no dark cavity (25th percentile {cavity:.2f} x skin)"
+
+
+@pytest.mark.parametrize("name", ["portrait/avg_woman2.jpg", "portrait/sadtalker_art_0.png"])
+def test_lips_do_not_fold(name):
+    """Opening the mouth moves the whole upper lip up and the whole lower lip down (both
+    portraits had outer-lip points that followed the other lip's inner contour)."""
+    import cv2
+
+    from twintake.face import landmarks as L
+    from twintake.render.mouth_interior import load_model
+    from twintake.render.photo import _Animator, _prepare_face, find_photo_face, load_photo
+
+    img = load_photo(MEDIA / name)
+    face = _prepare_face(img, find_photo_face(img, name))
+    x0, y0, x1, y1 = face.roi
+    crop = cv2.resize(img[y0:y1, x0:x1], (round((x1 - x0) * face.scale), round((y1 - y0) * face.scale)),
+                      interpolation=cv2.INTER_CUBIC)
+    anim = _Animator(np.ascontiguousarray(crop), face.landmarks, load_model())
+    tgt, inner = anim.targets(1.0, 0.45)
+    n_in = len(L.LIPS_INNER)
+    outer = tgt[n_in:2 * n_in]
+    move = (outer - anim.lm[L.LIPS_OUTER]) @ anim.down
+    gap = float((inner[15] - inner[5]) @ anim.down)
+    assert np.all(move[3:8] < 0), f"middle of the upper lip not rising: {np.round(move[3:8], 1)}"
+    assert np.all(move[11:] > 0), f"lower outer lip points not moving down: {np.round(move[11:], 1)}"
+    # every upper point moves up relative to the lower point below it (corners drop a little
+    # with the jaw, but the lips never cross)
+    sep = move[19:10:-1] - move[1:10]
+    assert np.all(sep > 0.5) and np.all(sep[3:6] >= 0.6 * gap), \
+        f"outer lips separate by {np.round(sep, 1)} px for a {gap:.1f} px gap"
+    # the mouth opening stays symmetric about its centre: corner heights within 15 % of the gap
+    assert abs(float((inner[0] - inner[10]) @ anim.down) - float((anim.lm[78] - anim.lm[308]) @ anim.down)) < 0.15 * gap
+
+
+def test_interior_matches_photo_sharpness():
+    """The painted interior takes the photo's edge blur (re-blur estimate) at any mouth size."""
+    import cv2
+
+    from twintake.render.mouth_interior import PhotoLook, blur_sigma_px, load_model
+
+    model = load_model()
+    for width in (60, 150):
+        measured = []
+        for blur in (1.0, 2.0, 3.0):
+            img = np.full((220, 280, 3), 150, np.uint8)
+            us = np.linspace(0.0, 1.0, 11)
+            x = 140 - width / 2 + us * width
+            half = 0.22 * width * np.sin(np.pi * us)
+            inner = np.concatenate([np.stack([x, 110 - half], 1), np.stack([x, 110 + half], 1)[9:0:-1]])
+            model.paint(img, inner, PhotoLook(skin=np.array([200.0, 160.0, 140.0]), white_luma=None, blur_px=blur))
+            mask = np.zeros(img.shape[:2], np.uint8)
+            cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
+            measured.append(blur_sigma_px(img, cv2.erode(mask, np.ones((5, 5), np.uint8))))
+        assert measured[0] < measured[1] < measured[2], measured
+        for want, got in zip((1.0, 2.0, 3.0), measured):
+            assert want / 1.4 <= got <= want * 1.4, f"mouth {width} px: blur {got:.2f} px, photo {want} px"
+
+
+def test_model_file():
+    from twintake.render.mouth_interior import MODEL_PATH, load_model
+
+    assert MODEL_PATH.stat().st_size < 5_000_000
+    m = load_model()
+    # a bright teeth band at the top of the upper layer, dark below it
+    luma = m.upper.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    assert luma[:8, 40:88].mean() > 2.5 * luma[-12:, 40:88].mean()
 
 
 def test_no_face_names_file(tmp_path, speech):

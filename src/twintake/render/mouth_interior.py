@@ -1,20 +1,34 @@
-"""Generic mouth-interior appearance model: teeth, tongue and the dark oral cavity for a photo
-whose mouth is closed.
+"""Mouth-interior appearance model: teeth, tongue and the dark oral cavity for a photo whose
+mouth is closed.
 
 A photo shows no mouth interior, so when a photo avatar opens its mouth the inside is
-synthesized from a person-independent model trained by ``scripts/train_mouth_model.py`` on
-aligned inner-mouth crops of real talking videos (see ``docs/photo.md``):
+synthesized. The model (trained by ``scripts/train_mouth_model.py`` on the shared talking
+videos, see ``docs/photo.md``) is *lip-aligned and layered*, because that is how the inside of
+a mouth moves: the upper teeth hang from the upper lip (skull), the lower teeth and the tongue
+rise from the lower lip (jaw), the cavity lies between.
 
-* canonical frame: a similarity transform puts the inner-lip corners (mesh points 78 and 308)
-  at :data:`CANON_CORNERS` in a :data:`CANON_SIZE` crop (normalized by mouth width and roll);
-* appearance is divided by the lip-ring luminance (lighting normalization) and averaged inside
-  the inner-lip polygon per opening-ratio bin (``gap / inner width``), plus a small PCA of the
-  residuals (Turk & Pentland 1991 style eigen-appearance; only the means are used by default).
+* **Lip frame** (:class:`LipFrame`): ``u`` in [0, 1] runs along the mouth from inner corner 78
+  to inner corner 308; distances across the mouth are in inner-mouth widths ``W``.
+* **Upper layer** ``upper[s, u]``: the appearance at distance ``s`` *below the upper inner lip*;
+  **lower layer** ``lower[s, u]``: at distance ``s`` *above the lower inner lip*; both for
+  ``s`` in ``[0, S_MAX]`` (:data:`LAYER_S_MAX`) on a :data:`LAYER_SIZE` grid. A pixel of an
+  open target mouth takes the upper layer down to 70 % of the gap and the lower layer below
+  (smooth hand-over), so a wide opening shows the upper teeth band, the dark cavity, then a
+  hint of tongue and lower lip, and a slight opening shows only the teeth edges.
+* The **upper layer comes from one real, sharp, wide-open exemplar frame**, chosen
+  automatically among the training frames (teeth contrast / edge blur; exemplar-based like the
+  mouth-interior transfer of Averbuch-Elor et al., "Bringing portraits to life", ACM TOG
+  36(6), 2017): an average of many mouths has blurry teeth with no separations. Its
+  brightness is calibrated to the *median* teeth-to-skin luminance ratio of all training
+  videos. The **lower layer is the mean** of many wide openings (soft by nature; a single
+  exemplar's lower teeth look like dentures).
 
-At render time the mean of the target's opening bin (linear between neighbouring bins) is
-mapped onto the target inner-lip polygon by an affine fitted from the bin's mean polygon, and
-colour-matched to the photo's lips (per-channel gain of the lip-ring colour, half-way to a pure
-luminance gain so the teeth are not tinted red).
+At render time (:meth:`MouthInteriorModel.paint`) the layers are mapped into the target
+inner-lip polygon, lit like the photo (:class:`PhotoLook`: the photo's own teeth when it shows
+some, else teeth brightness from the photo's skin and eye-white luminance through trained
+ratios with half of the skin tint in log terms) and blurred or sharpened to the photo's own
+sharpness (re-blur gradient-ratio blur estimate, Zhuo & Sim, "Defocus map estimation from a
+single image", Pattern Recognition 44(9), 2011).
 """
 
 from __future__ import annotations
@@ -28,60 +42,242 @@ import numpy as np
 
 from ..errors import BackendError
 
-__all__ = ["CANON_SIZE", "CANON_CORNERS", "MouthInteriorModel", "canonical_transform", "warp_to_canonical",
-           "polygon_mask", "lip_ring_mean", "load_model", "MODEL_PATH"]
+__all__ = ["LAYER_SIZE", "LAYER_S_MAX", "LipFrame", "PhotoLook", "MouthInteriorModel", "polygon_mask",
+           "skin_rgb", "sclera_luma", "photo_teeth_rgb", "blur_sigma_px", "load_model", "MODEL_PATH",
+           "MODEL_VERSION"]
 
-#: Canonical crop size (width, height) in pixels.
-CANON_SIZE = (96, 84)
-#: Canonical positions of the inner-lip corners (78, 308), pixels.
-CANON_CORNERS = np.array([[12.0, 42.0], [84.0, 42.0]])
+#: Layer grid (width = samples along the mouth, height = rows across it).
+LAYER_SIZE = (128, 48)
+#: The layers' rows cover distances 0 .. LAYER_S_MAX inner-mouth widths from their lip.
+LAYER_S_MAX = 0.36
 #: Where the packaged model lives.
 MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "mouth_interior.npz"
-_LUMA = np.array([0.299, 0.587, 0.114])
+#: File format version written by ``scripts/train_mouth_model.py``.
+MODEL_VERSION = 2
+LUMA = np.array([0.299, 0.587, 0.114])
+#: Skin reference points: upper and mid cheeks (rarely covered by beards or shadows).
+SKIN_POINTS = np.array([50, 280, 101, 330, 36, 266, 118, 347])
+#: Eye openings (right, left): lid contours as closed loops.
+EYE_LOOPS = (np.array([33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7]),
+             np.array([263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249]))
+#: Where across the gap (0 = upper lip, 1 = lower lip) the upper layer hands over to the lower.
+_SPLIT = 0.7
+# inner-lip chains of LIPS_INNER order (corner 78 = 0, corner 308 = 10)
+_UPPER_CHAIN = np.arange(0, 11)
+_LOWER_CHAIN = np.r_[0, np.arange(19, 10, -1), 10]
 
 
-def canonical_transform(corner_a: np.ndarray, corner_b: np.ndarray) -> np.ndarray:
-    """Similarity (2, 3) float64 mapping image pixels to canonical pixels so that the inner-lip
-    corners ``corner_a`` (point 78) and ``corner_b`` (point 308), each (2,) pixels, land on
-    :data:`CANON_CORNERS`."""
-    src = np.asarray(corner_b, np.float64) - np.asarray(corner_a, np.float64)
-    dst = CANON_CORNERS[1] - CANON_CORNERS[0]
-    zs = complex(src[0], src[1])
-    zd = complex(dst[0], dst[1])
-    if abs(zs) < 1e-9:
-        raise ValueError("mouth corners coincide")
-    r = zd / zs
-    a = np.array([[r.real, -r.imag], [r.imag, r.real]])
-    t = CANON_CORNERS[0] - a @ np.asarray(corner_a, np.float64)
-    return np.hstack([a, t[:, None]])
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
 
 
-def warp_to_canonical(image: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 image -> (CANON_H, CANON_W, 3) float32 canonical crop under ``m``."""
-    return cv2.warpAffine(image, m, CANON_SIZE, flags=cv2.INTER_AREA if m[0, 0] ** 2 + m[1, 0] ** 2 < 1
-                          else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+@dataclass
+class LipFrame:
+    """Coordinates of a mouth: ``u`` along it (0 at inner corner 78, 1 at 308), ``y`` across
+    it (down), both in inner-mouth widths from corner 78.
+
+    Attributes:
+        origin: (2,) float64 pixels of corner 78; ``right``, ``down``: (2,) unit vectors.
+        width_px: inner-mouth width ``W`` (corner to corner), pixels.
+        u_upper, y_upper: (11,) sorted ``u`` and ``y`` of the upper inner lip (corner to corner);
+        u_lower, y_lower: the same for the lower inner lip.
+    """
+
+    origin: np.ndarray
+    right: np.ndarray
+    down: np.ndarray
+    width_px: float
+    u_upper: np.ndarray
+    y_upper: np.ndarray
+    u_lower: np.ndarray
+    y_lower: np.ndarray
+
+    @classmethod
+    def from_inner(cls, inner: np.ndarray) -> "LipFrame":
+        """From the (20, 2) inner-lip contour in pixels (:data:`twintake.face.landmarks.LIPS_INNER`
+        order).
+
+        Raises:
+            ValueError: the two corners coincide.
+        """
+        inner = np.asarray(inner, np.float64)
+        c0, c1 = inner[0], inner[10]
+        w = float(np.linalg.norm(c1 - c0))
+        if w < 1e-6:
+            raise ValueError("mouth corners coincide")
+        r = (c1 - c0) / w
+        d = np.array([-r[1], r[0]])
+        rel = inner - c0
+        u, y = rel @ r / w, rel @ d / w
+        ou, ol = np.argsort(u[_UPPER_CHAIN]), np.argsort(u[_LOWER_CHAIN])
+        return cls(origin=c0, right=r, down=d, width_px=w,
+                   u_upper=u[_UPPER_CHAIN][ou], y_upper=y[_UPPER_CHAIN][ou],
+                   u_lower=u[_LOWER_CHAIN][ol], y_lower=y[_LOWER_CHAIN][ol])
+
+    def lips_at(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``y`` of the upper and lower inner lip at ``u`` (any shape), inner-mouth widths."""
+        return np.interp(u, self.u_upper, self.y_upper), np.interp(u, self.u_lower, self.y_lower)
+
+    def to_pixels(self, u: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Pixels (..., 2) float64 of lip-frame coordinates ``u``, ``y`` (same shape)."""
+        w = self.width_px
+        return self.origin + (np.asarray(u) * w)[..., None] * self.right + (np.asarray(y) * w)[..., None] * self.down
+
+    def from_pixels(self, px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``u``, ``y`` of pixels ``px`` (..., 2)."""
+        rel = np.asarray(px, np.float64) - self.origin
+        return rel @ self.right / self.width_px, rel @ self.down / self.width_px
+
+    def layer_maps(self, lower: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel maps (LAYER_SIZE[1], LAYER_SIZE[0]) float32 x and y sampling this mouth onto
+        the upper (``lower=False``) or lower layer grid (for training)."""
+        nu, ns = LAYER_SIZE
+        us = (np.arange(nu) + 0.5) / nu
+        ss = (np.arange(ns) + 0.5) / ns * LAYER_S_MAX
+        yu, yl = self.lips_at(us)
+        y = yl[None, :] - ss[:, None] if lower else yu[None, :] + ss[:, None]
+        p = self.to_pixels(np.broadcast_to(us, y.shape), y)
+        return p[..., 0].astype(np.float32), p[..., 1].astype(np.float32)
 
 
-def polygon_mask(poly: np.ndarray, feather: float = 0.0, size: tuple[int, int] = CANON_SIZE) -> np.ndarray:
-    """Filled polygon ((N, 2) pixels) as a (h, w) float32 mask in [0, 1], optionally feathered by
-    a Gaussian of sigma ``feather`` pixels."""
+def polygon_mask(poly: np.ndarray, size: tuple[int, int], feather: float = 0.0) -> np.ndarray:
+    """Filled polygon ((N, 2) pixels, anti-aliased) as a (h, w) float32 mask in [0, 1] for an
+    image of ``size`` (w, h), optionally feathered by a Gaussian of sigma ``feather`` pixels."""
     w, h = size
     mask = np.zeros((h, w), np.float32)
-    cv2.fillPoly(mask, [np.round(poly * 4).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=2)
+    cv2.fillPoly(mask, [np.round(np.asarray(poly) * 4).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=2)
     if feather > 0:
         mask = cv2.GaussianBlur(mask, (0, 0), feather)
     return mask
 
 
-def lip_ring_mean(image: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> np.ndarray | None:
-    """Mean RGB (3,) float64 of ``image`` between the outer and inner lip polygons ((20, 2)
-    pixels in ``image``), or None when that ring has under 10 pixels."""
+def skin_rgb(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Skin colour (3,) float64 RGB of a face: per-channel median of small disks (radius 3 % of
+    the face width) around the cheek points :data:`SKIN_POINTS`.
+
+    Args:
+        image: (H, W, 3) uint8 RGB; landmarks: (478, >=2) pixels.
+    """
+    lm = np.asarray(landmarks, np.float64)[:, :2]
     h, w = image.shape[:2]
-    ring = polygon_mask(outer, size=(w, h)) - polygon_mask(inner, size=(w, h))
-    sel = ring > 0.5
-    if int(sel.sum()) < 10:
+    r = max(1, int(round(0.03 * float(np.linalg.norm(lm[454] - lm[234])))))
+    mask = np.zeros((h, w), np.uint8)
+    for p in lm[SKIN_POINTS]:
+        cv2.circle(mask, (int(round(p[0])), int(round(p[1]))), r, 1, -1)
+    px = image[mask > 0]
+    if len(px) == 0:
+        c = np.clip(np.round(lm[SKIN_POINTS]).astype(int), 0, [w - 1, h - 1])
+        px = image[c[:, 1], c[:, 0]]
+    return np.median(px.reshape(-1, 3).astype(np.float64), axis=0)
+
+
+def sclera_luma(image: np.ndarray, landmarks: np.ndarray) -> float | None:
+    """Luminance (0-255) of the eye whites: 85th percentile inside both eye openings, or None
+    when the openings have under 12 pixels (closed or tiny eyes).
+
+    Args:
+        image: (H, W, 3) uint8 RGB; landmarks: (478, >=2) pixels.
+    """
+    lm = np.asarray(landmarks, np.float64)[:, :2]
+    h, w = image.shape[:2]
+    mask = np.zeros((h, w), np.float32)
+    for loop in EYE_LOOPS:
+        mask = np.maximum(mask, polygon_mask(lm[loop], (w, h)))
+    sel = mask > 0.99
+    if int(sel.sum()) < 12:
         return None
-    return image[sel].reshape(-1, 3).astype(np.float64).mean(0)
+    return float(np.percentile(image[sel].reshape(-1, 3).astype(np.float64) @ LUMA, 85))
+
+
+def blur_sigma_px(image: np.ndarray, mask: np.ndarray | None = None, sigma0: float = 1.0) -> float:
+    """Gaussian blur (sigma, pixels) of an image's edges by the re-blur gradient ratio (Zhuo &
+    Sim 2011): at an edge blurred by sigma, ``R = |grad I| / |grad (I * G(sigma0))|`` equals
+    ``sqrt(sigma^2 + sigma0^2) / sigma``, so ``sigma = sigma0 / sqrt(R^2 - 1)``; the median over
+    the strongest Canny edge pixels.
+
+    Args:
+        image: (H, W, 3) uint8 RGB or (H, W) uint8 gray.
+        mask: optional (H, W) region where edges count (nonzero = inside).
+        sigma0: re-blur sigma, pixels.
+    Returns:
+        sigma in pixels, clipped to [0.3, 8]; 1.0 when the region has too few edges.
+    """
+    g = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    f = g.astype(np.float32)
+    fr = cv2.GaussianBlur(f, (0, 0), sigma0)
+
+    def grad(x):
+        return np.hypot(cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=1), cv2.Sobel(x, cv2.CV_32F, 0, 1, ksize=1))
+
+    m, mr = grad(f), grad(fr)
+    med = float(np.median(g))
+    edges = cv2.Canny(g, int(max(10, 0.5 * med)), int(max(20, 1.0 * med))) > 0
+    if mask is not None:
+        edges &= mask > 0
+    if int(edges.sum()) < 20:
+        return 1.0
+    strong = edges & (m >= np.percentile(m[edges], 60))
+    ratio = m[strong] / np.maximum(mr[strong], 1e-6)
+    ratio = ratio[ratio > 1.001]
+    if len(ratio) < 10:
+        return 0.3
+    sig = sigma0 / np.sqrt(ratio**2 - 1.0)
+    return float(np.clip(np.median(sig), 0.3, 8.0))
+
+
+@dataclass
+class PhotoLook:
+    """How a photo is lit and how sharp it is, for matching the synthesized interior.
+
+    Attributes:
+        skin: (3,) float64 RGB skin colour (:func:`skin_rgb`).
+        white_luma: eye-white luminance 0-255 (:func:`sclera_luma`) or None.
+        blur_px: edge blur sigma of the face, pixels of the image the interior is painted into.
+        teeth: (3,) RGB of teeth the photo itself shows (:func:`photo_teeth_rgb`), or None.
+    """
+
+    skin: np.ndarray
+    white_luma: float | None
+    blur_px: float
+    teeth: np.ndarray | None = None
+
+    @classmethod
+    def measure(cls, image: np.ndarray, landmarks: np.ndarray) -> "PhotoLook":
+        """Measure ``image`` ((H, W, 3) uint8 RGB) around its face ((478, >=2) landmarks,
+        pixels); blur from the edges inside the face oval (eyes, brows, nose, lips)."""
+        from ..face import landmarks as L
+
+        lm = np.asarray(landmarks, np.float64)[:, :2]
+        h, w = image.shape[:2]
+        face = polygon_mask(lm[L.FACE_OVAL], (w, h))
+        face = cv2.erode((face > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8))
+        skin = skin_rgb(image, lm)
+        return cls(skin=skin, white_luma=sclera_luma(image, lm), blur_px=blur_sigma_px(image, face),
+                   teeth=photo_teeth_rgb(image, lm[L.LIPS_INNER], float(skin @ LUMA)))
+
+
+def photo_teeth_rgb(image: np.ndarray, inner: np.ndarray, skin_luma: float) -> np.ndarray | None:
+    """Colour (3,) float64 RGB of teeth the photo itself shows, or None.
+
+    Inside the photo's inner-lip polygon ((20, 2) pixels), pixels brighter than 80 % of the
+    skin luminance and not red (green over red >= 0.78; lips are 0.5-0.75) are teeth; with at
+    least 15 of them and 1 % of the squared mouth width, their colour is the mean of those
+    between the 70th and 90th luminance percentile."""
+    h, w = image.shape[:2]
+    sel = polygon_mask(inner, (w, h)) > 0.99
+    need = max(15.0, 0.01 * float(np.sum((np.asarray(inner[10]) - np.asarray(inner[0])) ** 2)))
+    if int(sel.sum()) < need:
+        return None
+    px = image[sel].reshape(-1, 3).astype(np.float64)
+    luma = px @ LUMA
+    ok = (luma > 0.8 * skin_luma) & (px[:, 1] >= 0.78 * px[:, 0])
+    if int(ok.sum()) < need:
+        return None
+    lt = luma[ok]
+    lo, hi = np.percentile(lt, [70, 90])
+    band = (lt >= lo) & (lt <= hi)
+    return px[ok][band].mean(0)
 
 
 @dataclass
@@ -89,23 +285,25 @@ class MouthInteriorModel:
     """The trained interior model (see the module docstring and ``docs/photo.md``).
 
     Attributes:
-        bin_edges: (B + 1,) float32 opening-ratio bin edges (gap / inner mouth width).
-        means: (B, H, W, 3) float32 mean appearance per bin, lighting-normalized (lip ring
-            luminance = 128).
-        polygons: (B, 20, 2) float32 mean inner-lip polygon per bin, canonical pixels.
-        counts: (B,) training frames per bin.
-        components: (K, H, W, 3) float32 PCA components of the residuals; ``stddev`` (K,).
-        ring_mean: (3,) float32 mean normalized lip-ring colour of the training data.
-        sources: training videos and their frame counts.
+        upper: (LAYER_SIZE[1], LAYER_SIZE[0], 3) float32 RGB below the upper inner lip, row
+            ``k`` at ``s = (k + 0.5) / rows * LAYER_S_MAX`` widths; skin-normalized (the
+            exemplar's skin colour is ``skin``).
+        lower: the same above the lower inner lip.
+        skin: (3,) float32 skin RGB of the exemplar, normalized to luminance 128.
+        teeth_luma: 95th-percentile luminance of the upper teeth band in the same units
+            (= 128 x the training median of teeth / skin luminance).
+        teeth_per_white: training median of teeth / eye-white luminance.
+        blur_w: the exemplar's edge blur sigma in inner-mouth widths.
+        exemplar: "video:frame" the layers come from; ``sources``: training videos and counts.
     """
 
-    bin_edges: np.ndarray
-    means: np.ndarray
-    polygons: np.ndarray
-    counts: np.ndarray
-    components: np.ndarray
-    stddev: np.ndarray
-    ring_mean: np.ndarray
+    upper: np.ndarray
+    lower: np.ndarray
+    skin: np.ndarray
+    teeth_luma: float
+    teeth_per_white: float
+    blur_w: float
+    exemplar: str
     sources: list[str]
 
     @classmethod
@@ -113,94 +311,137 @@ class MouthInteriorModel:
         """Read the model file.
 
         Raises:
-            BackendError: the file is missing or unreadable (retrain with
-                ``scripts/train_mouth_model.py``).
+            BackendError: the file is missing, damaged or of another format version (retrain
+                with ``scripts/train_mouth_model.py``).
         """
         try:
             with np.load(path) as z:
-                return cls(bin_edges=z["bin_edges"].astype(np.float32), means=z["means"].astype(np.float32),
-                           polygons=z["polygons"].astype(np.float32), counts=z["counts"],
-                           components=z["components"].astype(np.float32), stddev=z["stddev"],
-                           ring_mean=z["ring_mean"].astype(np.float32), sources=[str(s) for s in z["sources"]])
+                if int(z["version"]) != MODEL_VERSION:
+                    raise ValueError(f"format version {int(z['version'])}, expected {MODEL_VERSION}")
+                m = cls(upper=z["upper"].astype(np.float32), lower=z["lower"].astype(np.float32),
+                        skin=z["skin"].astype(np.float32), teeth_luma=float(z["teeth_luma"]),
+                        teeth_per_white=float(z["teeth_per_white"]),
+                        blur_w=float(z["blur_w"]), exemplar=str(z["exemplar"]),
+                        sources=[str(s) for s in z["sources"]])
         except (OSError, KeyError, ValueError) as e:
             raise BackendError(f"the mouth-interior model {path} is missing or damaged ({e}); reinstall "
                                "twintake or run scripts/train_mouth_model.py") from e
+        if m.upper.shape != (LAYER_SIZE[1], LAYER_SIZE[0], 3) or m.lower.shape != m.upper.shape:
+            raise BackendError(f"the mouth-interior model {path} has layers of shape {m.upper.shape}, expected "
+                               f"{(LAYER_SIZE[1], LAYER_SIZE[0], 3)}: run scripts/train_mouth_model.py")
+        return m
 
-    def appearance(self, ratio: float, variation: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Appearance and mean polygon for an opening ratio.
+    def colour_gain(self, look: PhotoLook) -> np.ndarray:
+        """(3,) float32 gain taking the normalized layers to the photo's lighting.
 
-        Args:
-            ratio: gap / inner mouth width (dimensionless).
-            variation: optional (K,) PCA coefficients in standard deviations.
-        Returns:
-            ((H, W, 3) float32 normalized appearance, (20, 2) float32 canonical polygon),
-            linearly interpolated between the two nearest bin centres.
-        """
-        centres = 0.5 * (self.bin_edges[:-1] + self.bin_edges[1:])
-        r = float(np.clip(ratio, centres[0], centres[-1]))
-        j = int(np.clip(np.searchsorted(centres, r) - 1, 0, len(centres) - 2))
-        t = (r - centres[j]) / max(float(centres[j + 1] - centres[j]), 1e-6)
-        app = (1 - t) * self.means[j] + t * self.means[j + 1]
-        poly = (1 - t) * self.polygons[j] + t * self.polygons[j + 1]
-        if variation is not None and len(variation):
-            k = min(len(variation), len(self.components))
-            app = app + np.tensordot(np.asarray(variation[:k]) * self.stddev[:k], self.components[:k], 1)
-        return app.astype(np.float32), poly.astype(np.float32)
+        When the photo shows its own teeth (``look.teeth``), the gain maps the model's teeth
+        colour onto them. Otherwise the teeth band's luminance comes from the training priors:
+        ``teeth_luma / 128`` times the photo's skin luminance, and, when the eye whites were
+        measured, the geometric mean of that and ``teeth_per_white`` times the eye-white
+        luminance (skin alone would give grey teeth on dark skin, eye whites alone are noisy
+        on small eyes). The colour takes the square root of the photo's skin tint relative to
+        the exemplar's, so the teeth follow the white balance without taking the skin's
+        colour."""
+        if look.teeth is not None:
+            # the photo shows its own teeth: match them (colour and brightness)
+            teeth = np.asarray(look.teeth, np.float64)
+            return np.clip(teeth / np.maximum(self.teeth_rgb, 1.0), 0.1, 4.0).astype(np.float32)
+        skin = np.asarray(look.skin, np.float64)
+        skin_l = max(float(skin @ LUMA), 1.0)
+        model_l = max(float(self.skin @ LUMA), 1.0)
+        target = self.teeth_luma * skin_l / model_l
+        if look.white_luma is not None and look.white_luma > 0:
+            target = float(np.sqrt(target * self.teeth_per_white * look.white_luma))
+        tint = (skin / skin_l) / (self.skin / model_l)
+        tint = np.sqrt(np.clip(tint, 0.5, 2.0))
+        gain = target / max(self.teeth_luma, 1.0) * tint / max(float(tint @ LUMA), 1e-6)
+        return np.clip(gain, 0.1, 4.0).astype(np.float32)
 
-    def paint(self, image: np.ndarray, inner: np.ndarray, lip_colour: np.ndarray,
-              strength: float = 1.0) -> np.ndarray:
-        """Paint the synthesized interior into the target inner-lip polygon of ``image``.
+    @property
+    def teeth_rgb(self) -> np.ndarray:
+        """(3,) float64 colour of the model's upper teeth band (as :func:`photo_teeth_rgb`
+        measures a photo's: pixels of the band's middle between the 70th and 90th luminance
+        percentile)."""
+        rows = (np.arange(LAYER_SIZE[1]) + 0.5) / LAYER_SIZE[1] * LAYER_S_MAX
+        band = self.upper[rows < 0.1, int(0.3 * LAYER_SIZE[0]):int(0.7 * LAYER_SIZE[0])].reshape(-1, 3)
+        luma = band.astype(np.float64) @ LUMA
+        lo, hi = np.percentile(luma, [70, 90])
+        return band[(luma >= lo) & (luma <= hi)].astype(np.float64).mean(0)
+
+    def paint(self, image: np.ndarray, inner: np.ndarray, look: PhotoLook, strength: float = 1.0) -> np.ndarray:
+        """Paint the interior into the target inner-lip polygon of ``image``.
 
         Args:
             image: (H, W, 3) uint8 RGB, modified in place and returned.
             inner: (20, 2) target inner-lip polygon in ``image`` pixels (mesh order of
                 :data:`twintake.face.landmarks.LIPS_INNER`).
-            lip_colour: (3,) mean RGB of the photo's lip ring (for colour matching).
+            look: the photo's lighting and sharpness (:meth:`PhotoLook.measure` on ``image``'s
+                scale).
             strength: 0..1 opacity.
         Returns:
             ``image``.
         """
         inner = np.asarray(inner, np.float64)
-        width = float(np.linalg.norm(inner[10] - inner[0]))
-        gap = float(np.linalg.norm(inner[15] - inner[5]))
-        if width < 4 or gap < 0.6 or strength <= 0:
+        try:
+            fr = LipFrame.from_inner(inner)
+        except ValueError:
             return image
-        app, bpoly = self.appearance(gap / width)
-        m = canonical_transform(inner[0], inner[10])
-        tpoly = inner @ m[:, :2].T + m[:, 2]
-        # affine bin polygon -> target polygon (canonical), then canonical -> image
-        a = np.hstack([bpoly.astype(np.float64), np.ones((20, 1))])
-        sol, *_ = np.linalg.lstsq(a, tpoly, rcond=None)
-        fit = np.vstack([sol.T, [0, 0, 1]])
-        inv = np.linalg.inv(np.vstack([m, [0, 0, 1]]))
-        total = (inv @ fit)[:2]
-        # colour: per-channel gain half-way to a luminance gain
-        lip = np.asarray(lip_colour, np.float64)
-        g_ch = lip / np.maximum(self.ring_mean, 1.0)
-        g_l = float(lip @ _LUMA) / max(float(self.ring_mean @ _LUMA), 1.0)
-        gain = np.clip(0.4 * g_ch + 0.6 * g_l, 0.3, 1.8).astype(np.float32)
+        w_px = fr.width_px
+        if w_px < 4 or strength <= 0:
+            return image
         h, w = image.shape[:2]
         x0, y0 = np.floor(inner.min(0) - 3).astype(int)
         x1, y1 = np.ceil(inner.max(0) + 4).astype(int)
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return image
-        total[:, 2] -= [x0, y0]
-        roi_size = (x1 - x0, y1 - y0)
-        tex = cv2.warpAffine(app * gain, total, roi_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        feather = max(0.5, 0.025 * width)
-        shrink = inner.copy()
-        c = inner.mean(0)
-        # pull the polygon slightly inwards so the lip edge of the photo stays crisp
-        shrink = c + (shrink - c) * np.array([1.0, max(0.0, 1.0 - 1.2 * feather / max(gap, 1e-6))])
-        mask = polygon_mask(shrink - [x0, y0], feather=feather, size=roi_size) * float(strength)
+        px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+        u, y = fr.from_pixels(np.stack([px, py], -1))
+        yu, yl = fr.lips_at(np.clip(u, 0.0, 1.0))
+        s_up, s_lo = y - yu, yl - y
+        nu, ns = LAYER_SIZE
+        mx = (np.clip(u, 0.0, 1.0) * nu - 0.5).astype(np.float32)
+        k = ns / LAYER_S_MAX
+        up = cv2.remap(self.upper, mx, (np.maximum(s_up, 0) * k - 0.5).astype(np.float32), cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+        lo = cv2.remap(self.lower, mx, (np.maximum(s_lo, 0) * k - 0.5).astype(np.float32), cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+        t = s_up / np.maximum(yl - yu, 1e-6)
+        a = (1.0 - _smoothstep((t - _SPLIT + 0.12) / 0.24))[..., None].astype(np.float32)
+        tex = (a * up + (1 - a) * lo) * self.colour_gain(look)
+        tex = self._match_sharpness(tex, w_px, look.blur_px)
+        # pull the polygon slightly towards the lip midline so the photo's lip edge stays crisp
+        feather = max(0.5, 0.02 * w_px)
+        uu, yy = fr.from_pixels(inner)
+        yu_i, yl_i = fr.lips_at(uu)
+        gap_px = float(np.max(yl_i - yu_i)) * w_px
+        pull = min(0.9, feather / max(gap_px, 1e-6))
+        shrink = fr.to_pixels(uu, yy + pull * (0.5 * (yu_i + yl_i) - yy))
+        mask = polygon_mask(shrink - [x0, y0], (x1 - x0, y1 - y0), feather=feather) * float(strength)
         roi = image[y0:y1, x0:x1].astype(np.float32)
         out = roi + mask[..., None] * (tex - roi)
         image[y0:y1, x0:x1] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
         return image
 
+    def _match_sharpness(self, tex: np.ndarray, width_px: float, photo_blur_px: float) -> np.ndarray:
+        """Blur or sharpen the rendered interior ``tex`` (h, w, 3) float32 so its edge blur
+        matches ``photo_blur_px``: the texture's own blur at this size is the exemplar's
+        (``blur_w * width_px``) combined with the bilinear resampling of upscaled texels
+        (~0.35 texel). Too sharp: Gaussian blur by the missing sigma; too soft: unsharp mask
+        of sigma ``s_tex`` with amount ``(s_tex^2 - s_photo^2) / s_tex^2`` (the first-order
+        inverse of the excess Gaussian blur)."""
+        texel = width_px / LAYER_SIZE[0]
+        s_tex = float(np.hypot(self.blur_w * width_px, 0.35 * texel if texel > 1 else 0.0))
+        s_photo = float(photo_blur_px)
+        if s_photo > s_tex * 1.05:
+            return cv2.GaussianBlur(tex, (0, 0), float(np.sqrt(s_photo**2 - s_tex**2)))
+        if s_tex > s_photo * 1.05:
+            amount = (s_tex**2 - s_photo**2) / s_tex**2
+            return tex + amount * (tex - cv2.GaussianBlur(tex, (0, 0), s_tex))
+        return tex
+
 
 @lru_cache(maxsize=1)
 def load_model() -> MouthInteriorModel:
-    """The packaged model (cached)."""
+    """The packaged model (cached); raises :class:`BackendError` like :meth:`MouthInteriorModel.load`."""
     return MouthInteriorModel.load(MODEL_PATH)
