@@ -10,6 +10,9 @@ An avatar folder holds::
     bank.npy      face-aligned lower-face crops of every frame (memory-mapped when rendering)
     voice.npz     the voice profile (when a usable voice reference was given or found)
 
+``avatar.json`` may hold ``"defaults"``: render settings (``enhance``, ``enhancer_model``,
+``fps``) that ``say`` uses when the call does not set them.
+
 Folders are written to a temp folder beside the target and renamed when complete.
 """
 
@@ -35,6 +38,32 @@ from .types import RenderResult, Speech
 #: Bump when the avatar folder's layout or meaning changes.
 AVATAR_FORMAT = 1
 MANIFEST = "avatar.json"
+
+
+#: Render settings an avatar may store as its defaults (fields of :class:`LipsyncOptions`).
+DEFAULT_KEYS = ("enhance", "enhancer_model", "fps")
+
+
+def check_defaults(defaults: dict | None) -> dict:
+    """Validate an avatar's default render settings; drop the unset (None) ones.
+
+    Raises:
+        AvatarError: an unknown key or a non-numeric fps.
+        BackendError: an unknown ``enhance`` or a missing ``enhancer_model`` file.
+    """
+    d = {k: v for k, v in (defaults or {}).items() if v is not None}
+    unknown = sorted(set(d) - set(DEFAULT_KEYS))
+    if unknown:
+        raise AvatarError(f"unknown avatar default(s) {', '.join(unknown)}: use {', '.join(DEFAULT_KEYS)}")
+    if "enhancer_model" in d:
+        d["enhancer_model"] = str(Path(d["enhancer_model"]).resolve())
+    if "fps" in d:
+        try:
+            d["fps"] = float(d["fps"])
+        except (TypeError, ValueError):
+            raise AvatarError(f"avatar default fps {d['fps']!r} is not a number") from None
+    LipsyncOptions(**d)  # raises BackendError for a bad enhance / enhancer_model
+    return d
 
 
 def is_avatar(path: str | Path) -> bool:
@@ -67,7 +96,8 @@ class Avatar:
 
     @classmethod
     def prepare(cls, source: str | Path, out: str | Path, *, voice: str | Path | None = None,
-                face_index: int = 0, force: bool = False, hook: ProgressHook | None = None,
+                face_index: int = 0, force: bool = False, defaults: dict | None = None,
+                hook: ProgressHook | None = None,
                 cancel: threading.Event | None = None) -> "Avatar":
         """Prepare an avatar folder from a talking video.
 
@@ -79,6 +109,8 @@ class Avatar:
                 ``"none"`` = never clone.
             face_index: which face when several are visible (0 = largest).
             force: replace an existing folder.
+            defaults: render settings ``say`` uses unless told otherwise: ``enhance``,
+                ``enhancer_model``, ``fps`` (see :class:`LipsyncOptions`).
             hook, cancel: progress hook and cancel event.
         Returns:
             The loaded :class:`Avatar`.
@@ -91,10 +123,12 @@ class Avatar:
             raise AvatarError(f"{out} already exists: choose another name or use --force to replace it")
         if not out.parent.is_dir():
             raise AvatarError(f"cannot create {out}: folder {out.parent} does not exist")
+        defaults = check_defaults(defaults)
         progress = Progress(hook, cancel)
         info = probe(source)
         if info.is_image:
-            return cls._prepare_photo(source, out, voice=voice, face_index=face_index, progress=progress)
+            return cls._prepare_photo(source, out, voice=voice, face_index=face_index, progress=progress,
+                                      defaults=defaults)
         t0 = time.perf_counter()
         prep = prepare_video(source, face_index=face_index, progress=progress)
         notes: list[str] = []
@@ -135,6 +169,7 @@ class Avatar:
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "prepare_time_s": round(time.perf_counter() - t0, 3),
                 "notes": notes,
+                "defaults": defaults,
             }
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
         avatar = cls.load(out)
@@ -142,7 +177,8 @@ class Avatar:
         return avatar
 
     @classmethod
-    def _prepare_photo(cls, source: Path, out: Path, *, voice, face_index: int, progress: Progress) -> "Avatar":
+    def _prepare_photo(cls, source: Path, out: Path, *, voice, face_index: int, progress: Progress,
+                       defaults: dict | None = None) -> "Avatar":
         """A photo avatar: the checked photo (a face must be found) and an optional voice."""
         from .render.photo import find_photo_face, load_photo
 
@@ -167,7 +203,7 @@ class Avatar:
                 "duration_s": 0.0, "face_index": face_index,
                 "voice": "voice.npz" if profile is not None else None, "languages": [],
                 "created_by": f"twintake {__version__}", "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "prepare_time_s": round(time.perf_counter() - t0, 3), "notes": [],
+                "prepare_time_s": round(time.perf_counter() - t0, 3), "notes": [], "defaults": defaults or {},
             }
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
         return cls.load(out)
@@ -232,6 +268,22 @@ class Avatar:
         return cls(path=path, manifest=manifest, prepared=prep, voice=voice,
                    load_time_s=time.perf_counter() - t0)
 
+    def options(self, options: LipsyncOptions | None = None) -> LipsyncOptions:
+        """``options`` (default: :class:`LipsyncOptions`) with this avatar's stored defaults filled
+        in where they are unset (None).
+
+        Raises:
+            BackendError: a stored ``enhancer_model`` no longer exists.
+        """
+        import dataclasses
+
+        o = options or LipsyncOptions()
+        stored = self.manifest.get("defaults") or {}
+        fill = {k: stored[k] for k in DEFAULT_KEYS if stored.get(k) is not None and getattr(o, k) is None}
+        if o.enhance == "none":
+            fill.pop("enhancer_model", None)  # enhancement switched off for this call
+        return dataclasses.replace(o, **fill) if fill else o
+
     def say(self, text: str | None = None, *, audio: str | Path | Speech | None = None,
             out: str | Path = "out.mp4", lang: str = "auto", voice: str | Path | None = None,
             tts_voice: str | None = None, options: LipsyncOptions | None = None,
@@ -251,7 +303,7 @@ class Avatar:
         """
         from .pipeline import check_output_path, load_speech, render
 
-        o = options or LipsyncOptions()
+        o = self.options(options)
         progress = Progress(hook, cancel)
         if (text is None) == (audio is None):
             raise AvatarError("give either text or audio to say")

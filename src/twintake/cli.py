@@ -88,6 +88,10 @@ def say(
     max_duration: float = typer.Option(30.0, "--max-duration", help="longest speech accepted, minutes"),
     max_chars: int = typer.Option(20000, "--max-chars", help="longest text accepted, characters"),
     no_cache: bool = typer.Option(False, "--no-cache", help="do not read or write the track cache"),
+    enhance: Optional[str] = typer.Option(None, "--enhance", help="restore mouth detail lost in warping: none, "
+                                          "mouth or face (default: the avatar's setting, else mouth)"),
+    enhancer_model: Optional[Path] = typer.Option(None, "--enhancer-model", help="restore with this local GFPGAN "
+                                                  "checkpoint (.pth) instead; needs twintake[neural]"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Make SOURCE say the speech in --audio, or TEXT in the person's voice, and write an MP4."""
@@ -101,8 +105,13 @@ def say(
     if audio is not None and text is not None:
         typer.echo("error: give either --audio or TEXT, not both", err=True)
         raise typer.Exit(2)
-    opts = LipsyncOptions(face_index=face_index, fps=fps, crf=crf, preset=preset,
-                          max_duration_s=max_duration * 60, use_cache=not no_cache)
+    try:
+        opts = LipsyncOptions(face_index=face_index, fps=fps, crf=crf, preset=preset,
+                              max_duration_s=max_duration * 60, use_cache=not no_cache, enhance=enhance,
+                              enhancer_model=None if enhancer_model is None else str(enhancer_model))
+    except TwintakeError as e:  # a bad --enhance / --enhancer-model
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2)
     job = _run(lambda hook: make_video(source, text, audio=audio, out=out, voice=voice, lang=lang,
                                        tts_voice=tts_voice, max_chars=max_chars, options=opts, hook=hook), quiet)
     for note in job.notes:
@@ -163,13 +172,17 @@ def prepare(
                                         "profile; default: the video's own audio when usable"),
     face_index: int = typer.Option(0, "--face-index", help="which face when several: 0 = largest"),
     force: bool = typer.Option(False, "--force", help="replace an existing avatar folder"),
+    enhance: Optional[str] = typer.Option(None, "--enhance", help="default --enhance of `say` on this avatar"),
+    enhancer_model: Optional[Path] = typer.Option(None, "--enhancer-model", help="default --enhancer-model"),
+    fps: Optional[float] = typer.Option(None, "--fps", help="default --fps of `say` on this avatar"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Prepare SOURCE once into an avatar folder; `twintake say FOLDER ...` then skips all preparation."""
     from .avatar import Avatar
 
+    defaults = {"enhance": enhance, "enhancer_model": enhancer_model, "fps": fps}
     avatar = _run(lambda hook: Avatar.prepare(source, out, voice=voice, face_index=face_index, force=force,
-                                              hook=hook), quiet)
+                                              defaults=defaults, hook=hook), quiet)
     for note in avatar.notes:
         typer.echo(f"note: {note}", err=True)
     if not quiet:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from .motion.driver import DriverOptions
 from .render.composite import CompositeOptions
+from .render.enhance import DetailOptions, check_enhance
 from .render.select import SelectOptions
 
 
@@ -21,8 +22,16 @@ class LipsyncOptions:
         preset: x264 speed preset (ultrafast .. veryslow).
         max_duration_s: longest speech accepted, seconds.
         use_cache: reuse/store the source's face track and mouth bank on disk.
-        driver, select, composite: options of the motion driver, the mouth selection and the
-            compositing.
+        enhance: restore the detail lost in warping: ``"none"``, ``"mouth"`` (the blended
+            mouth region) or ``"face"`` (the whole face); None = the avatar's default, else
+            ``"mouth"`` (see :mod:`twintake.render.enhance`). Photos are not enhanced.
+        enhancer_model: path of a local GFPGAN checkpoint (``GFPGANv1.3.pth``/``v1.4``; needs the
+            ``neural`` extra) to restore with instead of the built-in ``detail`` enhancer.
+        driver, select, composite, detail: options of the motion driver, the mouth selection,
+            the compositing and the ``detail`` enhancer.
+
+    Raises:
+        BackendError: unknown ``enhance``, or ``enhancer_model`` not an existing file.
     """
 
     face_index: int = 0
@@ -31,6 +40,12 @@ class LipsyncOptions:
     preset: str = "veryfast"
     max_duration_s: float = 1800.0
     use_cache: bool = True
+    enhance: str | None = None
+    enhancer_model: str | None = None
     driver: DriverOptions = field(default_factory=DriverOptions)
     select: SelectOptions = field(default_factory=SelectOptions)
     composite: CompositeOptions = field(default_factory=CompositeOptions)
+    detail: DetailOptions = field(default_factory=DetailOptions)
+
+    def __post_init__(self) -> None:
+        check_enhance(self.enhance, self.enhancer_model)

@@ -29,6 +29,7 @@ from .motion.shapes import opening
 from .options import LipsyncOptions
 from .prepare import PreparedVideo, prepare_video
 from .render.composite import Compositor
+from .render.enhance import DEFAULT_ENHANCE, enhance_frame, make_enhancer
 from .render.interpolate import FlowInterpolator, interpolation_factor
 from .render.select import select_frames
 from .speech.analysis import resample
@@ -144,6 +145,8 @@ def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: Lipsyn
     out = check_output_path(out)
     timings = dict(prep.timings_s)
     fps = prep.fps  # motion and mouth selection run at the source's rate ...
+    enhancer = make_enhancer(o.enhance, fps, o.enhancer_model, o.detail)  # loads a checkpoint: fail early
+    enhance_mode = o.enhance or DEFAULT_ENHANCE
     factor = 1 if o.fps is None else interpolation_factor(prep.fps, o.fps)  # ... output at factor x
     n_out = max(1, int(round(speech.duration_s * fps)))
     speech = dataclasses.replace(speech, phones=list(speech.phones))  # filled block by block below
@@ -187,6 +190,8 @@ def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: Lipsyn
 
         def consume(items) -> None:
             stream = (img for _, img in items)
+            if enhancer is not None:
+                stream = enhancer.enhance(stream)
             if factor > 1:
                 stream = FlowInterpolator(factor).interpolate(stream)
             for j, img in enumerate(stream):
@@ -208,18 +213,25 @@ def render(prep: PreparedVideo, speech: Speech, out: str | Path, options: Lipsyn
                     frame = next(frames)
                     progress("render", t + 1, n_out)
                     b = int(base[t])
-                    img = frame.image
+                    img, blend, s = frame.image, None, -1
                     if valid[b]:
                         s = int(sel[i])
                         mid = apply_affine(prep.box.pixel_to_crop(prep.transforms[s]),
                                            prep.track.landmarks[s, MID_FACE, :2])
-                        img = comp.composite(img, prep.transforms[b], prep.track.landmarks[b],
-                                             np.asarray(prep.bank[s]), prep.descriptors[s], target[i], mid)
+                        img, blend = comp.composite_blend(img, prep.transforms[b], prep.track.landmarks[b],
+                                                          np.asarray(prep.bank[s]), prep.descriptors[s], target[i],
+                                                          mid)
+                    if enhancer is not None:  # detail target: the chosen crop vs the base frame's own
+                        img = enhance_frame(enhance_mode, frame.image, img,
+                                            prep.track.landmarks[b] if valid[b] else None, blend,
+                                            prep.bank[s] if s >= 0 else None, prep.bank[b] if s >= 0 else None)
                     encoder.submit((t, img))
         finally:
             frames.close()
             encoder.finish()
     timings["render"] = time.perf_counter() - t0 - timings["phones"] - timings["motion"]
+    if enhancer is not None:
+        timings["enhance"] = enhancer.seconds  # in the encoder thread, overlapping the render
     without = [TimeRange(a / fps, (b + 1) / fps) for a, b in invalid_ranges(valid[base], fps)]
     return RenderResult(path=out, duration_s=n_out / fps, fps=fps * factor, frames=n_out * factor, width=w - w % 2,
                         height=h - h % 2, frames_without_face=without, timings_s=timings,
@@ -258,5 +270,7 @@ def lipsync(video: str | Path, audio: str | Path | Speech, out: str | Path,
 
         return render_photo(video, speech, out, fps=float(o.fps or 25.0), face_index=o.face_index,
                             crf=o.crf, preset=o.preset, progress=progress)
+    if o.enhancer_model is not None:  # a wrong checkpoint fails before the face tracking (load is cached)
+        make_enhancer(o.enhance, 25.0, o.enhancer_model, o.detail)
     prep = prepare_video(video, face_index=o.face_index, progress=progress, use_cache=o.use_cache)
     return render(prep, speech, out, o, progress)

@@ -14,6 +14,8 @@ def eval_cli(
     out: Path = typer.Option(Path("eval_out"), "--out", "-o", help="folder for results.json, results.md, plots"),
     max_seconds: float = typer.Option(8.0, "--max-seconds", help="evaluate the first N seconds of each video"),
     exclude: float = typer.Option(2.0, "--exclude", help="leave-segment-out half-window, seconds"),
+    enhance: Optional[str] = typer.Option(None, "--enhance", help="enhancement of twintake's output: none, "
+                                          "mouth or face (default: the product's default)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Self-reenactment lip-sync evaluation: twintake vs baselines, side by side."""
@@ -21,7 +23,7 @@ def eval_cli(
     from .commands import eval_command
 
     md, written, _ = _run(lambda hook: eval_command(suite, out, max_seconds=max_seconds, exclude_s=exclude,
-                                                     hook=hook), quiet)
+                                                     enhance=enhance, hook=hook), quiet)
     typer.echo(md)
     typer.echo(f"wrote {written['json']}, {written['markdown']} and {len(written) - 2} plots")
 

@@ -72,6 +72,7 @@ def resolve_suite(suite: str | Path | None) -> list[Path]:
 
 def eval_command(suite: str | Path | None = None, out_dir: str | Path = "eval_out", *,
                  max_seconds: float = 8.0, exclude_s: float = 2.0, methods: tuple[str, ...] | None = None,
+                 enhance: str | None = None,
                  hook: ProgressHook | None = None) -> tuple[str, dict[str, Path], list[VideoEval]]:
     """Run the self-reenactment evaluation over a suite.
 
@@ -80,6 +81,7 @@ def eval_command(suite: str | Path | None = None, out_dir: str | Path = "eval_ou
         out_dir: where results.json, results.md, the PNGs and the rendered MP4s go.
         max_seconds: evaluate the first this many seconds of each video.
         exclude_s: leave-segment-out half-window, seconds.
+        enhance: ``--enhance`` mode of the ``twintake`` method (None = the default).
         methods: subset of :data:`twintake.evaluate.protocol.METHODS`.
         hook: progress ``hook(stage, completed, total)``: stage ``"eval"`` counts videos; each
             video reports as stage ``"<video name>"`` counting its steps (clip, prepare, one per
@@ -89,7 +91,8 @@ def eval_command(suite: str | Path | None = None, out_dir: str | Path = "eval_ou
     """
     from .protocol import METHODS
 
-    cfg = EvalConfig(max_seconds=max_seconds, exclude_s=exclude_s, methods=tuple(methods or METHODS))
+    cfg = EvalConfig(max_seconds=max_seconds, exclude_s=exclude_s, methods=tuple(methods or METHODS),
+                     enhance=enhance)
     vids = resolve_suite(suite)
     out = Path(out_dir)
     evals: list[VideoEval] = []

@@ -70,6 +70,8 @@ class EvalConfig:
         crf: H.264 quality of the rendered outputs (and of the clip).
         max_lag: largest AV lag searched, frames.
         image_stride: image metrics (sharpness, identity SSIM/PSNR) on every this many frames.
+        enhance: ``--enhance`` mode of the ``twintake`` method (None = the product's default);
+            the baselines are never enhanced.
     """
 
     max_seconds: float = 8.0
@@ -80,6 +82,7 @@ class EvalConfig:
     crf: int = 14
     max_lag: int = 15
     image_stride: int = 2
+    enhance: str | None = None
 
 
 @dataclass
@@ -377,6 +380,7 @@ def evaluate_video(path: str | Path, out_dir: str | Path, config: EvalConfig | N
     n, fps = len(prep.track), prep.fps
     radius = int(round(cfg.exclude_s * fps))
     opts = LipsyncOptions(crf=cfg.crf)
+    product = LipsyncOptions(crf=cfg.crf, enhance=cfg.enhance)
     outputs: dict[str, Path] = {}
     seconds: dict[str, float] = {}
     for k, m in enumerate(cfg.methods):
@@ -384,7 +388,7 @@ def evaluate_video(path: str | Path, out_dir: str | Path, config: EvalConfig | N
         t0 = time.perf_counter()
         out = folder / f"{m}.mp4"
         if m == "twintake":
-            render(prep, speech, out, opts, exclude_radius=radius)
+            render(prep, speech, out, product, exclude_radius=radius)
         else:
             sel, target = baseline_selection(m, prep, speech, radius, cfg.seed, opts)
             render_selection(prep, speech, sel, target, out, opts)

@@ -60,6 +60,30 @@ def smooth(img: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+@dataclass
+class BlendRegion:
+    """Where a mouth was blended into a frame.
+
+    Attributes:
+        y0, x0: top-left pixel of the region's box in the frame.
+        alpha: (h, w) float32 blend weight in [0, 1] over the box; 0 = the base frame's pixel,
+            unchanged.
+        crop_mask: (Hc, Wc) float32 the same mask in bank-crop coordinates (``alpha`` is it
+            warped into the frame), or None.
+    """
+
+    y0: int
+    x0: int
+    alpha: np.ndarray
+    crop_mask: np.ndarray | None = None
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) pixels, x1/y1 exclusive."""
+        h, w = self.alpha.shape
+        return self.x0, self.y0, self.x0 + w, self.y0 + h
+
+
 class Compositor:
     """Blends bank crops onto base frames (see module docstring).
 
@@ -117,7 +141,15 @@ class Compositor:
     def composite(self, base: np.ndarray, base_to_aligned: np.ndarray, base_landmarks: np.ndarray,
                   crop: np.ndarray, crop_desc: np.ndarray, target_desc: np.ndarray,
                   crop_mid_face: np.ndarray | None = None) -> np.ndarray:
-        """Blend one chosen mouth onto one base frame.
+        """Blend one chosen mouth onto one base frame; see :meth:`composite_blend` (same
+        arguments) for the details. Returns the (H, W, 3) uint8 RGB frame."""
+        return self.composite_blend(base, base_to_aligned, base_landmarks, crop, crop_desc, target_desc,
+                                    crop_mid_face)[0]
+
+    def composite_blend(self, base: np.ndarray, base_to_aligned: np.ndarray, base_landmarks: np.ndarray,
+                        crop: np.ndarray, crop_desc: np.ndarray, target_desc: np.ndarray,
+                        crop_mid_face: np.ndarray | None = None) -> tuple[np.ndarray, "BlendRegion | None"]:
+        """Blend one chosen mouth onto one base frame and say where it was blended.
 
         Args:
             base: (H, W, 3) uint8 RGB base frame (not modified).
@@ -130,7 +162,8 @@ class Compositor:
                 when given, an affine fitted from them to the base's corrects the residual
                 misalignment (head pitch) that a similarity cannot.
         Returns:
-            (H, W, 3) uint8 RGB frame.
+            ((H, W, 3) uint8 RGB frame, the :class:`BlendRegion` or None when nothing was
+            blended); pixels outside the region are ``base``'s, bit for bit.
         """
         o = self.o
         scale = self.box.scale
@@ -194,7 +227,7 @@ class Compositor:
         x1 = int(min(wb, np.ceil(corners[:, 0].max()) + 1))
         y1 = int(min(hb, np.ceil(corners[:, 1].max()) + 1))
         if x1 - x0 < 4 or y1 - y0 < 4:
-            return base
+            return base, None
         # ROI pixel -> base crop -> chosen crop (inverse maps for WARP_INVERSE_MAP)
         p2c3 = np.vstack([p2c, [0, 0, 1]])
         m_mask = p2c.copy()
@@ -210,7 +243,7 @@ class Compositor:
         nz_y = np.flatnonzero(alpha.any(axis=1))
         nz_x = np.flatnonzero(alpha.any(axis=0))
         if len(nz_y) == 0:
-            return base
+            return base, None
         # work only on the bounding box of the mask
         by0, by1, bx0, bx1 = int(nz_y[0]), int(nz_y[-1]) + 1, int(nz_x[0]), int(nz_x[-1]) + 1
         alpha = alpha[by0:by1, bx0:bx1]
@@ -228,7 +261,7 @@ class Compositor:
         untouched = alpha == 0
         blended[untouched] = base_roi[untouched]
         out[gy0:gy0 + alpha.shape[0], gx0:gx0 + alpha.shape[1]] = blended
-        return out
+        return out, BlendRegion(y0=gy0, x0=gx0, alpha=alpha, crop_mask=mask)
 
     @staticmethod
     def _colour_shift(base: np.ndarray, src: np.ndarray, alpha: np.ndarray, scale: float) -> np.ndarray:
