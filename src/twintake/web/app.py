@@ -17,6 +17,8 @@ a per-session temp folder that is deleted when the session ends.
 
 import logging
 import os
+import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,11 +130,15 @@ def build_app(options: WebOptions | None = None):
     def on_gallery_select(names, evt: gr.SelectData):
         name = names[evt.index] if evt.index is not None and evt.index < len(names) else None
         choice = {"kind": "avatar", "name": name} if name else None
-        return choice, None, describe(choice)
+        return choice, describe(choice)
 
     def on_upload(path):
-        choice = {"kind": "upload", "path": str(path)} if path else None
-        return choice, gr.update(selected_index=None), describe(choice)
+        # the upload box is only a drop zone: it is emptied at once (the file is remembered in the
+        # page's state), so another file can be dropped without removing this one first
+        if not path:
+            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+        choice = {"kind": "upload", "path": str(path)}
+        return choice, gr.update(selected_index=None), describe(choice), "", None
 
     def on_refresh():
         value, names = gallery_value()
@@ -147,11 +153,15 @@ def build_app(options: WebOptions | None = None):
         folders.end_session(request.session_hash)
 
     def error(message: str) -> str:
+        # the page names files, never the server's folders
+        message = re.sub(re.escape(str(folders.root)) + r"\S*/([^/\s]+)", r"\1", message)
+        message = message.replace(str(avatars_dir.resolve()) + os.sep, "").replace(str(avatars_dir) + os.sep, "")
         return f'<span class="error">Error: {_escape(message)}</span>'
 
     def generate(choice, save_name, voice_mode, voice_clip, builtin_voice, speech_mode, text, lang,
                  speech_audio, enhance, fps_choice, size_choice, request: gr.Request,
                  progress=gr.Progress()):
+        started = time.monotonic()
         session = request.session_hash
         event = cancels.start(session)
         tracker = StageTracker()
@@ -160,7 +170,14 @@ def build_app(options: WebOptions | None = None):
             fraction, label = tracker.update(stage, completed, total)
             progress(fraction, desc=label)
 
+        def chosen_after():
+            """(choice, save name, choice text) updates: switch to an avatar saved by this job."""
+            if saved is None:
+                return gr.update(), gr.update(), gr.update()
+            return saved, "", describe(saved)
+
         no_result = gr.update(value=None)
+        saved = None
         try:
             job_dir = folders.new_job(session)
             if not choice:
@@ -174,8 +191,13 @@ def build_app(options: WebOptions | None = None):
                     from ..avatar import Avatar
 
                     target = avatars_dir / avatar_name(save_name)
+                    if target.exists():
+                        raise _UserError(f"an avatar named {target.name} already exists: pick it in the gallery, "
+                                         "or choose another name")
                     Avatar.prepare(source, target, hook=hook, cancel=event)
                     source = target
+                    # from now on the page uses the saved avatar; generating again does not re-save
+                    saved = {"kind": "avatar", "name": target.name}
             voice, tts_voice = None, None
             if voice_mode == VOICE_CLIP:
                 voice = check_upload(voice_clip, AUDIO_TYPES, "an audio clip", upload_root, o.max_upload_mb)
@@ -202,19 +224,20 @@ def build_app(options: WebOptions | None = None):
             wav = job_dir / "speech.wav"
             write_wav(wav, job.speech.samples, job.speech.sample_rate_hz)
             r = job.render
-            lines = [f"Done: {r.duration_s:.2f} s of video, {r.frames} frames at {r.fps:g} fps, "
-                     f"{r.width}x{r.height}."]
+            lines = [f"Done in {time.monotonic() - started:.0f} s: {r.duration_s:.2f} s of video, {r.frames} frames "
+                     f"at {r.fps:g} fps, {r.width}x{r.height}."]
             if r.frames_without_face:
                 lines.append(f"No face in {len(r.frames_without_face)} stretch(es); those frames are unchanged.")
             lines += [f"Note: {_escape(n)}" for n in job.notes]
-            return "<br>".join(lines), str(out), str(wav)
+            return ("<br>".join(lines), str(out), str(wav)) + chosen_after()
         except Cancelled:
-            return "Cancelled: no video was written.", no_result, no_result
+            return ("Cancelled: no video was written.", no_result, no_result) + chosen_after()
         except (TwintakeError, _UserError) as e:
-            return error(str(e)), no_result, no_result
+            return (error(str(e)), no_result, no_result) + chosen_after()
         except Exception as e:  # noqa: BLE001 - the page shows one line, the log keeps the traceback
             log.exception("web job failed")
-            return error(f"something went wrong inside twintake ({type(e).__name__}: {e})"), no_result, no_result
+            return (error(f"something went wrong inside twintake ({type(e).__name__}: {e})"), no_result,
+                    no_result) + chosen_after()
         finally:
             cancels.finish(session, event)
 
@@ -227,9 +250,10 @@ def build_app(options: WebOptions | None = None):
         with gr.Row():
             with gr.Column(scale=1):
                 gr.Markdown("### 1 · Avatar")
-                gallery = gr.Gallery(label="Prepared avatars", columns=4, height=220, allow_preview=False,
-                                     elem_id="gallery", interactive=False)
-                upload = gr.File(label="…or upload a video or a photo", file_types=list(VIDEO_TYPES + IMAGE_TYPES),
+                gallery = gr.Gallery(label="Prepared avatars", columns=4, fit_columns=False, height=220,
+                                     allow_preview=False, object_fit="contain", buttons=[], elem_id="gallery",
+                                     interactive=False)
+                upload = gr.File(label="…or upload a video or a photo (replaces the choice above)", file_types=list(VIDEO_TYPES + IMAGE_TYPES),
                                  elem_id="source-upload")
                 save_name = gr.Textbox(label="Save the upload as an avatar named (optional)", max_lines=1,
                                        elem_id="save-name")
@@ -267,17 +291,19 @@ def build_app(options: WebOptions | None = None):
                                       buttons=["download"], elem_id="result-audio")
 
         demo.load(on_refresh, None, [gallery, names])
-        gallery.select(on_gallery_select, [names], [choice, upload, chosen])
-        upload.upload(on_upload, [upload], [choice, gallery, chosen])
-        upload.clear(lambda: (None, describe(None)), None, [choice, chosen])
+        gallery.select(on_gallery_select, [names], [choice, chosen])
+        upload.upload(on_upload, [upload], [choice, gallery, chosen, save_name, upload])
         # each mode shows only its own inputs, so picking a mode is all it takes to switch
         voice_mode.change(lambda m: (gr.update(visible=m == VOICE_CLIP), gr.update(visible=m == VOICE_BUILTIN)),
                           [voice_mode], [voice_clip, builtin_voice], queue=False)
         speech_mode.change(lambda m: (gr.update(visible=m == SPEECH_TEXT), gr.update(visible=m == SPEECH_TEXT),
                                       gr.update(visible=m == SPEECH_AUDIO)),
                            [speech_mode], [text, lang, speech_audio], queue=False)
-        job = go.click(generate, [choice, save_name, voice_mode, voice_clip, builtin_voice, speech_mode, text, lang,
-                                  speech_audio, enhance, fps, size], [status, video, speech_out],
+        # the status line says at once that the job started (the bar itself sits on the result)
+        started = go.click(lambda: "Working… progress is shown on the result.", None, status, queue=False)
+        job = started.then(generate, [choice, save_name, voice_mode, voice_clip, builtin_voice, speech_mode, text, lang,
+                                  speech_audio, enhance, fps, size],
+                       [status, video, speech_out, choice, save_name, chosen],
                        concurrency_limit=o.concurrency, concurrency_id="render", show_progress_on=[video])
         job.then(on_refresh, None, [gallery, names])
         stop.click(on_cancel, None, [status], queue=False)
