@@ -157,3 +157,22 @@ def test_cli_prints_one_line_and_fails(media, outdir, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error:") and "notes.mp4" in lines[0]
     assert "Traceback" not in r.output
     assert _nothing_written(outdir)
+
+
+@pytest.mark.parametrize("size", ["512", "512x", "0x512", "axb", "99999x512"])
+def test_cli_bad_size_is_a_usage_error(media, outdir, size):
+    r = CliRunner().invoke(app, ["say", str(media / "portrait/avg_man1.jpg"), "--audio", str(media / SPEECH),
+                                 "--size", size, "-o", str(outdir / "out.mp4")])
+    assert r.exit_code == 2
+    assert "WIDTHxHEIGHT" in r.output and "Traceback" not in r.output
+    assert _nothing_written(outdir)
+
+
+def test_cli_size_crops_a_photo_to_that_size(media, outdir):
+    out = outdir / "out.mp4"
+    r = CliRunner().invoke(app, ["say", str(media / "portrait/avg_man1.jpg"), "--audio",
+                                 str(media / "speech_en/ljspeech_lj001_0012.wav"), "--size", "320x240", "-q",
+                                 "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    info = twintake.media.probe(out)
+    assert (info.video.width, info.video.height) == (320, 240)

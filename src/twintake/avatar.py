@@ -319,8 +319,8 @@ class Avatar:
             from .render.photo import render_photo
 
             src = self.path / self.manifest["source_file"]
-            return render_photo(src, speech, out, fps=float(o.fps or 25.0), face_index=o.face_index, crf=o.crf,
-                                preset=o.preset, progress=progress)
+            return render_photo(src, speech, out, fps=float(o.fps or 25.0), size=o.size, face_index=o.face_index,
+                                crf=o.crf, preset=o.preset, progress=progress)
         return render(self.prepared, speech, out, o, progress)
 
 

@@ -68,6 +68,18 @@ def _read_text(text: Optional[str], text_file: Optional[Path]) -> Optional[str]:
         raise typer.Exit(1)
 
 
+def _parse_size(size: Optional[str]) -> Optional[tuple[int, int]]:
+    """``"512x512"`` -> (512, 512); raises MediaError with the expected form."""
+    if size is None:
+        return None
+    from .errors import MediaError
+
+    w, sep, h = size.lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit() or not (16 <= int(w) <= 8192 and 16 <= int(h) <= 8192):
+        raise MediaError(f"--size {size!r} is not WIDTHxHEIGHT in pixels (16..8192), e.g. 512x512 or 720x1280")
+    return int(w), int(h)
+
+
 @app.command()
 def say(
     source: Path = typer.Argument(..., help="talking video or portrait photo of the person, or a prepared "
@@ -83,6 +95,8 @@ def say(
     face_index: int = typer.Option(0, "--face-index", help="which face when several: 0 = largest"),
     fps: Optional[float] = typer.Option(None, "--fps", help="output frame rate: the source's (default), "
                                         "or 2x / 4x it (e.g. 50, 100) with interpolated frames"),
+    size: Optional[str] = typer.Option(None, "--size", help="photo avatars: output WIDTHxHEIGHT cropped around "
+                                       "the face (e.g. 512x512, 720x1280); default: the photo's own size"),
     crf: int = typer.Option(18, "--crf", min=0, max=51, help="H.264 quality (lower = better, bigger)"),
     preset: str = typer.Option("veryfast", "--preset", help="x264 speed preset"),
     max_duration: float = typer.Option(30.0, "--max-duration", help="longest speech accepted, minutes"),
@@ -106,10 +120,10 @@ def say(
         typer.echo("error: give either --audio or TEXT, not both", err=True)
         raise typer.Exit(2)
     try:
-        opts = LipsyncOptions(face_index=face_index, fps=fps, crf=crf, preset=preset,
+        opts = LipsyncOptions(face_index=face_index, fps=fps, size=_parse_size(size), crf=crf, preset=preset,
                               max_duration_s=max_duration * 60, use_cache=not no_cache, enhance=enhance,
                               enhancer_model=None if enhancer_model is None else str(enhancer_model))
-    except TwintakeError as e:  # a bad --enhance / --enhancer-model
+    except TwintakeError as e:  # a bad --size / --enhance / --enhancer-model
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2)
     job = _run(lambda hook: make_video(source, text, audio=audio, out=out, voice=voice, lang=lang,
@@ -261,6 +275,8 @@ def web(
     concurrency: int = typer.Option(1, "--concurrency", min=1, help="renders at the same time (others queue)"),
     max_upload_mb: float = typer.Option(500.0, "--max-upload-mb", min=1, help="largest upload accepted, MB"),
     auth: Optional[str] = typer.Option(None, "--auth", help="require a login, given as user:password"),
+    enhancer_model: Optional[Path] = typer.Option(None, "--enhancer-model", help="a local GFPGAN checkpoint the "
+                                                  "page's enhancement uses (set here, never from the browser)"),
 ):
     """Start the web app: pick or upload an avatar, choose a voice, type text, get the video."""
     from .web import WebOptions, serve
@@ -273,7 +289,7 @@ def web(
             raise typer.Exit(2)
         credentials = (user, password)
     opts = WebOptions(avatars_dir=avatars, concurrency=concurrency, max_upload_mb=max_upload_mb, host=host,
-                      port=port, auth=credentials)
+                      port=port, auth=credentials, enhancer_model=None if enhancer_model is None else str(enhancer_model))
     typer.echo(f"twintake web: http://{host}:{port}  (Ctrl-C to stop)", err=True)
     try:
         serve(opts)

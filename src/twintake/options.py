@@ -18,6 +18,8 @@ class LipsyncOptions:
         face_index: which face to animate when several are visible (0 = largest).
         fps: output frame rate; None = the source video's; 2x or 4x the source's (e.g. 50 or
             100 for a 25 fps video) adds motion-compensated in-between frames (DIS optical flow).
+        size: (width, height) in pixels of a photo avatar's video, cropped around the face; None =
+            the photo's own size (even-rounded). Videos keep their size.
         crf: H.264 constant rate factor (0 lossless .. 51 worst; 18 is visually lossless).
         preset: x264 speed preset (ultrafast .. veryslow).
         max_duration_s: longest speech accepted, seconds.
@@ -36,6 +38,7 @@ class LipsyncOptions:
 
     face_index: int = 0
     fps: float | None = None
+    size: tuple[int, int] | None = None
     crf: int = 18
     preset: str = "veryfast"
     max_duration_s: float = 1800.0

@@ -268,7 +268,7 @@ def lipsync(video: str | Path, audio: str | Path | Speech, out: str | Path,
     if probe(video).is_image:
         from .render.photo import render_photo
 
-        return render_photo(video, speech, out, fps=float(o.fps or 25.0), face_index=o.face_index,
+        return render_photo(video, speech, out, fps=float(o.fps or 25.0), size=o.size, face_index=o.face_index,
                             crf=o.crf, preset=o.preset, progress=progress)
     if o.enhancer_model is not None:  # a wrong checkpoint fails before the face tracking (load is cached)
         make_enhancer(o.enhance, 25.0, o.enhancer_model, o.detail)

@@ -65,6 +65,8 @@ class WebOptions:
         max_upload_mb: largest upload accepted, MiB.
         host, port: where to listen; the default host only accepts this machine.
         auth: optional ``(user, password)``.
+        enhancer_model: a local GFPGAN checkpoint used by the page's enhancement (a server
+            setting: the browser never names a file).
     """
 
     avatars_dir: Path = Path("avatars")
@@ -73,14 +75,17 @@ class WebOptions:
     host: str = "127.0.0.1"
     port: int = 7860
     auth: tuple[str, str] | None = None
+    enhancer_model: str | None = None
+
+
+ENHANCE_DEFAULT = "default"
 
 
 def _enhance_choices() -> list[str]:
-    try:
-        from ..render.enhance import ENHANCE_MODES  # added with the enhancement stage
-    except ImportError:
-        return []
-    return list(ENHANCE_MODES)
+    """``default`` (the avatar's own setting, else the library default) and every mode."""
+    from ..render.enhance import ENHANCE_MODES
+
+    return [ENHANCE_DEFAULT, *ENHANCE_MODES]
 
 
 def build_app(options: WebOptions | None = None):
@@ -93,6 +98,10 @@ def build_app(options: WebOptions | None = None):
         BackendError: Gradio is not installed (``pip install "twintake[web]"``).
     """
     o = options or WebOptions()
+    if o.enhancer_model is not None:
+        from ..render.enhance import check_enhance
+
+        check_enhance(None, o.enhancer_model)  # a missing checkpoint fails at start, not per job
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     folders = JobFolders()
     upload_root = folders.root / "uploads"
@@ -108,6 +117,7 @@ def build_app(options: WebOptions | None = None):
     from ..job import make_video
     from ..media import probe, write_wav
     from ..options import LipsyncOptions
+    from ..render.enhance import DEFAULT_ENHANCE
     from ..speech.tts import VOICES
 
     avatars_dir = Path(o.avatars_dir)
@@ -215,9 +225,9 @@ def build_app(options: WebOptions | None = None):
                     raise _UserError("the text is empty: type what the avatar should say")
                 text_arg = text
             lo = LipsyncOptions(fps=_fps(source, FPS_CHOICES.get(fps_choice, 1), probe),
-                                size=SIZE_CHOICES.get(size_choice))
-            if enhance and hasattr(lo, "enhance"):
-                lo.enhance = enhance
+                                size=SIZE_CHOICES.get(size_choice),
+                                enhance=None if enhance in (None, ENHANCE_DEFAULT) else enhance,
+                                enhancer_model=o.enhancer_model)
             out = job_dir / "twintake.mp4"
             job = make_video(source, text_arg, audio=audio_arg, out=out, voice=voice, lang=lang,
                              tts_voice=tts_voice, options=lo, hook=hook, cancel=event)
@@ -250,7 +260,7 @@ def build_app(options: WebOptions | None = None):
         with gr.Row():
             with gr.Column(scale=1):
                 gr.Markdown("### 1 · Avatar")
-                gallery = gr.Gallery(label="Prepared avatars", columns=4, fit_columns=False, height=220,
+                gallery = gr.Gallery(label="Prepared avatars (save an upload under a name to add one here)", columns=4, fit_columns=False, height=220,
                                      allow_preview=False, object_fit="contain", buttons=[], elem_id="gallery",
                                      interactive=False)
                 upload = gr.File(label="…or upload a video or a photo (replaces the choice above)", file_types=list(VIDEO_TYPES + IMAGE_TYPES),
@@ -275,8 +285,9 @@ def build_app(options: WebOptions | None = None):
                 speech_audio = gr.Audio(label="Speech audio", sources=["upload", "microphone"], type="filepath",
                                         elem_id="speech-audio", visible=False)
                 with gr.Accordion("Options", open=False):
-                    enhance = gr.Radio(enhance_modes, value=enhance_modes[0] if enhance_modes else None,
-                                       label="Enhancement", visible=bool(enhance_modes), elem_id="enhance")
+                    enhance = gr.Radio(enhance_modes, value=ENHANCE_DEFAULT, elem_id="enhance",
+                                       label="Enhancement (restores mouth/face detail; default: the avatar's "
+                                             f"setting, else {DEFAULT_ENHANCE})")
                     fps = gr.Radio(list(FPS_CHOICES), value="source", label="Output frame rate "
                                    "(in-between frames by optical flow)", elem_id="fps")
                     size = gr.Radio(list(SIZE_CHOICES), value="source", label="Output size (photos: cropped "
