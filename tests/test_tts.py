@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -199,3 +201,41 @@ def test_mixed_text_both_languages():
     assert speech.duration_s > 1.5
     en_only = synthesize("Welcome to twintake.")
     assert speech.duration_s > en_only.duration_s + 0.5
+
+
+# ---- Arabic diacritizer accuracy (hand-diacritized MSA sentences, tests/data)
+
+_MSA = [ln for ln in (Path(__file__).parent / "data" / "ar_msa_diacritized.txt")
+        .read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+def test_diacritization_score_counts_errors():
+    from twintake.speech.tts.diacritics import score, strip_diacritics
+
+    ref = "ذَهَبَ الطَّالِبُ إِلَى الْمَكْتَبَةِ"
+    assert score([ref], [ref]).der == 0.0
+    bare = score([ref], [strip_diacritics(ref)])
+    assert bare.der > 0.6 and bare.wer == 1.0
+    # a wrong case ending counts in DER but not in DER without case endings
+    ce = score([ref], ["ذَهَبَ الطَّالِبَ إِلَى الْمَكْتَبَةِ"])
+    assert ce.der > 0 and ce.der_no_ce == 0 and ce.wer == 0.25
+    # a hamza seat chosen differently (إ vs أ) is a wrong letter, not a skipped sentence
+    seat = score(["إِنَّ"], ["أَنَّ"])
+    assert seat.skipped == 0 and seat.der == 0.5
+    assert score([ref], ["ذَهَبَ"]).skipped == 1
+
+
+def test_diacritizer_restores_held_out_sentences():
+    """text2tashkeel (rawi-ensemble) on 10 of the hand-diacritized MSA sentences. Measured on all 49:
+    DER 0.056 (0.019 without case endings), word error 0.23 (0.06): thresholds guard regressions,
+    e.g. the package missing (DER ~0.7) or a weaker bundled model (bilstm-int8: 0.26 no CE)."""
+    pytest.importorskip("text2tashkeel")
+    from twintake.speech.tts import diacritize
+    from twintake.speech.tts.diacritics import score, strip_diacritics
+
+    refs = _MSA[::5]
+    sc = score(refs, [diacritize(strip_diacritics(r)) for r in refs])
+    assert sc.skipped == 0 and sc.words >= 50
+    assert sc.der_no_ce < 0.08, sc
+    assert sc.der < 0.15, sc
+    assert sc.wer_no_ce < 0.25, sc

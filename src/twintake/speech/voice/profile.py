@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,7 +249,8 @@ class VoiceProfile:
         """Write the profile as an ``.npz`` (atomically) and return its path."""
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp.npz")
+        # unique temp name: two processes building the same cached profile must not share it
+        tmp = p.with_name(f"{p.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.npz")
         np.savez_compressed(
             tmp, version=PROFILE_VERSION, voiced=self.voiced, unvoiced=self.unvoiced,
             lf0=np.array([self.lf0_mean, self.lf0_std, self.f0_median_hz, self.speech_s]),
