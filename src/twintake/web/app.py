@@ -18,6 +18,8 @@ a per-session temp folder that is deleted when the session ends.
 import logging
 import os
 import re
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -343,6 +345,11 @@ def _fps(source: Path, factor: int, probe) -> float | None:
     return rate * factor
 
 
+def _interrupt(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the clean-up short
+    raise KeyboardInterrupt
+
+
 def _escape(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -356,6 +363,8 @@ def serve(options: WebOptions | None = None, *, block: bool = True):
     """
     o = options or WebOptions()
     demo, folders = build_app(o)
+    if block and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # a service stop cleans up like Ctrl-C
     try:
         demo.launch(server_name=o.host, server_port=o.port, auth=o.auth, max_file_size=f"{o.max_upload_mb:g}mb",
                     show_error=False, quiet=True, prevent_thread_lock=not block, theme=demo._twintake_theme,
