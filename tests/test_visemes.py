@@ -86,3 +86,92 @@ def test_coarticulation_closes_lips_on_a_short_p_between_vowels() -> None:
     assert width[int(1.0 * 25)] > width[int(1.22 * 25)] + 0.3  # IY spread, UW rounded
     assert open_[-1] < 0.05  # long trailing pause relaxes to closed
     assert closure[: int(0.4 * 25)].max() < 0.1
+
+
+# --------------------------------------------------------------------------- loudness-locked opening
+def _toy_model():
+    """A tiny seeded mouth model: 200 synthetic mouths whose inner lips open and spread."""
+    from twintake.motion.shapes import N_POINTS, MouthModel
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(0.0, 0.3, (N_POINTS, 2))
+    op = rng.uniform(0.0, 0.3, 200)
+    wd = rng.uniform(-0.05, 0.05, 200)
+    pts = np.repeat(base[None], 200, 0)
+    pts[:, N_POINTS // 2:, 1] += op[:, None] * np.linspace(0.0, 1.0, N_POINTS - N_POINTS // 2)  # lower part drops
+    pts[:, :, 0] *= 1.0 + wd[:, None]
+    pts += rng.normal(0.0, 0.002, pts.shape)
+    return MouthModel.fit(pts.reshape(200, -1).astype(np.float32), n_coeffs=6)
+
+
+def test_opening_direction_opens_by_exactly_d() -> None:
+    from twintake.motion.shapes import opening
+
+    m = _toy_model()
+    direction, rest_open = m.opening_direction()
+    assert rest_open == pytest.approx(float(opening(m.decode(m.rest)[None])[0]), abs=1e-5)
+    for d in (0.02, 0.1):
+        opened = opening(m.decode((m.rest + d * direction)[None]))[0]
+        assert opened - rest_open == pytest.approx(d, abs=1e-4)
+
+
+def _loud_speech(fps: float = 25.0):
+    """2 s: 0.3 s silence, 1.4 s of speech whose loudness swells and fades twice, 0.3 s silence;
+    the phones are a steady 'M AA M AA ...' so the phones alone close the mouth 7 times."""
+    from twintake.types import Speech
+
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    env = np.where((t > 0.3) & (t < 1.7), 0.05 + 0.95 * np.sin(np.pi * (t - 0.3) / 0.7) ** 2, 0.0)
+    samples = (0.3 * env * np.sin(2 * np.pi * 180 * t)).astype(np.float32)
+    phones = [Phone("SIL", 0.0, 0.3)]
+    s = 0.3
+    while s < 1.69:
+        phones += [Phone("M", s, s + 0.06), Phone("AA", s + 0.06, s + 0.2)]
+        s += 0.2
+    phones.append(Phone("SIL", s, 2.0))
+    return Speech(samples=samples, sample_rate_hz=sr, phones=phones), env[:: sr // int(fps)][:50]
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.5])
+def test_loudness_locked_opening_follows_the_loudness(weight: float) -> None:
+    from twintake.motion.driver import DriverOptions, VisemeDriver, VisemeShapes
+    from twintake.motion.shapes import opening
+
+    m = _toy_model()
+    speech, env = _loud_speech()
+    shapes = VisemeShapes.generic(m)
+    drv = VisemeDriver(DriverOptions(loudness_opening=weight, loudness_closing=weight))
+    traj = drv.drive(speech, m, shapes, 25.0, 50)
+    op = opening(m.decode(traj.coeffs))
+    # silence (away from the short ease in/out of speech) is the rest shape whatever the weight
+    assert traj.silent[:4].all() and traj.silent[-4:].all()
+    assert np.allclose(traj.coeffs[np.r_[0:4, 46:50]], m.rest, atol=1e-5)
+    speaking = ~traj.silent
+    corr = np.corrcoef(op[speaking], env[speaking])[0, 1]
+    if weight == 0.0:
+        assert corr < 0.6  # the bilabials pull the opening away from the loudness
+    else:
+        base = VisemeDriver(DriverOptions(loudness_opening=0.0)).drive(speech, m, shapes, 25.0, 50)
+        corr0 = np.corrcoef(opening(m.decode(base.coeffs))[speaking], env[speaking])[0, 1]
+        assert corr > corr0 + 0.1
+        # streaming: block by block with the whole-speech scale gives the same frames
+        scale = drv.articulation_scale(speech, 25.0, 50)
+        parts = [drv.drive(speech, m, shapes, 25.0, 50, start=a, stop=a + 10, scale=scale).coeffs
+                 for a in range(0, 50, 10)]
+        assert np.allclose(np.concatenate(parts), traj.coeffs, atol=1e-5)
+
+
+def test_loudness_opening_alone_only_opens() -> None:
+    """With ``loudness_closing = 0`` the loudness can open a mouth the phones closed (the /m/s in
+    loud speech) but never narrows the phone-driven opening."""
+    from twintake.motion.driver import DriverOptions, VisemeDriver, VisemeShapes
+    from twintake.motion.shapes import opening
+
+    m = _toy_model()
+    speech, env = _loud_speech()
+    shapes = VisemeShapes.generic(m)
+    phones_only = opening(m.decode(VisemeDriver(DriverOptions()).drive(speech, m, shapes, 25.0, 50).coeffs))
+    up = opening(m.decode(VisemeDriver(DriverOptions(loudness_opening=0.5)).drive(speech, m, shapes, 25.0, 50).coeffs))
+    assert np.all(up >= phones_only - 1e-5)
+    assert (up - phones_only).max() > 0.2 * (m.open_range[1] - m.open_range[0])

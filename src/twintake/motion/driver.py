@@ -10,6 +10,14 @@
    ``D_i(t) = alpha_i * exp(-theta_i * |t - centre_i| ** c_i)``, ``shape(t) = sum D_i T_i / sum D_i``.
 4. The deviation from the rest shape is scaled by the loudness envelope, and silence (energy VAD)
    gives the closed, relaxed rest shape.
+5. Optional loudness-locked opening (off by default): the inner-lip opening of the blended
+   shape is pulled a fraction ``loudness_opening`` (``loudness_closing`` where it would close)
+   of the way towards an opening read from the loudness envelope (the
+   person's closed opening 30 dB under the speech level, their widest at it), moving only along
+   the person's own opening direction (:meth:`MouthModel.opening_direction`), so width,
+   rounding and the rest of the phone-driven shape are kept. It raises the correlation of the
+   opening with the loudness but lowers the correlation with real mouths; see
+   ``docs/visemes.md`` for the measurements that keep it off.
 """
 
 from __future__ import annotations
@@ -109,13 +117,25 @@ class DriverOptions:
         loudness_gain: how strongly loudness scales the mouth's deviation from rest (0 = not).
         min_gain, max_gain: bounds of that scale.
         silence_ramp_s: time over which the mouth relaxes into / out of silence.
+        loudness_opening: weight (0..1) of the loudness-driven opening where it is *wider* than
+            the phone-driven one (0 = phones only, 1 = the loudness alone; width and rounding
+            always come from the phones).
+        loudness_closing: the same weight where the loudness-driven opening is *narrower*.
+        opening_range_db: loudness range mapped onto the person's closed .. widest opening, dB
+            under the speech level (90th percentile of the active frames' loudness).
+        opening_smooth_s: standard deviation of the Gaussian smoothing of the loudness envelope
+            before it drives the opening, seconds (removes frame-to-frame flicker).
     """
 
-    articulation: float = 1.3
+    articulation: float = 1.1
     loudness_gain: float = 1.0
     min_gain: float = 0.35
     max_gain: float = 1.25
     silence_ramp_s: float = 0.06
+    loudness_opening: float = 0.0
+    loudness_closing: float = 0.0
+    opening_range_db: float = 30.0
+    opening_smooth_s: float = 0.04
 
 
 def phones_to_trajectory(phones: list[Phone], shapes: VisemeShapes, rest: np.ndarray,
@@ -163,20 +183,29 @@ class VisemeDriver:
     def __init__(self, options: DriverOptions | None = None) -> None:
         self.options = options or DriverOptions()
 
-    def articulation_scale(self, speech: Speech, fps: float, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
-        """How far the mouth leaves its rest shape in each output frame.
+    def articulation_scale(self, speech: Speech, fps: float, n_frames: int
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """How far the mouth leaves its rest shape in each output frame, and how open the
+        loudness says it is.
+
+        Computed once for the whole speech (loudness percentiles need all of it); then
+        :meth:`drive` runs block by block.
 
         Returns:
             scale: (T,) float64, articulation x loudness gain x speech-activity ramp (0 in
                 silence).
             active: (T,) bool speech activity (energy VAD).
+            loud_open: (T, 3) float64: columns 0 and 1 the weights of the loudness-driven
+                opening where it opens / closes the mouth (``loudness_opening`` and
+                ``loudness_closing`` x the speech-activity ramp, 0 in silence), column 2 that
+                opening as a fraction of the person's range (0 closed .. 1 widest).
         """
         o = self.options
         n = n_frames
         loud = _fit(loudness_envelope(speech.samples, speech.sample_rate_hz, fps), n, -100.0)
         active = _fit(voice_activity(speech.samples, speech.sample_rate_hz, fps), n, False)
+        level = float(np.percentile(loud[active], 90)) if active.any() else 0.0
         if active.any():
-            level = float(np.percentile(loud[active], 90))
             g = np.clip((loud - (level - 30.0)) / 30.0, 0.0, None) ** 0.7
             g = g / max(float(g[active].mean()), 1e-6)  # typical speech keeps its full shape
             g = 1.0 + o.loudness_gain * (g - 1.0)
@@ -190,11 +219,14 @@ class VisemeDriver:
             kernel = np.ones(2 * ramp - 1) / (2 * ramp - 1)
             w = np.minimum(np.convolve(w, kernel, mode="same") * 1.5, 1.0) * (
                 np.convolve(w, np.ones(2 * ramp + 1), mode="same") > 0)
-        return o.articulation * g * w, active
+        smooth = _gaussian_smooth(loud, o.opening_smooth_s * fps)
+        frac = np.clip((smooth - (level - o.opening_range_db)) / o.opening_range_db, 0.0, 1.0)
+        loud_open = np.stack([o.loudness_opening * w, o.loudness_closing * w, frac], 1)
+        return o.articulation * g * w, active, loud_open
 
     def drive(self, speech: Speech, model: MouthModel, shapes: VisemeShapes, fps: float,
               n_frames: int | None = None, *, start: int = 0, stop: int | None = None,
-              scale: tuple[np.ndarray, np.ndarray] | None = None) -> MouthTrajectory:
+              scale: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> MouthTrajectory:
         """Mouth shapes for output frames ``start .. stop - 1``.
 
         Args:
@@ -211,10 +243,27 @@ class VisemeDriver:
         """
         n = n_frames if n_frames is not None else int(round(speech.duration_s * fps))
         stop = n if stop is None else min(stop, n)
-        amount, active = scale if scale is not None else self.articulation_scale(speech, fps, n)
+        amount, active, loud_open = scale if scale is not None else self.articulation_scale(speech, fps, n)
         coeffs = phones_to_trajectory(speech.phones, shapes, model.rest, stop - start, fps, start=start)
         out = model.rest + amount[start:stop, None] * (coeffs - model.rest)
+        if isinstance(model, MouthModel):  # (the photo renderer drives a 2-D stand-in: phones only)
+            up, down, frac = loud_open[start:stop].T
+            lo, hi = model.open_range
+            direction, op_rest = model.opening_direction()
+            op = op_rest + (out - model.rest) @ model.opening_gradient()
+            diff = lo + frac * (hi - lo) - op
+            out = out + (np.where(diff > 0, up, down) * diff)[:, None] * direction
         return MouthTrajectory(coeffs=out.astype(np.float32), fps=float(fps), silent=~active[start:stop])
+
+
+def _gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """(T,) -> (T,) float64 Gaussian-smoothed (``sigma`` in samples, edges padded by repetition)."""
+    x = np.asarray(x, np.float64)
+    if sigma < 0.3 or len(x) == 0:
+        return x
+    r = int(np.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    return np.convolve(np.pad(x, r, mode="edge"), k / k.sum(), mode="valid")
 
 
 def _fit(x: np.ndarray, n: int, pad) -> np.ndarray:

@@ -112,6 +112,30 @@ class MouthModel:
         wd = self.width_range[0] + width_frac * (self.width_range[1] - self.width_range[0])
         return (np.array([1.0, op, wd], np.float32) @ self.feature_map).astype(np.float32)
 
+    def opening_gradient(self) -> np.ndarray:
+        """(K,) float64: change of the inner-lip opening (IOD units) per unit of each coefficient
+        (the opening is linear in the mouth points, hence in the coefficients)."""
+        comps = np.asarray(self.components, np.float64)
+        mean = np.asarray(self.mean, np.float64)
+        return opening(comps + mean) - opening(mean[None])
+
+    def opening_direction(self) -> tuple[np.ndarray, float]:
+        """The person's own way of opening the mouth, scaled to +1 IOD of inner-lip opening.
+
+        Returns:
+            ((K,) float64 direction: the opening row of ``feature_map`` — how this person's
+            mouth changes on average as it opens at constant width — divided by its opening
+            gradient so that adding ``d * direction`` opens the inner lips by exactly ``d`` IOD;
+            float opening of the rest shape, IOD).
+        """
+        grad = self.opening_gradient()
+        v = np.asarray(self.feature_map, np.float64)[1]
+        gain = float(v @ grad)
+        if abs(gain) < 1e-9:  # degenerate model (no opening variation): use the gradient itself
+            v, gain = grad, float(grad @ grad) + 1e-12
+        rest_open = float(opening(self.decode(self.rest)[None].astype(np.float64))[0])
+        return v / gain, rest_open
+
     def to_dict(self) -> dict[str, np.ndarray]:
         return {"mean": self.mean, "components": self.components, "feature_map": self.feature_map,
                 "open_range": np.array(self.open_range), "width_range": np.array(self.width_range),
