@@ -83,6 +83,38 @@ def test_cancel_registry_sets_only_the_running_sessions_event():
     assert not reg.cancel("a")
 
 
+def test_gallery_lists_avatars_with_thumbnails_and_skips_damaged_ones(tmp_path):
+    import cv2
+
+    import twintake
+    from twintake.web.session import gallery_items
+
+    photo = MEDIA / "portrait" / "avg_man1.jpg"
+    if not photo.is_file():
+        pytest.skip("shared media not found")
+    avatars = tmp_path / "avatars"
+    avatars.mkdir()
+    twintake.Avatar.prepare(photo, avatars / "sam")
+    (avatars / "broken").mkdir()
+    (avatars / "broken" / "avatar.json").write_text("{not json")
+    (avatars / "not-an-avatar").mkdir()
+    items = gallery_items(avatars, tmp_path / "thumbs")
+    assert [(i.name, i.kind) for i in items] == [("sam", "photo")]
+    assert "photo" in items[0].caption
+    thumb = cv2.imread(str(items[0].thumbnail))
+    assert thumb is not None and max(thumb.shape[:2]) == 256
+    assert not any(p.suffix == ".jpg" for p in (avatars / "sam").iterdir() if p.name != "source.jpg")
+
+
+def test_web_cli_refuses_a_malformed_login():
+    from typer.testing import CliRunner
+
+    from twintake.cli import app
+
+    r = CliRunner().invoke(app, ["web", "--auth", "justaname"])
+    assert r.exit_code == 2 and "user:password" in r.output
+
+
 # --------------------------------------------------------------------------- the page in a browser
 
 
