@@ -185,11 +185,15 @@ def prepare_video(path: str | Path, *, face_index: int = 0, fps: float | None = 
     t0 = time.perf_counter()
     source_phones = _SourcePhones(path, info)
     try:
-        track = track_video(path, fps=fps, face_index=face_index, progress=progress,
-                            frame_count=info.video.frame_count)
-    except BaseException:
-        source_phones.close()
-        raise
+        return _prepare(path, info, fps, face_index, folder, use_cache, progress, source_phones, timings, t0)
+    finally:
+        source_phones.close()  # stops the child if tracking or banking failed or was cancelled
+
+
+def _prepare(path: Path, info: MediaInfo, fps: float, face_index: int, folder: Path, use_cache: bool,
+             progress: Progress, source_phones: _SourcePhones, timings: dict[str, float], t0: float) -> PreparedVideo:
+    track = track_video(path, fps=fps, face_index=face_index, progress=progress,
+                        frame_count=info.video.frame_count)
     timings["track"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     first = int(np.flatnonzero(track.valid)[0])
@@ -198,16 +202,21 @@ def prepare_video(path: str | Path, *, face_index: int = 0, fps: float | None = 
     desc = mouth_descriptors(track.landmarks, transforms)
     pose = head_pose(track.landmarks, transforms)
     model = MouthModel.fit(desc[track.valid])
-    phones = source_phones.result()
     coeffs = model.encode(desc)
-    shapes = VisemeShapes.learn(model, coeffs, track.valid, fps, phones) if phones else VisemeShapes.generic(model)
     box = lower_face_box(track.landmarks, transforms, track.valid)
     timings["model"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     target = folder if use_cache else Path(_tmp_folder())
     with atomic_dir(target) as tmp:
+        # the bank is built while the child process may still be recognizing phones
         build_bank((f.image for f in iter_frames(path, fps=fps)), transforms, track.valid, box,
                    tmp / "bank.npy", progress)
+        timings["bank"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        phones = source_phones.result()
+        shapes = VisemeShapes.learn(model, coeffs, track.valid, fps, phones) if phones else VisemeShapes.generic(model)
+        timings["model"] += time.perf_counter() - t1
+        t0 = time.perf_counter()
         np.savez(tmp / "data.npz", landmarks=track.landmarks, valid=track.valid, transforms=transforms,
                  descriptors=desc, pose=pose, box=box.to_array(),
                  phones_symbol=np.array([p.symbol for p in phones]),
@@ -217,7 +226,7 @@ def prepare_video(path: str | Path, *, face_index: int = 0, fps: float | None = 
                 "fps": fps, "width": track.width, "height": track.height, "face_index": face_index,
                 "frames": len(track)}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-    timings["bank"] = time.perf_counter() - t0
+    timings["bank"] += time.perf_counter() - t0
     prep = load_prepared(target, path, info)
     prep.cache_hits = []
     prep.timings_s = timings
