@@ -144,14 +144,14 @@ def test_synthesize_with_voice_keeps_timings(daniel):
     from twintake.speech.synthesize import synthesize
 
     text = "Good morning. Let us begin the meeting."
-    base = synthesize(text, lang="en")
+    base = synthesize(text, lang="en", tts_voice="jm_kumo")  # daniel (106 Hz) gets the male base voice
     hook = RecordingHook()
     cloned = synthesize(text, lang="en", voice=daniel, hook=hook)
     assert cloned.duration_s == pytest.approx(base.duration_s, abs=0.01)
     assert [p.symbol for p in cloned.phones] == [p.symbol for p in base.phones]
     assert "voice" in hook.stages
     assert abs(_median_f0(cloned.samples, 24000) - daniel.f0_median_hz) < 0.2 * daniel.f0_median_hz
-    none = synthesize(text, lang="en", voice="none")
+    none = synthesize(text, lang="en", voice="none", tts_voice="jm_kumo")
     np.testing.assert_allclose(none.samples, base.samples, atol=1e-5)
 
 
@@ -179,6 +179,42 @@ def test_speaker_similarity_improves(daniel):
     ref_e = emb(decode_audio(MEDIA / "speech_en" / "tortoise_emma_2.wav", 16000), 16000)
     conv_e = convert(base.samples, 24000, emma)
     assert emb(conv_e, 24000) @ ref_e > emb(base.samples, 24000) @ ref_e + 0.03
+
+
+def _synthetic_profile(f0_hz: float) -> VoiceProfile:
+    z = np.zeros((4, 8), np.float32)
+    return VoiceProfile(voiced=z, unvoiced=z, lf0_mean=float(np.log(f0_hz)), lf0_std=0.2, f0_median_hz=f0_hz,
+                        mean_logspec=np.zeros(16, np.float32), mean=z[0], std=z[0] + 1, speech_s=10.0,
+                        source="<synthetic>")
+
+
+def test_base_voice_chosen_by_reference_f0(monkeypatch):
+    """No tts_voice + a reference: low-pitched -> jm_kumo, high-pitched -> jf_gongitsune; an
+    explicit tts_voice (or no reference) is passed through unchanged."""
+    import importlib
+
+    synth_mod = importlib.import_module("twintake.speech.synthesize")
+
+    low, high = _synthetic_profile(105.0), _synthetic_profile(190.0)
+    assert synth_mod.base_voice_for(low) == "jm_kumo"
+    assert synth_mod.base_voice_for(high) == "jf_gongitsune"
+
+    class _Stop(Exception):
+        pass
+
+    seen = []
+
+    def fake_chunks(text, lang="auto", *, tts_voice=None, **kw):
+        seen.append(tts_voice)
+        raise _Stop
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(synth_mod, "synthesize_chunks", fake_chunks)
+    for kwargs in ({"voice": low}, {"voice": high}, {"voice": low, "tts_voice": "jf_nezumi"},
+                   {"voice": high, "tts_voice": "jm_kumo"}, {}):
+        with pytest.raises(_Stop):
+            synth_mod.synthesize("Hello there.", lang="en", **kwargs)
+    assert seen == ["jm_kumo", "jf_gongitsune", "jf_nezumi", "jm_kumo", None]
 
 
 def test_unknown_method_rejected(daniel):

@@ -27,7 +27,8 @@ from .tts.text import (
     split_scripts,
 )
 
-__all__ = ["synthesize", "synthesize_chunks", "plan_text", "SAMPLE_RATE", "LANGUAGES"]
+__all__ = ["synthesize", "synthesize_chunks", "plan_text", "base_voice_for", "SAMPLE_RATE", "LANGUAGES",
+           "MALE_BASE_F0_HZ"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,12 @@ LANGUAGES = ("en", "ar", "auto")
 SENTENCE_PAUSE_S = 0.2
 EDGE_PAD_S = 0.05
 _CHUNK_CHARS = 300
+# Base voice fed to voice conversion when the caller names none: references whose median F0
+# is below this get the male ``jm_kumo``, the others the default ``jf_gongitsune``. Measured in
+# docs/speech.md ("Base voice for cloning"): male references 106-130 Hz, female 142-215 Hz.
+MALE_BASE_F0_HZ = 136.0
+MALE_BASE_VOICE = "jm_kumo"
+FEMALE_BASE_VOICE = "jf_gongitsune"
 
 
 def plan_text(text: str, lang: str = "auto", max_chars: int = 20000) -> list[tuple[str, str]]:
@@ -131,6 +138,13 @@ def _resolve_voice(voice):
     raise SpeechError(f"voice must be None, 'none', a path or a VoiceProfile, not {type(voice).__name__}")
 
 
+def base_voice_for(profile) -> str:
+    """Built-in English voice to convert from for a reference speaker: ``jm_kumo`` when the
+    reference's median F0 is below :data:`MALE_BASE_F0_HZ`, else ``jf_gongitsune``."""
+    f0 = float(getattr(profile, "f0_median_hz", 0.0) or 0.0)
+    return MALE_BASE_VOICE if 0.0 < f0 < MALE_BASE_F0_HZ else FEMALE_BASE_VOICE
+
+
 def synthesize(text: str, lang: str = "auto", voice: str | Path | object | None = None, *,
                tts_voice: str | None = None, speed: float = 1.0, max_chars: int = 20000,
                hook: ProgressHook | None = None) -> Speech:
@@ -144,6 +158,8 @@ def synthesize(text: str, lang: str = "auto", voice: str | Path | object | None 
             (>= 5 s of speech, 30 s recommended) or a saved ``.npz`` profile, or a
             :class:`~twintake.speech.voice.VoiceProfile`, converts to that speaker's voice.
         tts_voice: Kokoro voice for English (default ``"jf_gongitsune"``; ``"jm_kumo"`` is male).
+            With a ``voice`` reference and no ``tts_voice``, the base voice is picked by the
+            reference's median F0 (see :func:`base_voice_for`); an explicit value always wins.
         speed: speaking rate, 0.5-2.0.
         max_chars: longest accepted text.
         hook: progress hook, called as ``hook("tts", done, total)`` and ``hook("voice", ...)``.
@@ -160,6 +176,9 @@ def synthesize(text: str, lang: str = "auto", voice: str | Path | object | None 
     progress = Progress(hook)
     pieces = plan_text(text, lang, max_chars)  # validate before loading anything heavy
     profile = _resolve_voice(voice)
+    if tts_voice is None and profile is not None:
+        tts_voice = base_voice_for(profile)
+        log.info("base voice %s for reference median F0 %.0f Hz", tts_voice, profile.f0_median_hz)
     total = len(pieces)
     progress("tts", 0, total)
     chunks: list[TTSChunk] = []
