@@ -329,7 +329,8 @@ def _source_changed(src: Path, manifest: dict) -> bool:
 
 
 def list_avatars(folder: str | Path) -> list[dict]:
-    """Avatars directly inside ``folder``: name, kind, duration, size, voice, created_by."""
+    """Avatars directly inside ``folder``: name, kind, duration, size, voice, created_by, and the
+    source copy's file name and hash and the fps (from each ``avatar.json``)."""
     rows = []
     for p in sorted(Path(folder).iterdir()) if Path(folder).is_dir() else []:
         mf = p / MANIFEST
@@ -343,5 +344,6 @@ def list_avatars(folder: str | Path) -> list[dict]:
             continue
         rows.append({"name": p.name, "kind": m.get("kind", "?"), "duration_s": float(m.get("duration_s", 0.0)),
                      "size": f"{m.get('width')}x{m.get('height')}", "voice": bool(m.get("voice")),
-                     "created_by": m.get("created_by", "")})
+                     "created_by": m.get("created_by", ""), "source_file": m.get("source_file", ""),
+                     "source_hash": m.get("source_hash", ""), "fps": m.get("fps")})
     return rows

@@ -333,12 +333,10 @@ class _UserError(Exception):
 def _fps(source: Path, factor: int, probe) -> float | None:
     if factor == 1:
         return None
-    from ..avatar import is_avatar
+    from ..avatar import Avatar, is_avatar
 
-    if is_avatar(source):
-        import json
-
-        rate = float(json.loads((Path(source) / "avatar.json").read_text())["fps"])
+    if is_avatar(source):  # Avatar.load: a damaged folder gives its readable AvatarError
+        rate = float(Avatar.load(source, check_source=False).manifest["fps"])
     else:
         info = probe(source)
         rate = 25.0 if info.is_image else float(info.video.fps)

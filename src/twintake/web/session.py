@@ -164,7 +164,7 @@ def gallery_items(avatars_dir: Path, thumbs_dir: Path) -> list[GalleryItem]:
             continue
         folder = avatars_dir / row["name"]
         try:
-            thumb = _thumbnail(folder, thumbs_dir)
+            thumb = _thumbnail(folder, row, thumbs_dir)
         except (TwintakeError, OSError, ValueError):
             continue
         what = f"video, {row['duration_s']:.0f} s" if row["kind"] == "video" else "photo"
@@ -172,17 +172,15 @@ def gallery_items(avatars_dir: Path, thumbs_dir: Path) -> list[GalleryItem]:
     return items
 
 
-def _thumbnail(folder: Path, thumbs_dir: Path, size: int = 256) -> Path:
-    import json
-
+def _thumbnail(folder: Path, row: dict, thumbs_dir: Path, size: int = 256) -> Path:
+    """A JPEG thumbnail of the avatar's first frame; ``row`` is its :func:`list_avatars` row."""
     import cv2
 
-    manifest = json.loads((folder / "avatar.json").read_text())
-    src = folder / manifest["source_file"]
-    out = thumbs_dir / f"{folder.name}-{manifest.get('source_hash', '')[:12]}.jpg"
+    src = folder / row["source_file"]
+    out = thumbs_dir / f"{folder.name}-{row['source_hash'][:12]}.jpg"
     if out.is_file():
         return out
-    if manifest.get("kind") == "photo":
+    if row["kind"] == "photo":
         from ..render.photo import load_photo
 
         image = load_photo(src)
