@@ -116,3 +116,33 @@ def test_photo_without_face_is_refused(tmp_path):
     with pytest.raises(twintake.NoFaceError, match="sign.png"):
         Avatar.prepare(p, tmp_path / "sign")
     assert not (tmp_path / "sign").exists()
+
+
+def test_source_phones_come_from_a_child_process(media, tmp_path):
+    """The child (``python -m twintake._phones_child``) gives the in-process result, and a
+    child still running when preparation fails is stopped."""
+    from twintake.media import probe
+    from twintake.prepare import _SourcePhones, recognize_source_phones
+
+    video = media / "video" / "realthreed_may_5s.mp4"
+    info = probe(video)
+    job = _SourcePhones(video, info)
+    proc = job._proc
+    assert proc is not None  # really started a child
+    phones = job.result()
+    assert proc.returncode == 0
+    assert phones == recognize_source_phones(video)
+    assert sum(p.symbol != "SIL" for p in phones) >= 20
+
+    job = _SourcePhones(video, info)
+    proc = job._proc
+    job.close()
+    assert proc.poll() is not None and job._proc is None
+
+    # silent audio: no phones (the child exits cleanly with an empty list)
+    silent = tmp_path / "x.wav"
+    import soundfile
+
+    soundfile.write(silent, np.zeros(16000, np.float32), 16000)
+    job = _SourcePhones(silent, probe(silent))
+    assert job.result() == []

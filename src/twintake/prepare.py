@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import weakref
@@ -19,13 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from ._phones_child import recognize_source_phones
 from .cache import atomic_dir, cache_enabled, cache_root, file_hash
 from .errors import MediaError
 from .face import landmarks as L
 from .face.align import align_transforms, make_template
 from .face.tracker import check_track, track_video
 from .hooks import Progress
-from .media import MediaInfo, iter_frames, load_audio, probe
+from .media import MediaInfo, iter_frames, probe
 from .motion.driver import VisemeShapes
 from .motion.shapes import MouthModel, mouth_descriptors, opening
 from .render.bank import CropBox, build_bank, lower_face_box
@@ -91,60 +95,56 @@ def head_pose(landmarks: np.ndarray, transforms: np.ndarray) -> np.ndarray:
     return np.concatenate([nose, yaw[:, None]], 1).astype(np.float32)
 
 
-def _recognize_source_phones(path: Path, info: MediaInfo) -> list[Phone]:
-    if info.audio is None:
-        return []
-    from .speech.analysis import is_silent
-    from .speech.phones import recognize_phones
-
-    try:
-        samples = load_audio(path, 16000)
-    except MediaError:
-        return []
-    if len(samples) < 1600 or is_silent(samples, 16000):
-        return []
-    return recognize_phones(samples, 16000)
-
-
 class _SourcePhones:
     """The source's phones, recognized in a child process while the face is tracked.
 
-    PocketSPhinx holds the GIL and face tracking keeps only ~1.2 of the 2 cores busy, so a
-    separate process halves preparation's wall time on long videos (35 s at 1280x854: 17.4 s ->
-    11.7 s for tracking + phones). Any failure to start or run the child (an unusual
-    ``__main__``, a sandbox without process creation) falls back to recognizing in-process.
+    PocketSphinx holds the GIL and face tracking keeps only ~1.2 of the 2 cores busy, so a
+    separate process shortens preparation (35 s at 1280x854: 17.4 s -> 11.7 s for tracking +
+    phones). The child is a fresh interpreter running ``python -m twintake._phones_child``: it
+    imports only what recognition needs and never re-runs the caller's script (which
+    ``multiprocessing``'s spawn would do for a script without a ``__main__`` guard). If the
+    child cannot start or fails, the phones are recognized in-process.
     """
 
     def __init__(self, path: Path, info: MediaInfo) -> None:
         self.path, self.info = path, info
-        self._pool = self._pending = None
+        self._proc: subprocess.Popen | None = None
         if info.audio is None:
             return
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parent.parent)  # twintake importable as in this process
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         try:
-            import multiprocessing
-
-            self._pool = multiprocessing.get_context("spawn").Pool(1)
-            self._pending = self._pool.apply_async(_recognize_source_phones, (path, info))
-        except (OSError, ValueError, RuntimeError) as e:  # no child processes here: do it inline later
+            self._proc = subprocess.Popen([sys.executable, "-m", "twintake._phones_child", str(path)],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, env=env)
+        except (OSError, ValueError) as e:  # no child processes here: do it inline later
             log.info("recognizing the source's phones in-process (%s)", e)
-            self.close()
 
     def result(self) -> list[Phone]:
         """The phones (waits for the child; recognizes in-process if the child failed)."""
-        try:
-            if self._pending is not None:
+        if self.info.audio is None:
+            return []
+        if self._proc is not None:
+            out, err = self._proc.communicate()
+            code, self._proc = self._proc.returncode, None
+            if code == 0:
                 try:
-                    return self._pending.get()
-                except Exception as e:  # noqa: BLE001 - the child's failure is not the user's problem
-                    log.info("phone recognition child failed (%s); recognizing in-process", e)
-            return _recognize_source_phones(self.path, self.info)
-        finally:
-            self.close()
+                    return [Phone(str(s), float(a), float(b)) for s, a, b in json.loads(out)]
+                except (ValueError, TypeError) as e:
+                    log.info("unreadable phones from the child (%s)", e)
+            else:
+                log.info("phone recognition child failed (exit %s): %s", code,
+                         err.decode(errors="replace").strip()[-500:])
+        return recognize_source_phones(self.path)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool = self._pending = None
+        """Stop the child if it is still running (tracking failed or was cancelled)."""
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.communicate()
+            self._proc = None
 
 
 def prepare_video(path: str | Path, *, face_index: int = 0, fps: float | None = None,
@@ -168,7 +168,7 @@ def prepare_video(path: str | Path, *, face_index: int = 0, fps: float | None = 
     info = probe(path)
     if info.is_image or info.video is None:
         what = "a still image" if info.is_image else "has no video stream"
-        raise MediaError(f"{path} is {what}: give a talking video (photo avatars are not supported yet)"
+        raise MediaError(f"{path} is {what}: give a talking video (photos: twintake.Avatar.prepare or twintake say PHOTO)"
                          if info.is_image else f"{path} {what}: give a talking video")
     fps = float(fps or info.video.fps)
     key = f"{file_hash(path)}-f{face_index}-r{fps:.3f}-v{FORMAT_VERSION}"

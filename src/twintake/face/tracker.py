@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import types
 from contextlib import contextmanager
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -37,6 +39,58 @@ class FaceBox:
     height: float
 
 
+#: MediaPipe modules imported by ``mediapipe.python.solutions`` that face tracking never uses;
+#: ``drawing_utils`` pulls in matplotlib.pyplot (about 0.3 s of the 0.56 s import).
+_DRAWING_MODULES = ("mediapipe.python.solutions.drawing_utils", "mediapipe.python.solutions.drawing_styles")
+
+
+class _DeferredModule(types.ModuleType):
+    """A module whose code runs on the first access to a name it does not have yet."""
+
+    def __getattr__(self, attr: str):
+        spec = self.__dict__["__spec__"]
+        if self.__dict__.get("_twintake_loaded"):
+            raise AttributeError(f"module {self.__name__!r} has no attribute {attr!r}")
+        self.__dict__["_twintake_loaded"] = True
+        spec.loader.exec_module(self)
+        return getattr(self, attr)
+
+
+def _defer_drawing_modules() -> list[str]:
+    """Register MediaPipe's drawing helpers as modules that load on first use.
+
+    ``import mediapipe`` imports every solution and its drawing helpers; ``drawing_utils``
+    imports matplotlib.pyplot (about 0.3 s of the 0.56 s import). The helpers are put in
+    ``sys.modules`` with their spec but not executed; their code runs when a name in them is
+    first looked up, so code that does use ``mp.solutions.drawing_utils`` still works.
+
+    Returns:
+        the deferred module names (empty once mediapipe is imported or if its files are not
+        where expected).
+    """
+    import importlib.util
+
+    if "mediapipe" in sys.modules:
+        return []
+    try:  # locate the files without importing mediapipe's packages (find_spec would)
+        root = importlib.util.find_spec("mediapipe")
+    except (ImportError, ValueError):
+        return []
+    if root is None or not root.submodule_search_locations:
+        return []
+    deferred = []
+    for name in _DRAWING_MODULES:
+        path = Path(list(root.submodule_search_locations)[0], *name.split(".")[1:]).with_suffix(".py")
+        spec = importlib.util.spec_from_file_location(name, path) if path.is_file() else None
+        if name in sys.modules or spec is None or spec.loader is None:
+            continue
+        module = importlib.util.module_from_spec(spec)
+        module.__class__ = _DeferredModule
+        sys.modules[name] = module
+        deferred.append(name)
+    return deferred
+
+
 def _face_mesh_module():
     import warnings
 
@@ -45,7 +99,11 @@ def _face_mesh_module():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", message=".*SymbolDatabase.GetPrototype.*")
     try:
+        deferred = _defer_drawing_modules()
         import mediapipe as mp
+
+        for name in deferred:  # the import found them in sys.modules, so it did not bind them
+            setattr(mp.solutions, name.rsplit(".", 1)[1], sys.modules[name])
     except ImportError as e:  # pragma: no cover - mediapipe is a base dependency
         raise BackendError(
             "face tracking needs mediapipe: pip install mediapipe==0.10.14"
