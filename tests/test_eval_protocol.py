@@ -1,4 +1,5 @@
-"""Self-reenactment protects the product: twintake must beat every baseline on lip-sync.
+"""Self-reenactment protects the product: twintake must beat every baseline on lip-sync
+(LMD, and sync judged against the real mouth; see the note above the sync tests).
 
 Two real talking videos, clipped to 6 s, each rendered from its own audio with the mouth bank
 leave-segment-out (±2 s), then face-meshed again and compared with the real frames.
@@ -36,30 +37,38 @@ def test_twintake_beats_baseline_on_lmd(result, baseline):
     assert tw.lmd < bl.lmd, f"{result.name}: twintake LMD {tw.lmd:.4f} vs {baseline} {bl.lmd:.4f}"
 
 
-# Known gap (issue 5): the loudness-only baseline maps loudness straight to mouth opening, which is
-# exactly what the sync-confidence metric rewards (real mouths score only ~0.3 on it). Pulling
-# twintake's opening towards the loudness (DriverOptions.loudness_opening) does reach it on
-# average, but costs the correlation with the real mouth and LMD (docs/visemes.md), so it is off by
-# default and twintake does not beat this baseline yet. Kept as a strict xfail so it turns into a
-# failure the day it passes and the mark must be removed; the other baselines must be beaten.
-_SYNC_BASELINES = [
-    pytest.param(b, marks=pytest.mark.xfail(strict=True, reason="loudness-only baseline wins sync confidence"))
-    if b == "loudness" else b
-    for b in BASELINES
-]
+# Sync is judged against the truth. In self-reenactment the real speaker's own mouth opening is
+# known, so "follows the real mouth" (opening corr vs real, best lag within +-15 frames) is the
+# sync measure every baseline must lose on. The loudness-envelope sync confidence is reported by
+# `twintake eval` too, and twintake must beat the two baselines that ignore the speech on it, but
+# not the loudness-only jaw: that baseline *is* loudness mapped to opening, so it maximizes this
+# metric by construction and scores ~3x higher than real speakers (0.89 vs 0.31 over the 11
+# shared videos). Forcing twintake to win it (DriverOptions.loudness_opening=0.65) costs a quarter
+# of its correlation with the real mouth (0.41 -> 0.31); see docs/evaluation.md.
+_SPEECH_BLIND = [b for b in BASELINES if b != "loudness"]
 
 
-@pytest.mark.parametrize("baseline", _SYNC_BASELINES)
-def test_twintake_beats_baseline_on_sync(result, baseline):
+@pytest.mark.parametrize("baseline", _SPEECH_BLIND)
+def test_twintake_beats_speech_blind_baseline_on_sync_confidence(result, baseline):
     tw, bl = result.results["twintake"], result.results[baseline]
     assert tw.sync_conf > bl.sync_conf, (
         f"{result.name}: twintake sync confidence {tw.sync_conf:.3f} vs {baseline} {bl.sync_conf:.3f}")
 
 
-def test_twintake_follows_the_real_mouth_better_than_the_loudness_jaw(result):
-    """The truest measure: correlation of the output's mouth opening with the real speaker's."""
-    tw, bl = result.results["twintake"], result.results["loudness"]
-    assert tw.open_corr > bl.open_corr, f"{result.name}: {tw.open_corr:.3f} vs {bl.open_corr:.3f}"
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_twintake_follows_the_real_mouth_better_than_baseline(result, baseline):
+    """Sync against the ground truth: correlation of the output's mouth opening with the real
+    speaker's (best lag within +-15 frames)."""
+    tw, bl = result.results["twintake"], result.results[baseline]
+    assert tw.open_corr > bl.open_corr, (
+        f"{result.name}: opening corr vs real {tw.open_corr:.3f} vs {baseline} {bl.open_corr:.3f}")
+
+
+def test_loudness_sync_confidence_is_not_realism(result):
+    """The metric check the baselines exist for: the loudness-envelope sync confidence ranks the
+    loudness-only jaw above the real video itself, so it cannot stand alone as the sync test."""
+    rs = result.results
+    assert rs["loudness"].sync_conf > rs["real"].sync_conf
 
 
 def test_identity_region_untouched(result):
