@@ -17,6 +17,7 @@ from twintake.media import (
     iter_frames_at,
     load_audio,
     probe,
+    sample_frames,
     write_wav,
 )
 
@@ -214,6 +215,26 @@ def test_iter_frames_at_ping_pong_matches_forward() -> None:
     assert np.array_equal(out2[1].image, forward[5])
     with pytest.raises(ValueError):
         list(iter_frames_at(FACE1_VFR, [n]))
+
+
+def test_sample_frames_matches_forward_decode() -> None:
+    """Sparse samples in one pass: same images as the full decode, sorted, duplicates once,
+    slots past the end ignored; VFR source (repeated slots) and a still image."""
+    need(FACE1_VFR, PORTRAIT_JPG)
+    forward = [f.image for f in iter_frames(FACE1_VFR)]
+    n = len(forward)
+    want = [n - 1, 0, 37, 37, 38, n + 5]
+    out = list(sample_frames(FACE1_VFR, want))
+    assert [f.index for f in out] == [0, 37, 38, n - 1]
+    for fr in out:
+        assert np.array_equal(fr.image, forward[fr.index]), fr.index
+    assert not np.shares_memory(out[1].image, out[2].image)
+    still = list(sample_frames(PORTRAIT_JPG, [0, 3]))
+    assert [f.index for f in still] == [0]
+    assert np.array_equal(still[0].image, next(iter_frames(PORTRAIT_JPG)).image)
+    assert list(sample_frames(FACE1_VFR, [])) == []
+    with pytest.raises(ValueError):
+        list(sample_frames(FACE1_VFR, [-1]))
 
 
 def _make_rotated_clip(path: Path, rotation_cw: int) -> np.ndarray:

@@ -253,7 +253,7 @@ def track_video(path, fps: float, face_index: int = 0, progress: Progress | None
         NoFaceError: no face in any frame, the face is under 64 px wide, or ``face_index``
             exceeds the faces visible.
     """
-    from ..media import iter_frames, probe
+    from ..media import iter_frames, probe, sample_frames
 
     progress = progress or Progress()
     # Count faces on a few sampled frames to decide how many MediaPipe must look for.
@@ -261,12 +261,8 @@ def track_video(path, fps: float, face_index: int = 0, progress: Progress | None
     n_expected = frame_count or (info.video.frame_count if info.video else 0)
     max_faces = face_index + 1
     sample_at = set(np.linspace(0, max(n_expected - 1, 0), num=3).astype(int).tolist())
-    for fr in iter_frames(path, fps=fps):
-        if fr.index in sample_at:
-            faces = detect_faces(fr.image, max_faces=4)
-            max_faces = max(max_faces, len(faces))
-        if fr.index >= max(sample_at):
-            break
+    for fr in sample_frames(path, sample_at, fps=fps):
+        max_faces = max(max_faces, len(detect_faces(fr.image, max_faces=4)))
     tracker = MediaPipeTracker(fps, face_index=face_index, max_faces=max_faces)
     lms: list[np.ndarray] = []
     valid: list[bool] = []

@@ -3,7 +3,7 @@ atomic MP4 / WAV writing. Everything goes through PyAV (bundled FFmpeg); no shel
 
 from __future__ import annotations
 
-from .decode import VideoFrame, iter_frames, iter_frames_at, load_audio
+from .decode import VideoFrame, iter_frames, iter_frames_at, load_audio, sample_frames
 from .encode import VideoWriter, write_wav
 from .probe import AudioInfo, MediaInfo, VideoInfo, probe
 
@@ -15,6 +15,7 @@ __all__ = [
     "VideoFrame",
     "iter_frames",
     "iter_frames_at",
+    "sample_frames",
     "load_audio",
     "VideoWriter",
     "write_wav",
