@@ -30,7 +30,8 @@ the gap. Then:
    layers of all frames opened at least 0.3 widths (lower lip, tongue, a hint of lower teeth;
    soft by nature, and a single exemplar's lower teeth look like dentures when talking).
 4. Written as float16 with the exemplar's normalized skin colour, teeth luminance, the
-   eye-white prior, blur (mouth widths) and the per-video frame counts.
+   eye-white prior, blur (mouth widths), inner-mouth width over inter-ocular distance (so
+   the renderer can keep the teeth at a face-proportional size) and the per-video frame counts.
 
 Averages of many mouths were tried first for everything (format 1: per-opening mean images):
 they come out blurry with no teeth separations, which is why the teeth come from one sharp
@@ -134,6 +135,7 @@ def collect(rel: str, path: Path, fps: float, max_frames: int) -> list[dict]:
         # frontal: the nose tip projects near the mouth centre
         fr = LipFrame.from_inner(inner)
         rec["nose_u"] = float(fr.from_pixels(pts[L.NOSE_TIP, :2])[0])
+        rec["width_iod"] = width / float(L.interocular_px(pts[None])[0])
         if ratio >= EXEMPLAR_MIN_RATIO and width >= EXEMPLAR_MIN_WIDTH_PX:
             h, w = img.shape[:2]
             face = polygon_mask(pts[L.FACE_OVAL, :2], (w, h)) > 0.5
@@ -258,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         out, version=np.int64(MODEL_VERSION), upper=upper.astype(np.float16), lower=lower.astype(np.float16),
         skin=(ex["skin"] * 128.0 / skin_l).astype(np.float32), teeth_luma=np.float32(ex["stats"][0] * gain),
         teeth_per_white=np.float32(prior_white),
-        blur_w=np.float32(ex["blur_w"]), exemplar=np.array(ex["name"]), teeth_prior=np.float32(prior),
+        blur_w=np.float32(ex["blur_w"]), width_iod=np.float32(ex["width_iod"]), exemplar=np.array(ex["name"]), teeth_prior=np.float32(prior),
         s_max=np.float32(LAYER_S_MAX), sources=np.array(used), fps=np.float32(a.fps))
     print(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB) from exemplar {ex['name']} "
           f"(ratio {ex['ratio']:.2f}, {ex['width']:.0f} px wide); {len(recs)} open-mouth frames", file=sys.stderr)

@@ -43,7 +43,7 @@ import numpy as np
 from ..errors import BackendError
 
 __all__ = ["LAYER_SIZE", "LAYER_S_MAX", "LipFrame", "PhotoLook", "MouthInteriorModel", "polygon_mask",
-           "skin_rgb", "sclera_luma", "photo_teeth_rgb", "blur_sigma_px", "load_model", "MODEL_PATH",
+           "PhotoMouth", "skin_rgb", "sclera_luma", "photo_teeth_rgb", "blur_sigma_px", "load_model", "MODEL_PATH",
            "MODEL_VERSION"]
 
 #: Layer grid (width = samples along the mouth, height = rows across it).
@@ -295,6 +295,8 @@ class MouthInteriorModel:
         teeth_per_white: training median of teeth / eye-white luminance.
         blur_w: the exemplar's edge blur sigma in inner-mouth widths.
         exemplar: "video:frame" the layers come from; ``sources``: training videos and counts.
+        width_iod: the exemplar's inner-mouth width over its inter-ocular distance (0 in files
+            written before it was stored: no size adaptation).
     """
 
     upper: np.ndarray
@@ -305,6 +307,7 @@ class MouthInteriorModel:
     blur_w: float
     exemplar: str
     sources: list[str]
+    width_iod: float = 0.0
 
     @classmethod
     def load(cls, path: str | Path = MODEL_PATH) -> "MouthInteriorModel":
@@ -322,6 +325,7 @@ class MouthInteriorModel:
                         skin=z["skin"].astype(np.float32), teeth_luma=float(z["teeth_luma"]),
                         teeth_per_white=float(z["teeth_per_white"]),
                         blur_w=float(z["blur_w"]), exemplar=str(z["exemplar"]),
+                        width_iod=float(z["width_iod"]) if "width_iod" in z.files else 0.0,
                         sources=[str(s) for s in z["sources"]])
         except (OSError, KeyError, ValueError) as e:
             raise BackendError(f"the mouth-interior model {path} is missing or damaged ({e}); reinstall "
@@ -368,8 +372,15 @@ class MouthInteriorModel:
         lo, hi = np.percentile(luma, [70, 90])
         return band[(luma >= lo) & (luma <= hi)].astype(np.float64).mean(0)
 
-    def paint(self, image: np.ndarray, inner: np.ndarray, look: PhotoLook, strength: float = 1.0) -> np.ndarray:
+    def paint(self, image: np.ndarray, inner: np.ndarray, look: PhotoLook, strength: float = 1.0,
+              iod_px: float | None = None) -> np.ndarray:
         """Paint the interior into the target inner-lip polygon of ``image``.
+
+        Teeth keep a face-proportional size: with ``iod_px`` (the face's inter-ocular distance,
+        ``image`` pixels) the layers are scaled about the middle of the upper lip by
+        ``k = W / (width_iod * iod_px)`` (clipped to 0.75-1.33), so a mouth wider than the
+        exemplar's (relative to the eyes) shows more, smaller-looking teeth and a narrow one
+        fewer, larger ones, instead of every mouth showing the same set stretched to its width.
 
         Args:
             image: (H, W, 3) uint8 RGB, modified in place and returned.
@@ -378,6 +389,7 @@ class MouthInteriorModel:
             look: the photo's lighting and sharpness (:meth:`PhotoLook.measure` on ``image``'s
                 scale).
             strength: 0..1 opacity.
+            iod_px: inter-ocular distance in ``image`` pixels, or None (no size adaptation).
         Returns:
             ``image``.
         """
@@ -387,6 +399,9 @@ class MouthInteriorModel:
         except ValueError:
             return image
         w_px = fr.width_px
+        k_size = 1.0
+        if iod_px and self.width_iod > 0:
+            k_size = float(np.clip(w_px / (self.width_iod * iod_px), 0.75, 1.33))
         if w_px < 4 or strength <= 0:
             return image
         h, w = image.shape[:2]
@@ -400,8 +415,8 @@ class MouthInteriorModel:
         yu, yl = fr.lips_at(np.clip(u, 0.0, 1.0))
         s_up, s_lo = y - yu, yl - y
         nu, ns = LAYER_SIZE
-        mx = (np.clip(u, 0.0, 1.0) * nu - 0.5).astype(np.float32)
-        k = ns / LAYER_S_MAX
+        mx = ((0.5 + (np.clip(u, 0.0, 1.0) - 0.5) * k_size) * nu - 0.5).astype(np.float32)
+        k = ns / LAYER_S_MAX * k_size
         up = cv2.remap(self.upper, mx, (np.maximum(s_up, 0) * k - 0.5).astype(np.float32), cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REPLICATE)
         lo = cv2.remap(self.lower, mx, (np.maximum(s_lo, 0) * k - 0.5).astype(np.float32), cv2.INTER_LINEAR,
@@ -409,7 +424,7 @@ class MouthInteriorModel:
         t = s_up / np.maximum(yl - yu, 1e-6)
         a = (1.0 - _smoothstep((t - _SPLIT + 0.12) / 0.24))[..., None].astype(np.float32)
         tex = (a * up + (1 - a) * lo) * self.colour_gain(look)
-        tex = self._match_sharpness(tex, w_px, look.blur_px)
+        tex = self._match_sharpness(tex, w_px / k_size, look.blur_px)
         # pull the polygon slightly towards the lip midline so the photo's lip edge stays crisp
         feather = max(0.5, 0.02 * w_px)
         uu, yy = fr.from_pixels(inner)
@@ -439,6 +454,128 @@ class MouthInteriorModel:
             amount = (s_tex**2 - s_photo**2) / s_tex**2
             return tex + amount * (tex - cv2.GaussianBlur(tex, (0, 0), s_tex))
         return tex
+
+
+class PhotoMouth:
+    """The photo's *own* mouth interior (teeth of an open smile), re-laid into a moving mouth.
+
+    A photo that shows its teeth keeps them: the band below its upper inner lip (upper teeth)
+    hangs from the target upper lip, the band above its lower inner lip (lower teeth, tongue)
+    rises with the target lower lip, both at the photo's own pixel scale, and where the target
+    opens wider than the photo the middle is the model's lower layer (cavity, and a tongue
+    hint once the mouth opens 0.3 widths beyond the photo), lit like the photo. The split between the two bands
+    is the darkest line across the photo's opening (where the upper incisal edges meet the lower
+    teeth or the cavity), found per column in the middle of the mouth; 0.65 of the gap when
+    there is none. At the photo's own lips the result is the photo's own mouth; closed to
+    under 30 % of the photo's gap it fades to the seam of closed lips (the photo's lower-lip
+    colour, darkened).
+
+    Args:
+        image: (H, W, 3) uint8 RGB working crop the photo's landmarks refer to.
+        inner: (20, 2) float64 the photo's inner-lip contour (pixels, LIPS_INNER order).
+        model: the generic model (its lower layer fills the middle of a wider opening).
+        look: the photo's lighting (:meth:`PhotoLook.measure` on ``image``).
+    Raises:
+        ValueError: the mouth corners coincide.
+    """
+
+    def __init__(self, image: np.ndarray, inner: np.ndarray, model: "MouthInteriorModel", look: PhotoLook) -> None:
+        self.image = image
+        self.frame = LipFrame.from_inner(inner)
+        self.lower = model.lower * model.colour_gain(look)
+        # the seam of closed lips: the photo's lower lip colour (between its inner and outer
+        # contour, middle of the mouth), darkened
+        fr = self.frame
+        us = np.linspace(0.35, 0.65, 7)
+        _, yl = fr.lips_at(us)
+        p = fr.to_pixels(us, yl + 0.05).astype(np.float32)
+        lip = cv2.remap(image, p[:, 0][None], p[:, 1][None], cv2.INTER_LINEAR)[0].astype(np.float32)
+        self.seam = 0.55 * np.median(lip, 0)
+        self.split = self._find_split()
+
+    def _find_split(self) -> float:
+        fr = self.frame
+        us = np.linspace(0.3, 0.7, 9)
+        ts = np.linspace(0.0, 1.0, 25)
+        yu, yl = fr.lips_at(us)
+        y = yu[None, :] + ts[:, None] * (yl - yu)[None, :]
+        p = fr.to_pixels(np.broadcast_to(us, y.shape), y).astype(np.float32)
+        prof = cv2.remap(self.image, p[..., 0], p[..., 1], cv2.INTER_LINEAR).astype(np.float64) @ LUMA
+        mid = (ts >= 0.3) & (ts <= 0.85)
+        splits = []
+        for j in range(len(us)):
+            col = prof[:, j]
+            k = int(np.argmin(np.where(mid, col, np.inf)))
+            if col[k] < 0.8 * float(np.median(col[(ts > 0.1) & (ts < 0.9)])):
+                splits.append(ts[k])
+        return float(np.median(splits)) if len(splits) >= 3 else 0.65
+
+    def paint(self, image: np.ndarray, inner: np.ndarray, strength: float = 1.0) -> np.ndarray:
+        """Paint the photo's own interior into the target inner-lip polygon of ``image``.
+
+        Args:
+            image: (H, W, 3) uint8 RGB, modified in place and returned (same pixel scale as
+                the photo crop given to the constructor).
+            inner: (20, 2) target inner-lip polygon in ``image`` pixels.
+            strength: 0..1 opacity.
+        Returns:
+            ``image``.
+        """
+        inner = np.asarray(inner, np.float64)
+        try:
+            fr = LipFrame.from_inner(inner)
+        except ValueError:
+            return image
+        w_px, p = fr.width_px, self.frame
+        if w_px < 4 or strength <= 0:
+            return image
+        h, w = image.shape[:2]
+        x0, y0 = np.floor(inner.min(0) - 3).astype(int)
+        x1, y1 = np.ceil(inner.max(0) + 4).astype(int)
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return image
+        px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+        u, y = fr.from_pixels(np.stack([px, py], -1))
+        uc = np.clip(u, 0.0, 1.0)
+        yu, yl = fr.lips_at(uc)
+        s_up, s_lo = (y - yu) * w_px, (yl - y) * w_px  # target pixels below / above the lips
+        g_t = np.maximum(yl - yu, 0.0) * w_px
+        pu, pl = p.lips_at(uc)
+        g0 = np.maximum(pl - pu, 0.0) * p.width_px
+        g = np.minimum(g_t, g0)
+        bu, bl = self.split * g, (1.0 - self.split) * g
+        src_up = p.to_pixels(uc, pu + s_up / p.width_px).astype(np.float32)
+        src_lo = p.to_pixels(uc, pl - s_lo / p.width_px).astype(np.float32)
+        up = cv2.remap(self.image, src_up[..., 0], src_up[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        lo = cv2.remap(self.image, src_lo[..., 0], src_lo[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        tw = max(1.0, 0.025 * w_px)
+        a = 1.0 - _smoothstep((s_up - bu) / tw + 0.5)
+        b = (1.0 - _smoothstep((s_lo - bl) / tw + 0.5)) * (1.0 - a)
+        c = np.clip(1.0 - a - b, 0.0, 1.0)
+        # the middle: the model's lower layer starting above the photo's lower band, from its
+        # dark part (small extra opening) to a hint of its tongue (0.3 widths extra)
+        extra = np.clip((g_t - g0) / (0.3 * w_px), 0.0, 1.0)
+        s_gen = (s_lo - bl) / w_px + 0.26 - 0.1 * extra
+        nu, ns = LAYER_SIZE
+        mid = cv2.remap(self.lower, (uc * nu - 0.5).astype(np.float32),
+                        (np.maximum(s_gen, 0) * ns / LAYER_S_MAX - 0.5).astype(np.float32), cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE)
+        tex = (a[..., None] * up.astype(np.float32) + b[..., None] * lo.astype(np.float32) + c[..., None] * mid)
+        # nearly closed (a bilabial closure): the lips' seam, not compressed teeth
+        closed = _smoothstep((0.3 - g_t / np.maximum(g0, 1e-6)) / 0.2)[..., None]
+        tex = tex + closed * (self.seam - tex)
+        feather = max(0.5, 0.02 * w_px)
+        uu, yy = fr.from_pixels(inner)
+        yu_i, yl_i = fr.lips_at(uu)
+        gap_px = float(np.max(yl_i - yu_i)) * w_px
+        pull = min(0.9, feather / max(gap_px, 1e-6))
+        shrink = fr.to_pixels(uu, yy + pull * (0.5 * (yu_i + yl_i) - yy))
+        mask = polygon_mask(shrink - [x0, y0], (x1 - x0, y1 - y0), feather=feather) * float(strength)
+        roi = image[y0:y1, x0:x1].astype(np.float32)
+        out = roi + mask[..., None] * (tex - roi)
+        image[y0:y1, x0:x1] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        return image
 
 
 @lru_cache(maxsize=1)

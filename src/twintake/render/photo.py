@@ -28,7 +28,8 @@ One frame at a time (streaming, flat memory):
    al., "Analysis of blink rate patterns in normal subjects", Movement Disorders 12(6), 1997:
    ~17 blinks/min at rest, more while talking; Caffier et al., "Experimental evaluation of
    eye-blink parameters as a drowsiness measure", Eur J Appl Physiol 89, 2003: durations of
-   ~100-200 ms for alert subjects). The upper eyelid is warped down onto the lower one.
+   ~100-200 ms for alert subjects). The lash margin slides down onto the lower lid over new
+   lid skin mirrored from below the eye (:meth:`_Animator.eyelid_field`).
 6. **Head** - sub-degree rotation and a few pixels of translation from smooth band-limited noise
    (sums of 0.07-0.5 Hz sinusoids with random phases), slightly larger while speaking; applied
    to the head region only through a feathered head mask (background stays still).
@@ -55,9 +56,9 @@ from ..motion.driver import DriverOptions, VisemeDriver, VisemeShapes
 from ..motion.visemes import VISEMES
 from ..speech.analysis import loudness_envelope
 from ..types import RenderResult, Speech
-from .mouth_interior import MouthInteriorModel, PhotoLook, load_model
+from .mouth_interior import MouthInteriorModel, PhotoLook, PhotoMouth, load_model
 
-__all__ = ["render_photo", "PhotoFace", "load_photo", "find_photo_face", "mouth_track", "blink_track",
+__all__ = ["render_photo", "PhotoFace", "load_photo", "find_photo_face", "mouth_track", "closure_track", "blink_track",
            "head_track", "MIN_PHOTO_FACE_PX"]
 
 #: Faces narrower than this (cheek to cheek, pixels) are refused.
@@ -83,6 +84,17 @@ _OP_STEP = 0.1
 _WD_STEP = 0.1
 #: Chin centre line between lower lip and chin (moves with the jaw).
 _CHIN_LINE = np.array([18, 200, 199, 175])
+#: A photo whose inner-lip gap exceeds this fraction of the inner mouth width has an open rest.
+_OPEN_REST = 0.05
+#: Thickness of the upper lid's lash margin that slides down in a blink, in eye widths.
+_LASH_MARGIN = 0.13
+#: How far above the lash margin the new lid skin covers the photo's lid crease (eye widths).
+_LID_REACH = 0.14
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
 
 
 @dataclass
@@ -237,6 +249,24 @@ def mouth_track(speech: Speech, fps: float, n: int) -> tuple[np.ndarray, np.ndar
     return op.astype(np.float32), np.clip(wd, 0.0, 1.0).astype(np.float32), ~traj.silent
 
 
+def closure_track(speech: Speech, fps: float, n: int) -> np.ndarray:
+    """How firmly the lips must meet per frame, (T,) float32 in [0, 1]: bilabials (P B M,
+    :attr:`VisemeTarget.closure`) target 1, labiodentals (F V: the lower lip meets the upper
+    teeth) 0.5, everything else 0, blended with the same Cohen-Massaro dominance functions as
+    the opening (:func:`twintake.motion.driver.phones_to_trajectory`), then ``(c - 0.65) / 0.3``
+    clipped to [0, 1] (the core of each closure). Used to close an open
+    photo's own mouth (a smile) on the closures only; silence keeps the photo's mouth."""
+    from ..motion.driver import phones_to_trajectory
+
+    targets = {name: np.array([1.0 if v.closure else (0.5 if name == "FF" else 0.0)], np.float32)
+               for name, v in VISEMES.items()}
+    shapes = VisemeShapes(targets=targets, counts={k: 0 for k in targets})
+    c = phones_to_trajectory(speech.phones, shapes, np.zeros(1, np.float32), n, fps)[:, 0]
+    # the bilabials' large dominance (alpha 10) spreads the blend far into the neighbours: keep
+    # only the core (blend > 0.65) so the mouth opens again for the vowels around a closure
+    return np.clip((c - 0.65) / 0.3, 0.0, 1.0).astype(np.float32)
+
+
 def blink_track(n: int, fps: float, rng: np.random.Generator) -> np.ndarray:
     """Eyelid closure per frame, (T,) float32 in [0, 1] (1 = shut).
 
@@ -313,6 +343,15 @@ class _Animator:
         lower = inner[19:10:-1]
         self.mid = 0.5 * (upper + lower)
         self.photo_gap = (lower - upper) @ self.down
+        #: the photo's own inner-lip gap per column (9,), pixels: the rest pose keeps it
+        self.rest_gap = np.maximum(self.photo_gap, 0.0)
+        #: the photo shows an open mouth (centre gap over 5 % of the inner mouth width)
+        span0 = float(np.linalg.norm(inner[10] - inner[0]))
+        self.rest_open = float(self.rest_gap[4]) > _OPEN_REST * max(span0, 1e-6)
+        # an open photo showing its own teeth keeps them (no second, generic set)
+        self.own = None
+        if self.rest_open and self.look.teeth is not None:
+            self.own = PhotoMouth(crop, inner, interior, self.look)
         c0, c1 = inner[0], inner[10]
         span = float(np.linalg.norm(c1 - c0))
         self.xfrac = np.clip(((self.mid - c0) @ self.right) / max(span, 1e-6), 0.02, 0.98)
@@ -420,18 +459,28 @@ class _Animator:
         y1 = int(min(h, np.ceil(origin[1] + 0.5 * ew)))
         return dict(origin=origin, ew=ew, us=us[ou], vu=vu[ou], ls=ls[ol], vl=vl[ol], box=(x0, y0, x1, y1))
 
-    def eyelid_field(self, blink: float) -> np.ndarray | None:
-        """Backward displacement (h, w, 2) float32 closing both eyes by ``blink`` (0..1).
+    def eyelid_field(self, blink: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The blink of both eyes closed by ``blink`` (0..1): ``(field, fill, alpha)``, all in
+        working-crop pixels of the unmoved photo, or None when ``blink`` < 0.02.
 
-        Per column of the eye frame (u along the eye, v down), a piecewise-linear map: the lid
-        skin between a fold line (0.35 eye widths above the upper lid) and the upper lid is
-        stretched down to the lowered lid ``v_u + 0.97 * blink * (v_l - v_u)``, and the eye
-        opening is compressed into the strip left above the lower lid; faded out beyond the
-        eye corners. (A global spline through nearly coincident lids would overshoot.)"""
+        ``field`` (h, w, 2) float32 is a backward displacement added to the mouth warp: per
+        column of the eye frame (u along the eye, v down) the lash margin (a band ``m`` = 0.08
+        eye widths above the upper lid) is *translated* down by ``d = 0.985 * blink * (v_l -
+        v_u)`` and the eye opening is compressed into the strip left above the lower lid; the
+        lid above the lash margin stays where it is. The band uncovered between them (the lid
+        unfolding from its crease) is new lid skin: ``fill`` (h, w, 2) float32 is the backward
+        displacement sampling it from the skin just below the lower lid, mirrored (its lower
+        lashes land next to the upper lashes, as on a closed eye), and ``alpha`` (h, w) float32
+        its feathered opacity. Stretching the lid skin instead (the previous method) dragged
+        the dark lash margin and crease shadow over the whole eye of narrow or small eyes: a
+        dark smear that the face mesh still read as an open eye. Faded out beyond the eye
+        corners; no global spline (it would overshoot through nearly coincident lids)."""
         if blink < 0.02:
             return None
         h, w = self.crop.shape[:2]
         field = np.zeros((h, w, 2), np.float32)
+        fill = np.zeros((h, w, 2), np.float32)
+        alpha = np.zeros((h, w), np.float32)
         for e in self.eyes:
             x0, y0, x1, y1 = e["box"]
             if x1 - x0 < 2 or y1 - y0 < 2:
@@ -442,37 +491,63 @@ class _Animator:
             v = rel @ self.down
             ew = e["ew"]
             vu = np.interp(u, e["us"], e["vu"])
-            vl = np.interp(u, e["ls"], e["vl"])
-            vl = np.maximum(vl, vu)
-            vf = vu - 0.35 * ew
-            vu2 = vu + 0.97 * blink * (vl - vu)
+            vl = np.maximum(np.interp(u, e["ls"], e["vl"]), vu)
+            hgt = vl - vu
+            m = _LASH_MARGIN * ew
+            d = 0.985 * blink * hgt
+            top, bot = vu - m, vu - m + d  # the new lid band (output)
             src = v.copy()
-            a = (v >= vf) & (v < vu2)
-            src[a] = vf[a] + (v[a] - vf[a]) * (vu[a] - vf[a]) / np.maximum(vu2[a] - vf[a], 1e-6)
-            b = (v >= vu2) & (v <= vl)
-            src[b] = vu[b] + (v[b] - vu2[b]) * (vl[b] - vu[b]) / np.maximum(vl[b] - vu2[b], 1e-6)
-            dv = src - v
+            a = (v >= top) & (v < bot)
+            src[a] = top[a] - 0.5  # under the fill
+            b = (v >= bot) & (v < vu + d)
+            src[b] = v[b] - d[b]  # the lash margin, translated
+            c = (v >= vu + d) & (v <= vl)
+            src[c] = vu[c] + (v[c] - vu[c] - d[c]) * hgt[c] / np.maximum(hgt[c] - d[c], 1e-6)
             fade = np.clip((0.62 * ew - np.abs(u)) / (0.14 * ew), 0.0, 1.0)
             fade = fade * fade * (3 - 2 * fade)
-            dv *= fade
+            dv = (src - v) * fade
             field[y0:y1, x0:x1, 0] += (dv * self.down[0]).astype(np.float32)
             field[y0:y1, x0:x1, 1] += (dv * self.down[1]).astype(np.float32)
-        return field
+            # new lid skin: mirrored from just below the lower lid
+            gap = 0.5 * m
+            fsrc = vl + gap + (bot - v)
+            fv = fsrc - v
+            # reach over the lid crease above the band, more the further the lid has come down
+            ext = max(0.8, _LID_REACH * ew) * min(1.0, float(blink))
+            a_top = _smoothstep((v - top + ext) / max(ext, 0.8))
+            a_bot = 1.0 - _smoothstep((v - bot) / (0.5 * m) + 0.3)
+            al = a_top * a_bot * np.clip(d / max(0.5, 0.05 * ew), 0.0, 1.0) * fade
+            sl = (slice(y0, y1), slice(x0, x1))
+            alpha[sl] = np.maximum(alpha[sl], al.astype(np.float32))
+            fill[y0:y1, x0:x1, 0] += (fv * self.down[0] * (al > 0)).astype(np.float32)
+            fill[y0:y1, x0:x1, 1] += (fv * self.down[1] * (al > 0)).astype(np.float32)
+        return field, fill, alpha
 
     def targets(self, op: float, wd: float) -> tuple[np.ndarray, np.ndarray]:
         """Target positions (M, 2) of the moving control points (lips, jaw, chin line) and
-        the target inner-lip polygon (20, 2), working pixels, for opening ``op`` (0..1.3) and
-        width ``wd`` (0..1, 0.45 = rest)."""
+        the target inner-lip polygon (20, 2), working pixels, for opening ``op`` and width
+        ``wd`` (0..1, 0.45 = rest).
+
+        ``op`` is relative to the photo's own mouth, which is the rest pose: 0 = exactly the
+        photo's lips (a smiling photo keeps its smile), > 0 (up to ~1.3) opens further by
+        ``op`` x 0.42 mouth widths, < 0 (down to -1) closes the photo's own opening by the
+        fraction ``-op`` (bilabial closures of an open-mouthed photo; at -1, 90 % of the gap,
+        :class:`PhotoMouth` paints the rest as the seam of closed lips): the upper lip comes
+        down by 45 % of the closed gap, the lower lip and, partly, the jaw rise by 55 %."""
         lm = self.lm
         d, r = self.down, self.right
         gap_max = 0.42 * self.mw  # widest inner-lip gap
-        gap = op * gap_max * self.prof  # (9,)
+        opp, close = max(float(op), 0.0), min(max(-float(op), 0.0), 1.0)
+        gap = opp * gap_max * self.prof  # (9,)
+        # (9,) how much of the photo's own gap is closed: 90 %, the rest is painted as the lips'
+        # seam (coincident targets would fold the backward warp)
+        shut = 0.9 * close * self.rest_gap
         widen = (wd - VISEMES["sil"].width) * 0.16 * self.mw  # per corner, pixels
         lat = ((2 * self.xfrac - 1) * widen)[:, None] * r  # (9, 2)
         # open from the photo's own lips (at op = 0 the mouth is exactly the photo's: no squeeze)
-        up = lm[L.LIPS_INNER[1:10]] - (0.28 * gap)[:, None] * d + lat
-        lo = lm[L.LIPS_INNER[19:10:-1]] + (0.72 * gap)[:, None] * d + lat
-        jaw_drop = 0.72 * op * gap_max
+        up = lm[L.LIPS_INNER[1:10]] - (0.28 * gap - 0.45 * shut)[:, None] * d + lat
+        lo = lm[L.LIPS_INNER[19:10:-1]] + (0.72 * gap - 0.55 * shut)[:, None] * d + lat
+        jaw_drop = 0.72 * opp * gap_max - 0.3 * close * float(self.rest_gap[4])
         inner = lm[L.LIPS_INNER].copy()
         corner_shift = 0.25 * jaw_drop * d
         inner[0] = inner[0] - widen * r + corner_shift
@@ -541,13 +616,32 @@ class _Animator:
                           interpolation=cv2.INTER_LINEAR)[:h, :w]
         return full * self.warp_mask[..., None]
 
+    def _paint_lids(self, out: np.ndarray, fill: np.ndarray, alpha: np.ndarray, qx: np.ndarray,
+                    qy: np.ndarray) -> None:
+        """Blend the new lid skin of :meth:`eyelid_field` into the frame ``out`` (in place);
+        ``qx``, ``qy`` (h, w) float32 map output pixels to the unmoved photo (head motion)."""
+        ys, xs = np.nonzero(alpha > 0.0)
+        if len(ys) == 0:
+            return
+        h, w = out.shape[:2]
+        pad = int(np.ceil(0.05 * self.fw)) + 2
+        x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+        y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
+        sx, sy = qx[y0:y1, x0:x1], qy[y0:y1, x0:x1]
+        a = cv2.remap(alpha, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        f = cv2.remap(fill, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        skin = cv2.remap(self.crop, sx + f[..., 0], sy + f[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        roi = out[y0:y1, x0:x1].astype(np.float32)
+        roi += a[..., None] * (skin.astype(np.float32) - roi)
+        out[y0:y1, x0:x1] = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
+
     def frame(self, op: float, wd: float, blink: float, head: np.ndarray) -> tuple[np.ndarray, bool]:
         """Render one working-crop frame: (h, w, 3) uint8 and whether anything changed."""
         tgt, inner = self.targets(op, wd)
         field = self.warp_field(op, wd)
         lids = self.eyelid_field(blink)
         if lids is not None:
-            field = lids if field is None else field + lids
+            field = lids[0] if field is None else field + lids[0]
         # head motion: similarity about the neck pivot, applied through the head mask
         rot, tx, ty = float(head[0]), float(head[1]) * self.fw, float(head[2]) * self.fw
         th = np.radians(rot)
@@ -564,15 +658,26 @@ class _Animator:
         qy = self._py + self.head_mask * (inv_a[1, 0] * self._px + inv_a[1, 1] * self._py + inv_t[1] - self._py)
         qx = qx.astype(np.float32)
         qy = qy.astype(np.float32)
+        hx, hy = qx, qy  # head motion only
         if field is not None:
             f = cv2.remap(field, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             qx = qx + f[..., 0]
             qy = qy + f[..., 1]
         out = cv2.remap(self.crop, qx, qy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        if lids is not None:
+            self._paint_lids(out, lids[1], lids[2], hx, hy)
         gap_px = float(np.linalg.norm(inner[15] - inner[5]))
-        if gap_px > 0.8:
-            inner_out = inner @ hm[:, :2].T + hm[:, 2]
-            self.interior.paint(out, inner_out, self.look, strength=float(np.clip(gap_px / 2.0, 0, 1)))
+        inner_out = inner @ hm[:, :2].T + hm[:, 2]
+        if self.own is not None:
+            # the photo's own teeth, hanging from the upper lip / rising with the lower lip
+            self.own.paint(out, inner_out, strength=1.0)
+        else:
+            # the generic interior; on an open photo only where the mouth opens beyond its own
+            excess = gap_px - float(self.rest_gap[4]) if self.rest_open else gap_px
+            if excess > 0.8:
+                strength = excess / max(2.0, 0.06 * self.mw) if self.rest_open else excess / 2.0
+                self.interior.paint(out, inner_out, self.look, strength=float(np.clip(strength, 0, 1)),
+                                    iod_px=self.iod)
         return out, True
 
 
@@ -648,6 +753,10 @@ def render_photo(image_path: str | Path, speech: Speech, out: str | Path, *, fps
     loud = _loudness01(speech, fps, n, active)
     # louder syllables open wider (on top of the driver's clipped loudness gain)
     op = (op * np.clip(0.45 + 0.75 * np.convolve(loud, [0.25, 0.5, 0.25], mode="same"), 0.0, 1.1)).astype(np.float32)
+    if anim.rest_open:
+        # the photo's own (open) mouth is the rest: closures close it, openings add to it
+        shut = closure_track(speech, fps, n)
+        op = (op * (1.0 - shut) - shut).astype(np.float32)
     head = head_track(n, fps, loud * active, rng)
     timings["motion"] = time.perf_counter() - t0
     prog("motion", 1, 1)
