@@ -32,6 +32,11 @@ the gap. Then:
 4. Written as float16 with the exemplar's normalized skin colour, teeth luminance, the
    eye-white prior, blur (mouth widths), inner-mouth width over inter-ocular distance (so
    the renderer can keep the teeth at a face-proportional size) and the per-video frame counts.
+5. **Real speech statistics** (the 9 real videos, not :data:`SYNTHETIC`): percentiles 50, 90,
+   95, 99 of the inner-lip opening (gap 13-14 over inner width 78-308) over *every* tracked
+   frame (``open_pct``: photo avatars keep an open photo's total opening within them), and
+   percentiles 10, 50, 90 of the middle-of-the-mouth luminance over the skin luminance on
+   frames opened >= 0.25 (``cavity_pct``, :func:`cavity_luma`).
 
 Averages of many mouths were tried first for everything (format 1: per-opening mean images):
 they come out blurry with no teeth separations, which is why the teeth come from one sharp
@@ -63,11 +68,14 @@ VIDEOS = [
     "video/sadtalker_wda_katiehill.mp4", "video/realthreed_may_5s.mp4",
     "video/wav2lipgfpgan_kim_7s.mp4", "video/digisay_avatar2.mp4",
 ]
+#: The synthetic ones among them (excluded from the real-speech statistics of step 5).
+SYNTHETIC = {"video/digisay_avatar2.mp4"}
 MIN_RATIO = 0.04
 EXEMPLAR_MIN_RATIO = 0.38
 EXEMPLAR_MIN_WIDTH_PX = 70
 LOWER_MIN_RATIO = 0.3
 TEETH_S = 0.10  # the upper teeth band: first 0.1 widths below the upper lip
+CAVITY_MIN_RATIO = 0.25  # frames opened at least this much measure the cavity brightness
 
 
 def _rows() -> np.ndarray:
@@ -106,8 +114,28 @@ def teeth_stats(up: np.ndarray, cover: np.ndarray) -> tuple[float, float] | None
     return float(np.percentile(lb, 95)), float(np.percentile(lb, 90) - np.percentile(lc, 15))
 
 
-def collect(rel: str, path: Path, fps: float, max_frames: int) -> list[dict]:
-    """Layers and statistics of every open-mouth frame of one video."""
+def cavity_luma(image: np.ndarray, inner: np.ndarray) -> float | None:
+    """Mean luminance (0-255) of the middle of an open mouth: ``u`` in 0.3-0.7 along it and
+    0.4-0.8 of the gap from the upper to the lower inner lip (below the upper teeth band;
+    tongue, lower teeth and the cavity), as ``tests/test_photo.py`` measures rendered frames;
+    None with under 10 pixels."""
+    fr = LipFrame.from_inner(inner)
+    h, w = image.shape[:2]
+    x0, y0 = np.maximum(np.floor(inner.min(0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(inner.max(0)).astype(int) + 1, [w, h])
+    px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    u, y = fr.from_pixels(np.stack([px, py], -1))
+    yu, yl = fr.lips_at(u)
+    rel = (y - yu) / np.maximum(yl - yu, 1e-6)
+    sel = (u > 0.3) & (u < 0.7) & (rel > 0.4) & (rel < 0.8)
+    if int(sel.sum()) < 10:
+        return None
+    return float((image[y0:y1, x0:x1][sel].astype(np.float64) @ LUMA).mean())
+
+
+def collect(rel: str, path: Path, fps: float, max_frames: int, openings: list[float] | None = None) -> list[dict]:
+    """Layers and statistics of every open-mouth frame of one video; the opening (inner gap
+    13-14 over inner width 78-308) of *every* tracked frame is appended to ``openings``."""
     tracker = MediaPipeTracker(fps, smooth=True)
     holder: list[np.ndarray] = []
 
@@ -126,12 +154,15 @@ def collect(rel: str, path: Path, fps: float, max_frames: int) -> list[dict]:
         if width < 25:
             continue
         ratio = float(np.linalg.norm(pts[L.LOWER_INNER_LIP, :2] - pts[L.UPPER_INNER_LIP, :2])) / width
+        if openings is not None:
+            openings.append(ratio)
         if ratio < MIN_RATIO:
             continue
         rec = layers(img, inner)
         skin = skin_rgb(img, pts)
+        cav = cavity_luma(img, inner) if ratio >= CAVITY_MIN_RATIO else None
         rec.update(name=f"{rel}:{i}", ratio=ratio, skin=skin, stats=teeth_stats(rec["upper"], rec["cover"]),
-                   white=sclera_luma(img, pts))
+                   white=sclera_luma(img, pts), cavity=None if cav is None else cav / float(skin @ LUMA))
         # frontal: the nose tip projects near the mouth centre
         fr = LipFrame.from_inner(inner)
         rec["nose_u"] = float(fr.from_pixels(pts[L.NOSE_TIP, :2])[0])
@@ -187,13 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     media = Path(a.media)
     recs: list[dict] = []
     used = []
+    real_open: list[float] = []
     for rel in VIDEOS:
         p = media / rel
         if not p.exists():
             print(f"skip {rel}: missing", file=sys.stderr)
             continue
         t0 = time.perf_counter()
-        got = collect(rel, p, a.fps, a.max_frames)
+        got = collect(rel, p, a.fps, a.max_frames, None if rel in SYNTHETIC else real_open)
         print(f"{rel}: {len(got)} open-mouth frames ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
         recs += got
         used.append(f"{rel}:{len(got)}")
@@ -254,6 +286,15 @@ def main(argv: list[str] | None = None) -> int:
     lower = fill_layer((num / np.maximum(den[..., None], 1e-9)).astype(np.float32), den >= 3,
                        cavity * gain)
     print(f"lower layer: mean of {len(wide)} frames opened >= {LOWER_MIN_RATIO}", file=sys.stderr)
+    # 5. real speech: how far the lips open (every frame of the real videos) and how bright the
+    #    middle of a wide-open mouth is relative to the skin
+    open_pct = np.percentile(real_open, [50, 90, 95, 99]).astype(np.float32)
+    cav = np.array([r["cavity"] for r in recs if r.get("cavity") is not None
+                    and r["name"].rsplit(":", 1)[0] not in SYNTHETIC])
+    cav_pct = np.percentile(cav, [10, 50, 90]).astype(np.float32)
+    print(f"real speech ({len(real_open)} frames): opening / inner width p50 p90 p95 p99 = "
+          f"{np.round(open_pct, 3).tolist()}; cavity / skin luminance (opened >= {CAVITY_MIN_RATIO}, "
+          f"{len(cav)} frames) p10 p50 p90 = {np.round(cav_pct, 3).tolist()}", file=sys.stderr)
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
@@ -261,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         skin=(ex["skin"] * 128.0 / skin_l).astype(np.float32), teeth_luma=np.float32(ex["stats"][0] * gain),
         teeth_per_white=np.float32(prior_white),
         blur_w=np.float32(ex["blur_w"]), width_iod=np.float32(ex["width_iod"]), exemplar=np.array(ex["name"]), teeth_prior=np.float32(prior),
-        s_max=np.float32(LAYER_S_MAX), sources=np.array(used), fps=np.float32(a.fps))
+        s_max=np.float32(LAYER_S_MAX), sources=np.array(used), fps=np.float32(a.fps),
+        open_pct=open_pct, cavity_pct=cav_pct)
     print(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB) from exemplar {ex['name']} "
           f"(ratio {ex['ratio']:.2f}, {ex['width']:.0f} px wide); {len(recs)} open-mouth frames", file=sys.stderr)
     return 0

@@ -318,3 +318,102 @@ def test_narrow_eyes_blink_shut(name, speech, tmp_path):
     events = int(np.sum(closed[1:] & ~closed[:-1]) + closed[0])
     assert events >= max(1, int(res.duration_s // 6)), \
         f"{events} blinks in {res.duration_s:.1f} s (lowest lid measure {lids.min() / np.median(lids):.2f} x open)"
+
+
+def _opening_ratio(lm: np.ndarray) -> float:
+    """Inner-lip gap (13-14) over inner mouth width (78-308): how scripts/train_mouth_model.py
+    measures real speech (``MouthInteriorModel.open_pct``)."""
+    return float(np.linalg.norm(lm[14, :2] - lm[13, :2]) / np.linalg.norm(lm[308, :2] - lm[78, :2]))
+
+
+def _cavity_over_skin(img: np.ndarray, lm: np.ndarray) -> float:
+    """Mean luminance of the middle of the mouth (u 0.3-0.7 along it, 0.4-0.8 of the gap from
+    the upper inner lip) over the cheeks' luminance, as the training script measures real
+    videos (``MouthInteriorModel.cavity_pct``)."""
+    from twintake.face import landmarks as L
+    from twintake.render.mouth_interior import LUMA, LipFrame, skin_rgb
+
+    fr = LipFrame.from_inner(lm[L.LIPS_INNER, :2])
+    h, w = img.shape[:2]
+    px, py = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    u, y = fr.from_pixels(np.stack([px, py], -1))
+    yu, yl = fr.lips_at(u)
+    rel = (y - yu) / np.maximum(yl - yu, 1e-6)
+    sel = (u > 0.3) & (u < 0.7) & (rel > 0.4) & (rel < 0.8)
+    assert sel.sum() >= 10
+    return float((img[sel].astype(np.float64) @ LUMA).mean() / (skin_rgb(img, lm) @ LUMA))
+
+
+@pytest.fixture(scope="module")
+def open_smile(speech, tmp_path_factory):
+    """avg_woman1: a wide open smile with teeth (before the fix its loudest syllables opened to
+    0.59 inner widths over a black hole)."""
+    return _render_raw("portrait/avg_woman1.jpg", speech, tmp_path_factory.mktemp("open") / "woman1.mp4")
+
+
+def test_open_smile_opens_like_real_speech(open_smile, speech):
+    """An open smile's total opening stays within real speech: the widest output frame (face
+    mesh, gap over inner width) under the real 99th percentile (0.40, measured on the training
+    videos) plus 0.03, and the loudest 5 % of frames under it; speech still moves it (opens
+    0.06 past the photo's own gap, follows the loudness with r >= 0.4)."""
+    from twintake.face.tracker import detect_faces
+    from twintake.render.mouth_interior import load_model
+    from twintake.render.photo import load_photo
+    from twintake.speech.analysis import loudness_envelope
+
+    res, _, raw = open_smile
+    p50, p90, p95, p99 = (float(x) for x in load_model().open_pct)
+    img = load_photo(MEDIA / "portrait/avg_woman1.jpg")[: res.height, : res.width]
+    r0 = _opening_ratio(detect_faces(img)[0])
+    ops = np.array([np.nan if lm is None else _opening_ratio(lm) for lm in raw])
+    ok = ~np.isnan(ops)
+    assert ok.mean() > 0.95
+    assert np.nanmax(ops) <= p99 + 0.03, f"widest opening {np.nanmax(ops):.3f} x inner width (real p99 {p99:.3f})"
+    assert np.nanpercentile(ops, 95) <= p99, f"95th percentile {np.nanpercentile(ops, 95):.3f} (real p99 {p99:.3f})"
+    assert np.nanmax(ops) >= r0 + 0.06, f"speech barely opens the smile: {np.nanmax(ops):.3f}, photo {r0:.3f}"
+    loud = loudness_envelope(speech.samples, speech.sample_rate_hz, res.fps)[: len(ops)]
+    sel = ok[: len(loud)]
+    r = np.corrcoef(ops[: len(loud)][sel], loud[sel])[0, 1]
+    assert r >= 0.4, f"opening vs loudness r = {r:.2f}"
+
+
+def test_open_smile_cavity_is_not_black(open_smile):
+    """Where the smile opens wider than the photo the mouth shows a lit interior (tongue in the
+    shade of the upper teeth), not a black hole: the middle of the mouth in the 5 widest frames
+    averages at least 0.6 x the real videos' 10th percentile of cavity / skin luminance (0.32
+    on the training videos; the black hole measured 0.01)."""
+    from twintake.render.mouth_interior import load_model
+
+    _, frames, raw = open_smile
+    p10 = float(load_model().cavity_pct[0])
+    ops = np.array([-1.0 if lm is None else _opening_ratio(lm) for lm in raw])
+    got = [_cavity_over_skin(frames[t], raw[t]) for t in np.argsort(-ops)[:5]]
+    assert np.mean(got) >= 0.6 * p10, f"cavity / skin {np.round(got, 2)} (real p10 {p10:.2f})"
+
+
+@pytest.mark.parametrize("name", ["portrait/avg_woman1.jpg", "portrait/sadtalker_happy1.png"])
+def test_limit_opening_is_soft(name):
+    """The opening compression of an open photo: identity at the rest, monotonic (louder is
+    wider), never past the real 99th percentile, closures (negative openings) untouched."""
+    import cv2
+
+    from twintake.render.mouth_interior import load_model
+    from twintake.render.photo import _Animator, _prepare_face, find_photo_face, load_photo
+
+    img = load_photo(MEDIA / name)
+    face = _prepare_face(img, find_photo_face(img, name))
+    x0, y0, x1, y1 = face.roi
+    crop = cv2.resize(img[y0:y1, x0:x1], (round((x1 - x0) * face.scale), round((y1 - y0) * face.scale)),
+                      interpolation=cv2.INTER_CUBIC)
+    model = load_model()
+    anim = _Animator(np.ascontiguousarray(crop), face.landmarks, model)
+    assert anim.rest_open
+    op = np.linspace(-1.0, 2.0, 301)
+    wd = np.full_like(op, 0.45)
+    lim = anim.limit_opening(op, wd).astype(np.float64)
+    assert np.array_equal(lim[op <= 0], op[op <= 0].astype(np.float32))
+    assert np.all(np.diff(lim) > 0)
+    r = anim.opening_ratio(np.maximum(lim, 0), wd)
+    assert r.max() < float(model.open_pct[3])
+    small = (op > 0) & (op < 0.02)
+    assert np.allclose(lim[small], op[small], rtol=0.02)

@@ -62,6 +62,11 @@ EYE_LOOPS = (np.array([33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153
              np.array([263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249]))
 #: Where across the gap (0 = upper lip, 1 = lower lip) the upper layer hands over to the lower.
 _SPLIT = 0.7
+#: :class:`PhotoMouth`: brightness of the extra opening just below the photo's upper teeth
+#: (their shade), relative to the model's lower layer, and the fraction of the extra opening
+#: over which it reaches full brightness.
+_SHADE_TOP = 0.12
+_SHADE_REACH = 1.0
 # inner-lip chains of LIPS_INNER order (corner 78 = 0, corner 308 = 10)
 _UPPER_CHAIN = np.arange(0, 11)
 _LOWER_CHAIN = np.r_[0, np.arange(19, 10, -1), 10]
@@ -297,6 +302,12 @@ class MouthInteriorModel:
         exemplar: "video:frame" the layers come from; ``sources``: training videos and counts.
         width_iod: the exemplar's inner-mouth width over its inter-ocular distance (0 in files
             written before it was stored: no size adaptation).
+        open_pct: (4,) float32 50th, 90th, 95th, 99th percentile of the inner-lip opening
+            (gap 13-14 over inner width 78-308) over every frame of the *real* training videos
+            (speech), or None in older files.
+        cavity_pct: (3,) float32 10th, 50th, 90th percentile over the real videos' frames
+            opened >= 0.25 widths of the mean luminance of the middle of the mouth (``u``
+            0.3-0.7, 0.4-0.8 of the gap) over the skin luminance, or None in older files.
     """
 
     upper: np.ndarray
@@ -308,6 +319,8 @@ class MouthInteriorModel:
     exemplar: str
     sources: list[str]
     width_iod: float = 0.0
+    open_pct: np.ndarray | None = None
+    cavity_pct: np.ndarray | None = None
 
     @classmethod
     def load(cls, path: str | Path = MODEL_PATH) -> "MouthInteriorModel":
@@ -326,6 +339,8 @@ class MouthInteriorModel:
                         teeth_per_white=float(z["teeth_per_white"]),
                         blur_w=float(z["blur_w"]), exemplar=str(z["exemplar"]),
                         width_iod=float(z["width_iod"]) if "width_iod" in z.files else 0.0,
+                        open_pct=z["open_pct"].astype(np.float32) if "open_pct" in z.files else None,
+                        cavity_pct=z["cavity_pct"].astype(np.float32) if "cavity_pct" in z.files else None,
                         sources=[str(s) for s in z["sources"]])
         except (OSError, KeyError, ValueError) as e:
             raise BackendError(f"the mouth-interior model {path} is missing or damaged ({e}); reinstall "
@@ -462,8 +477,11 @@ class PhotoMouth:
     A photo that shows its teeth keeps them: the band below its upper inner lip (upper teeth)
     hangs from the target upper lip, the band above its lower inner lip (lower teeth, tongue)
     rises with the target lower lip, both at the photo's own pixel scale, and where the target
-    opens wider than the photo the middle is the model's lower layer (cavity, and a tongue
-    hint once the mouth opens 0.3 widths beyond the photo), lit like the photo. The split between the two bands
+    opens wider than the photo the middle is the model's lower layer at its distance above the
+    target lower lip (tongue, lower teeth), lit like the photo's skin and shaded by the upper
+    teeth (:data:`_SHADE_TOP` of its brightness just below them): a dark but lit interior, as
+    in real open mouths (mean 0.32-0.92 x skin on the training videos), not a black hole. The
+    split between the two bands
     is the darkest line across the photo's opening (where the upper incisal edges meet the lower
     teeth or the cavity), found per column in the middle of the mouth; 0.65 of the gap when
     there is none. At the photo's own lips the result is the photo's own mouth; closed to
@@ -482,7 +500,10 @@ class PhotoMouth:
     def __init__(self, image: np.ndarray, inner: np.ndarray, model: "MouthInteriorModel", look: PhotoLook) -> None:
         self.image = image
         self.frame = LipFrame.from_inner(inner)
-        self.lower = model.lower * model.colour_gain(look)
+        # the model's lower layer (tongue, lower teeth) lit like the photo's *skin* (the layers
+        # are skin-normalized): its teeth-matched gain would make a tongue as bright as teeth
+        skin_only = PhotoLook(skin=look.skin, white_luma=None, blur_px=look.blur_px)
+        self.lower = model.lower * model.colour_gain(skin_only)
         # the seam of closed lips: the photo's lower lip colour (between its inner and outer
         # contour, middle of the mouth), darkened
         fr = self.frame
@@ -553,14 +574,18 @@ class PhotoMouth:
         a = 1.0 - _smoothstep((s_up - bu) / tw + 0.5)
         b = (1.0 - _smoothstep((s_lo - bl) / tw + 0.5)) * (1.0 - a)
         c = np.clip(1.0 - a - b, 0.0, 1.0)
-        # the middle: the model's lower layer starting above the photo's lower band, from its
-        # dark part (small extra opening) to a hint of its tongue (0.3 widths extra)
-        extra = np.clip((g_t - g0) / (0.3 * w_px), 0.0, 1.0)
-        s_gen = (s_lo - bl) / w_px + 0.26 - 0.1 * extra
+        # the middle (where the target opens wider than the photo): the model's lower layer at
+        # its real distance above the target lower lip (tongue and lower teeth rising with the
+        # jaw, as in the generic interior), lit like the skin, in the shade of the upper teeth
+        # at the top: _SHADE_TOP of its brightness just below them, full brightness
+        # _SHADE_REACH of the way down (a flat black hole looked like a scream)
         nu, ns = LAYER_SIZE
         mid = cv2.remap(self.lower, (uc * nu - 0.5).astype(np.float32),
-                        (np.maximum(s_gen, 0) * ns / LAYER_S_MAX - 0.5).astype(np.float32), cv2.INTER_LINEAR,
+                        (np.maximum(s_lo / w_px, 0) * ns / LAYER_S_MAX - 0.5).astype(np.float32), cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_REPLICATE)
+        depth = (s_up - bu) / np.maximum(g_t - g, 1.0)
+        shade = _SHADE_TOP + (1.0 - _SHADE_TOP) * _smoothstep(depth / _SHADE_REACH)
+        mid = mid * shade[..., None].astype(np.float32)
         tex = (a[..., None] * up.astype(np.float32) + b[..., None] * lo.astype(np.float32) + c[..., None] * mid)
         # nearly closed (a bilabial closure): the lips' seam, not compressed teeth
         closed = _smoothstep((0.3 - g_t / np.maximum(g0, 1e-6)) / 0.2)[..., None]

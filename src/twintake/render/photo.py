@@ -90,6 +90,11 @@ _OPEN_REST = 0.05
 _LASH_MARGIN = 0.13
 #: How far above the lash margin the new lid skin covers the photo's lid crease (eye widths).
 _LID_REACH = 0.14
+#: Real speech's inner-lip opening / inner mouth width, 99th percentile, when the model file
+#: does not store it (measured by scripts/train_mouth_model.py on the 9 real talking videos).
+_REAL_OPEN_P99 = 0.40
+#: An open photo keeps at least this much opening range (inner widths) above its own gap.
+_MIN_HEADROOM = 0.08
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -523,6 +528,45 @@ class _Animator:
             fill[y0:y1, x0:x1, 1] += (fv * self.down[1] * (al > 0)).astype(np.float32)
         return field, fill, alpha
 
+    def _inner_width(self, wd: np.ndarray) -> np.ndarray:
+        """Target inner-mouth width (corner 78 to 308, working pixels) at width ``wd``."""
+        span0 = float(np.linalg.norm(self.lm[L.LIPS_INNER[10]] - self.lm[L.LIPS_INNER[0]]))
+        return np.maximum(span0 + 2.0 * (np.asarray(wd, np.float64) - VISEMES["sil"].width) * 0.16 * self.mw, 1e-6)
+
+    def opening_ratio(self, op: np.ndarray, wd: np.ndarray) -> np.ndarray:
+        """Centre inner-lip gap (13-14) over inner-mouth width (78-308) of the target mouth at
+        opening ``op`` >= 0 and width ``wd`` (arrays of one shape, float64): the photo's own gap
+        plus ``op`` x 0.42 mouth widths (:meth:`targets`)."""
+        gap = float(self.rest_gap[4]) + np.asarray(op, np.float64) * 0.42 * self.mw * float(self.prof[4])
+        return gap / self._inner_width(wd)
+
+    def limit_opening(self, op: np.ndarray, wd: np.ndarray) -> np.ndarray:
+        """Openings ``op`` (T,) of an *open* photo's mouth, softly compressed so the total
+        inner-lip gap stays within real speech; (T,) float32, unchanged for ``op`` <= 0
+        (closures) and for photos whose mouth is closed at rest.
+
+        Openings add to the photo's own gap (the rest pose), so a smile already open by 0.15-0.22
+        inner widths would reach 0.5-0.6 (a scream) on loud syllables. The total opening ratio
+        ``r = r0 + e`` (:meth:`opening_ratio`; ``r0`` the photo's own) becomes
+        ``r0 + e / sqrt(1 + (e / H)^2)`` with ``H = max(c - r0, 0.08)`` and ``c`` the 99th
+        percentile of real speech (``MouthInteriorModel.open_pct``, 0.40; 0.08 keeps speech
+        visible on a photo already open that wide): slope 1 at the rest, 0.71 H at ``e = H``,
+        0.89 H at ``2 H``, never above ``c`` (no hard clip: louder still means wider). Face mesh
+        reads the widest frames of the output at 0.29-0.35 inner widths, around the real 95th
+        percentile (0.31; docs/photo.md)."""
+        op = np.asarray(op, np.float64)
+        if not self.rest_open:
+            return op.astype(np.float32)
+        wd = np.broadcast_to(np.asarray(wd, np.float64), op.shape)
+        pct = self.interior.open_pct
+        cap = float(pct[3]) if pct is not None and len(pct) >= 4 else _REAL_OPEN_P99
+        r0 = self.opening_ratio(np.zeros_like(op), wd)
+        e = np.maximum(self.opening_ratio(np.maximum(op, 0.0), wd) - r0, 0.0)
+        hr = np.maximum(cap - r0, _MIN_HEADROOM)
+        e2 = e / np.sqrt(1.0 + (e / hr) ** 2)
+        per_op = np.maximum(self.opening_ratio(np.ones_like(op), wd) - r0, 1e-9)
+        return np.where(op > 0, e2 / per_op, op).astype(np.float32)
+
     def targets(self, op: float, wd: float) -> tuple[np.ndarray, np.ndarray]:
         """Target positions (M, 2) of the moving control points (lips, jaw, chin line) and
         the target inner-lip polygon (20, 2), working pixels, for opening ``op`` and width
@@ -757,6 +801,8 @@ def render_photo(image_path: str | Path, speech: Speech, out: str | Path, *, fps
         # the photo's own (open) mouth is the rest: closures close it, openings add to it
         shut = closure_track(speech, fps, n)
         op = (op * (1.0 - shut) - shut).astype(np.float32)
+        # ... but the total gap stays within real speech (no scream)
+        op = anim.limit_opening(op, wd)
     head = head_track(n, fps, loud * active, rng)
     timings["motion"] = time.perf_counter() - t0
     prog("motion", 1, 1)
