@@ -188,6 +188,68 @@ def test_arabic_tts():
     assert {"M", "AA", "B"} <= symbols
 
 
+def test_arabic_ipa_mapped_onto_kokoro_vocabulary():
+    from twintake.speech.tts.g2p import arabic_ipa_to_kokoro
+    from twintake.speech.tts.kokoro import _assets
+
+    vocab = _assets()[1]
+    assert arabic_ipa_to_kokoro("mˈarħabˌan") == "mˈaɾhɑbˌan"  # ħ -> h, /a/ after it backed
+    assert arabic_ipa_to_kokoro("ʔat̪ːˈaːlibˌu") == "ʔattˈɑːlibˌu"  # emphatic geminate ط
+    assert arabic_ipa_to_kokoro("ʔassslˈaːmu") == "ʔasslˈaːmu"  # eSpeak's sun-letter triple
+    assert arabic_ipa_to_kokoro("d^ʒˈamiːʕˌan") == "ʤˈamiːʔˌɑn"
+    assert arabic_ipa_to_kokoro("s̪ˌa.u.tˌi") == "sˌɑwtˌi"
+    assert arabic_ipa_to_kokoro("qˈaːla") == "qˈɑːla"
+    for ipa in ("ħ", "ʕ", "ˤ", "\u032a", "χ"):
+        assert ipa not in arabic_ipa_to_kokoro(f"a{ipa}a ʕaχ sˤaħ")
+    from twintake.speech.tts import arabic_phonemes
+    from twintake.speech.tts.g2p import arabic_to_kokoro
+
+    ps = arabic_to_kokoro("مَرْحَبًا بِكُمْ، كَيْفَ حَالُكُمْ؟".replace("،", ",").replace("؟", "?"))
+    assert set(ps) <= set(vocab), set(ps) - set(vocab)
+    assert "," in ps and ps.endswith("?")
+    assert arabic_phonemes("مرحبا")  # unchanged eSpeak path
+
+
+def test_arabic_kokoro_tts():
+    """Kokoro-82M reading Arabic (the default engine): audible, plausible length, phones from
+    the model's durations cover the audio, Arabic sounds (not letter names) in the phones."""
+    text = "مرحبا بكم. السلام عليكم ورحمة الله"
+    speech = synthesize(text, lang="ar", ar_engine="kokoro")
+    assert speech.language == "ar"
+    assert 0.04 <= speech.duration_s / len(text) <= 0.16, speech.duration_s / len(text)
+    assert _rms_db(speech.samples) > -35
+    assert np.max(np.abs(speech.samples)) <= 1.0
+    _check_phones(speech)
+    symbols = [p.symbol for p in speech.phones]
+    assert {"M", "AA", "B", "R", "HH", "L"} <= set(symbols)
+    assert "SIL" in symbols[1:-1]  # pause between the sentences
+    sr = speech.sample_rate_hz
+    x = speech.samples
+    vowels = [p for p in speech.phones if p.symbol == "AA" and p.end_s - p.start_s >= 0.04]
+    assert len(vowels) >= 4
+    loud = [_rms_db(x[int(p.start_s * sr): int(p.end_s * sr)]) > _rms_db(x) - 12 for p in vowels]
+    assert np.mean(loud) >= 0.8  # vowels sit where the audio is loud
+    default = synthesize(text, lang="ar")
+    np.testing.assert_allclose(default.samples, speech.samples, atol=1e-5)  # kokoro is the default
+    espeak = synthesize(text, lang="ar", ar_engine="espeak")
+    _check_phones(espeak)
+    assert espeak.duration_s != pytest.approx(speech.duration_s, abs=0.01)
+    with pytest.raises(SpeechError, match="Arabic engine"):
+        synthesize(text, lang="ar", ar_engine="festival")
+
+
+def test_arabic_kokoro_voice_packs():
+    import pyworld
+
+    def median_f0(s):
+        f0, _ = pyworld.dio(s.samples.astype(np.float64), s.sample_rate_hz, frame_period=5.0)
+        return float(np.median(f0[f0 > 0]))
+
+    f = synthesize("كان الجو جميلا صباح أمس", lang="ar", ar_engine="kokoro")
+    m = synthesize("كان الجو جميلا صباح أمس", lang="ar", ar_engine="kokoro", tts_voice="jm_kumo")
+    assert median_f0(m) < 0.8 * median_f0(f)
+
+
 def test_arabic_digits_spoken():
     a = synthesize("عندي ٣ كتب", lang="ar")
     b = synthesize("عندي 3 كتب", lang="ar")
@@ -201,6 +263,13 @@ def test_mixed_text_both_languages():
     assert speech.duration_s > 1.5
     en_only = synthesize("Welcome to twintake.")
     assert speech.duration_s > en_only.duration_s + 0.5
+    assert speech.language == "en"
+    # Arabic first, English in the middle, Arabic-Indic digits: both engines
+    for engine in ("kokoro", "espeak"):
+        mixed = synthesize("عندي ٣ كتب about science و ٢٠ قلما", ar_engine=engine)
+        _check_phones(mixed)
+        assert mixed.language == "ar" and mixed.duration_s > 2.0
+        assert _rms_db(mixed.samples) > -35
 
 
 # ---- Arabic diacritizer accuracy (hand-diacritized MSA sentences, tests/data)

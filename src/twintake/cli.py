@@ -147,6 +147,7 @@ def tts(
                                         "'none' or unset = built-in voice"),
     lang: str = typer.Option("auto", "--lang", help="en, ar or auto"),
     tts_voice: Optional[str] = typer.Option(None, "--tts-voice", help="built-in TTS voice"),
+    ar_engine: Optional[str] = typer.Option(None, "--ar-engine", help="Arabic engine: kokoro (default) or espeak"),
     speed: float = typer.Option(1.0, "--speed", help="speaking rate, 0.5-2.0"),
     max_chars: int = typer.Option(20000, "--max-chars", help="longest text accepted, characters"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
@@ -168,7 +169,7 @@ def tts(
             raise OutputError(f"cannot write {out}: folder {out.parent} does not exist")
         ref = None if voice is None or voice.lower() == "none" else voice
         speech = synthesize(text, lang=lang, voice=ref, tts_voice=tts_voice, speed=speed, max_chars=max_chars,
-                            hook=hook)
+                            hook=hook, ar_engine=ar_engine)
         write_wav(out, speech.samples, speech.sample_rate_hz)
         return speech
 

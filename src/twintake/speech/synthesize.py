@@ -1,7 +1,8 @@
 """``synthesize``: speak any English or Arabic text, optionally in a reference speaker's voice.
 
 Pipeline: validate -> split by script (Arabic / Latin runs) -> normalize -> split into sentences
--> TTS sentence by sentence (Kokoro-82M for English, eSpeak NG + text2tashkeel for Arabic) ->
+-> TTS sentence by sentence (Kokoro-82M for English; Arabic: text2tashkeel + eSpeak NG IPA read
+by Kokoro-82M, or eSpeak NG's own voice with ``ar_engine="espeak"``) ->
 join with short pauses -> optional voice conversion (WORLD + kNN, timing preserved) ->
 -16 LUFS. Phone timings (ARPAbet + ``"SIL"``) come from the TTS itself.
 """
@@ -104,14 +105,24 @@ def _trim(chunk: TTSChunk) -> TTSChunk:
     return TTSChunk(x[a:b], chunk.sample_rate_hz, phones, chunk.text, chunk.language)
 
 
+def _check_ar_engine(ar_engine: str | None) -> str:
+    from .tts import ARABIC_ENGINES, DEFAULT_ARABIC_ENGINE
+
+    engine = DEFAULT_ARABIC_ENGINE if ar_engine is None else str(ar_engine).lower().strip()
+    if engine not in ARABIC_ENGINES:
+        raise SpeechError(f"unknown Arabic engine {ar_engine!r}; use one of {', '.join(ARABIC_ENGINES)}")
+    return engine
+
+
 def synthesize_chunks(text: str, lang: str = "auto", *, tts_voice: str | None = None, speed: float = 1.0,
-                      max_chars: int = 20000) -> Iterator[TTSChunk]:
+                      max_chars: int = 20000, ar_engine: str | None = None) -> Iterator[TTSChunk]:
     """Base-voice speech as a generator of sentence chunks (24 kHz, phones relative to each
     chunk). Raises SpeechError / BackendError like :func:`synthesize`."""
     from .tts import arabic_chunks, kokoro_chunks
 
     if not 0.5 <= float(speed) <= 2.0:
         raise SpeechError(f"speed {speed} is out of range; use 0.5 to 2.0")
+    engine = _check_ar_engine(ar_engine)
     pieces = plan_text(text, lang, max_chars)
     i = 0
     while i < len(pieces):
@@ -120,7 +131,8 @@ def synthesize_chunks(text: str, lang: str = "auto", *, tts_voice: str | None = 
         while j < len(pieces) and pieces[j][0] == lg:
             j += 1
         group = [s for _, s in pieces[i:j]]
-        gen = kokoro_chunks(group, tts_voice, speed) if lg == "en" else arabic_chunks(group, speed)
+        gen = (kokoro_chunks(group, tts_voice, speed) if lg == "en"
+               else arabic_chunks(group, speed, engine=engine, voice=tts_voice))
         for chunk in gen:
             yield _trim(chunk)
         i = j
@@ -147,7 +159,7 @@ def base_voice_for(profile) -> str:
 
 def synthesize(text: str, lang: str = "auto", voice: str | Path | object | None = None, *,
                tts_voice: str | None = None, speed: float = 1.0, max_chars: int = 20000,
-               hook: ProgressHook | None = None) -> Speech:
+               hook: ProgressHook | None = None, ar_engine: str | None = None) -> Speech:
     """Speak ``text`` (English, Arabic or both) offline, optionally in a cloned voice.
 
     Args:
@@ -157,12 +169,15 @@ def synthesize(text: str, lang: str = "auto", voice: str | Path | object | None 
         voice: None or ``"none"`` keeps the built-in TTS voice; a path to an audio/video file
             (>= 5 s of speech, 30 s recommended) or a saved ``.npz`` profile, or a
             :class:`~twintake.speech.voice.VoiceProfile`, converts to that speaker's voice.
-        tts_voice: Kokoro voice for English (default ``"jf_gongitsune"``; ``"jm_kumo"`` is male).
+        tts_voice: Kokoro voice (default ``"jf_gongitsune"``; ``"jm_kumo"`` is male), for English
+            and for Arabic with ``ar_engine="kokoro"``.
             With a ``voice`` reference and no ``tts_voice``, the base voice is picked by the
             reference's median F0 (see :func:`base_voice_for`); an explicit value always wins.
         speed: speaking rate, 0.5-2.0.
         max_chars: longest accepted text.
         hook: progress hook, called as ``hook("tts", done, total)`` and ``hook("voice", ...)``.
+        ar_engine: Arabic speech engine, ``"kokoro"`` (default: Kokoro-82M reading eSpeak's
+            Arabic phonemes) or ``"espeak"`` (eSpeak NG's formant voice); None = default.
     Returns:
         :class:`~twintake.types.Speech`: samples (S,) float32 at 24 kHz, -16 LUFS; phones cover
         the whole audio (sorted, contiguous); ``text`` as given; ``language`` ``"en"``, ``"ar"``
@@ -175,6 +190,7 @@ def synthesize(text: str, lang: str = "auto", voice: str | Path | object | None 
     """
     progress = Progress(hook)
     pieces = plan_text(text, lang, max_chars)  # validate before loading anything heavy
+    ar_engine = _check_ar_engine(ar_engine)
     profile = _resolve_voice(voice)
     if tts_voice is None and profile is not None:
         tts_voice = base_voice_for(profile)
@@ -182,7 +198,8 @@ def synthesize(text: str, lang: str = "auto", voice: str | Path | object | None 
     total = len(pieces)
     progress("tts", 0, total)
     chunks: list[TTSChunk] = []
-    for chunk in synthesize_chunks(text, lang, tts_voice=tts_voice, speed=speed, max_chars=max_chars):
+    for chunk in synthesize_chunks(text, lang, tts_voice=tts_voice, speed=speed, max_chars=max_chars,
+                                   ar_engine=ar_engine):
         chunks.append(chunk)
         progress("tts", min(len(chunks), total), total)
     if not chunks:

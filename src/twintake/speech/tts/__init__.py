@@ -1,4 +1,5 @@
-"""Text-to-speech back ends: Kokoro-82M for English, eSpeak NG (+ neural tashkeel) for Arabic.
+"""Text-to-speech back ends: Kokoro-82M for English and (by default) Arabic, eSpeak NG for
+Arabic on request; text2tashkeel diacritizes Arabic and eSpeak NG gives its phonemes.
 
 All back ends yield :class:`TTSChunk` objects (24 kHz float32 + ARPAbet phone timings), one
 per sentence, so long texts stream and memory stays small.
@@ -35,6 +36,9 @@ __all__ = [
     "available_voices",
     "kokoro_chunks",
     "arabic_chunks",
+    "kokoro_arabic_chunks",
+    "ARABIC_ENGINES",
+    "DEFAULT_ARABIC_ENGINE",
     "diacritize",
     "arabic_phonemes",
     "ScriptRun",
@@ -49,6 +53,12 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Arabic speech engines: ``"kokoro"`` (Kokoro-82M reading eSpeak's Arabic IPA mapped onto its
+#: vocabulary) and ``"espeak"`` (eSpeak NG's own ``ar`` formant voice). Measured in
+#: docs/speech.md ("Arabic voice: Kokoro vs eSpeak").
+ARABIC_ENGINES = ("kokoro", "espeak")
+DEFAULT_ARABIC_ENGINE = "kokoro"
 
 
 @functools.lru_cache(maxsize=1)
@@ -84,13 +94,58 @@ def arabic_phonemes(text: str, vocalize: bool = True) -> str:
     return text_to_ipa(diacritize(t) if vocalize else t, "ar")
 
 
-def arabic_chunks(sentences: list[str], speed: float = 1.0, vocalize: bool = True) -> Iterator[TTSChunk]:
-    """Synthesize normalized Arabic sentences with eSpeak NG's ``ar`` voice, one chunk each.
+def kokoro_arabic_chunks(sentences: list[str], voice: str | None = None, speed: float = 1.0,
+                         vocalize: bool = True) -> Iterator[TTSChunk]:
+    """Synthesize normalized Arabic sentences with Kokoro-82M, one 24 kHz chunk per <= 500 tokens.
+
+    Each sentence is diacritized (text2tashkeel, when ``vocalize``), turned into eSpeak NG ``ar``
+    IPA and mapped onto Kokoro's vocabulary (:func:`.g2p.arabic_to_kokoro`: pharyngeals and
+    emphatics to the nearest trained symbols), then read by the Kokoro voice pack ``voice``
+    (default ``jf_gongitsune``) with word spaces removed (punctuation kept). Phone timings come from Kokoro's predicted token durations like
+    English (:func:`.kokoro.synthesize_phonemes`), tokens mapped to ARPAbet by
+    :func:`.g2p.arabic_kokoro_symbol_to_arpabet`. Sentences with nothing pronounceable are skipped.
+
+    Raises:
+        SpeechError: unknown ``voice``.
+        BackendError: Kokoro or eSpeak NG packages missing.
+    """
+    from .g2p import arabic_kokoro_symbol_to_arpabet, arabic_to_kokoro
+    from .kokoro import _assets, _split_phonemes, _voice_pack, synthesize_phonemes
+
+    _, vocab, _, _ = _assets()
+    _voice_pack(voice)
+    for sentence in sentences:
+        spoken = diacritize(sentence) if vocalize else sentence
+        ps = arabic_to_kokoro(spoken, vocab)
+        for piece in _split_phonemes(ps):
+            # No word spaces: with the Japanese voice packs Kokoro treats a space as a phrase
+            # break (final lengthening, pauses): 0.164 -> 0.130 s/char and proxy PER 0.76 ->
+            # 0.71 on 12 MSA sentences (docs/speech.md). Punctuation still phrases.
+            piece = piece.replace(" ", "")
+            if not any(arabic_kokoro_symbol_to_arpabet(c) not in (None, "SIL") for c in piece):
+                continue
+            audio, phones = synthesize_phonemes(piece, voice, speed, arabic_kokoro_symbol_to_arpabet)
+            yield TTSChunk(audio, SAMPLE_RATE, phones, sentence, "ar")
+
+
+def arabic_chunks(sentences: list[str], speed: float = 1.0, vocalize: bool = True, *,
+                  engine: str = "espeak", voice: str | None = None) -> Iterator[TTSChunk]:
+    """Synthesize normalized Arabic sentences, one chunk each (24 kHz float32 + ARPAbet phones).
+
+    ``engine="kokoro"`` delegates to :func:`kokoro_arabic_chunks` (``voice`` = Kokoro voice
+    pack); ``engine="espeak"`` (the default here) uses eSpeak NG's ``ar`` voice:
 
     Phone timings come from eSpeak's phoneme events; each phone lasts until the next event,
     audio before the first event is ``"SIL"``. Audio is resampled to 24 kHz.
-    Raises BackendError when espeak-ng cannot be loaded.
+    Raises BackendError when espeak-ng cannot be loaded, SpeechError for an unknown engine.
     """
+    if engine == "kokoro":
+        yield from kokoro_arabic_chunks(sentences, voice, speed, vocalize)
+        return
+    if engine != "espeak":
+        from ...errors import SpeechError
+
+        raise SpeechError(f"unknown Arabic engine {engine!r}; use one of {', '.join(ARABIC_ENGINES)}")
     from .espeak import synthesize_espeak
     from .g2p import arabic_ipa_to_arpabet
 

@@ -19,6 +19,10 @@ __all__ = [
     "espeak_ipa_to_kokoro",
     "kokoro_symbol_to_arpabet",
     "arabic_ipa_to_arpabet",
+    "arabic_ipa_to_kokoro",
+    "arabic_to_kokoro",
+    "arabic_kokoro_symbol_to_arpabet",
+    "AR_TO_KOKORO",
 ]
 
 #: The 39 ARPAbet phones of CMUdict (stress removed) plus ``"SIL"``.
@@ -131,3 +135,89 @@ def arabic_ipa_to_arpabet(ipa: str) -> str | None:
     if s2 and s2[0] in _AR_ARPA:
         return _AR_ARPA[s2[0]]
     return _KOKORO_ARPA.get(s2[:1])
+
+
+# ------------------------------------------------------------------ Arabic -> Kokoro
+
+#: Arabic consonants Kokoro-82M has no token for (or never saw in training), eSpeak IPA -> the
+#: nearest vocabulary symbol. Emphasis (``ˤ``, eSpeak's dental mark ``̪`` on ص ط, the ``.``
+#: after a velarized vowel) is not a token: it backs the next /a/ to ``ɑ`` instead.
+AR_TO_KOKORO: dict[str, str] = {
+    "ħ": "h",   # voiceless pharyngeal fricative -> glottal fricative
+    "ʕ": "ʔ",   # voiced pharyngeal -> glottal stop (Kokoro's ʔ is trained: Japanese sokuon)
+    "χ": "x",   # uvular fricative -> velar (Spanish jota, trained)
+    "q": "q",   # in the vocabulary (eSpeak Hindi/Urdu क़); kept
+    "ɫ": "l", "g": "ɡ", "ʒ": "ʒ", "ɾ": "ɾ", "r": "ɾ",
+}
+_AR_VOWELS = "aɑiuɪʊeoəæ"
+_AR_EMPH = re.compile(r"([^\sˈˌː])[\u032aˤˠ]+")
+_AR_PUNCT = re.compile(r"([,.!?;:—…\"()“”])")
+
+
+def arabic_ipa_to_kokoro(ipa: str, vocab: dict[str, int] | None = None) -> str:
+    """Rewrite eSpeak NG Arabic IPA (``ar`` voice, tie ``^`` or none) into Kokoro-82M tokens.
+
+    Rules (nearest trained symbols; Kokoro's vocabulary has no pharyngeals, no ``ˤ``):
+    ``ħ -> h``, ``ʕ -> ʔ``, ``χ -> x``, ``r -> ɾ``, ``dʒ -> ʤ``; an emphatic consonant
+    (``sˤ``, ``s̪``, ``dˤ``...) loses its mark and, like the uvulars and pharyngeals
+    ``q χ ɣ ħ ʕ``, backs the next /a/ (consonants and stress marks may come between) to ``ɑ``; eSpeak's velarized vowel ``a.`` -> ``ɑ``; a geminate
+    (``Cː`` or ``CCC`` from eSpeak's sun-letter assimilation) becomes a doubled consonant ``CC``;
+    long vowels keep ``ː``; diphthongs ``ai au`` -> ``aj aw``; stress marks and spaces are
+    kept. ``"mˈarħabˌan"`` -> ``"mˈaɾhɑbˌan"``. Symbols not in ``vocab`` (when given) are dropped.
+    """
+    s = ipa.replace("^", "").replace("dʒ", "ʤ").replace("tʃ", "ʧ")
+    # emphatics: strip the mark, back the next a (possibly behind a doubled copy / stress / length)
+    s = _AR_EMPH.sub(lambda m: m.group(1) + "\u0001", s)
+    s = re.sub(r"([qχɣħʕ])", "\\1\u0001", s)  # uvulars and pharyngeals colour /a/ too
+    s = re.sub(f"\u0001([^\\s{_AR_VOWELS}]*?)a", lambda m: m.group(1).replace("\u0001", "") + "ɑ", s)
+    s = s.replace("\u0001", "")
+    s = re.sub(r"a\.", "ɑ", s).replace(".", "")
+    s = "".join(AR_TO_KOKORO.get(c, c) for c in s)
+    # geminates: Cː -> CC, runs of 3+ identical consonants -> 2
+    s = re.sub(rf"([^\s{_AR_VOWELS}ˈˌː])ː", r"\1\1", s)
+    s = re.sub(rf"([^\s{_AR_VOWELS}ˈˌː])\1+", r"\1\1", s)
+    s = re.sub(r"([aɑ])i(?![ː" + _AR_VOWELS + "])", r"\1j", s)
+    s = re.sub(r"([aɑ])u(?![ː" + _AR_VOWELS + "])", r"\1w", s)
+    s = re.sub(r"\s+", " ", s).strip()
+    if vocab is not None:
+        s = "".join(c for c in s if c in vocab)
+    return s
+
+
+def arabic_to_kokoro(text: str, vocab: dict[str, int] | None = None) -> str:
+    """Kokoro phonemes of (diacritized, normalized) Arabic ``text``, punctuation kept so Kokoro
+    phrases and pauses. Phonemes come from eSpeak NG's ``ar`` voice
+    (:func:`~twintake.speech.tts.espeak.text_to_ipa`), rewritten by :func:`arabic_ipa_to_kokoro`.
+    Raises BackendError when eSpeak NG cannot be loaded."""
+    from .espeak import text_to_ipa
+
+    out: list[str] = []
+    for piece in _AR_PUNCT.split(text):
+        if not piece:
+            continue
+        if _AR_PUNCT.fullmatch(piece):
+            if out and out[-1].endswith(" "):
+                out[-1] = out[-1].rstrip()
+            out.append(piece + " ")
+            continue
+        if not re.search(r"\w", piece):
+            continue
+        ps = arabic_ipa_to_kokoro(text_to_ipa(piece, "ar"))
+        if ps:
+            out.append(ps + " ")
+    result = re.sub(r"\s+", " ", "".join(out)).strip()
+    if vocab is not None:
+        result = "".join(c for c in result if c in vocab)
+    return result
+
+
+_AR_KOKORO_ARPA = {"ʔ": "HH", "h": "HH", "x": "HH", "ɾ": "R", "q": "K", "ɑ": "AA", "a": "AA"}
+
+
+def arabic_kokoro_symbol_to_arpabet(symbol: str) -> str | None:
+    """ARPAbet phone of a Kokoro token in Arabic speech: like
+    :func:`kokoro_symbol_to_arpabet`, except the classes the eSpeak Arabic path uses
+    (``ʔ h x -> HH``, ``ɾ -> R``, ``q -> K``, ``a ɑ -> AA``)."""
+    if symbol in _AR_KOKORO_ARPA:
+        return _AR_KOKORO_ARPA[symbol]
+    return kokoro_symbol_to_arpabet(symbol)

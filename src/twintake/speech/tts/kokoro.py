@@ -166,8 +166,12 @@ def _voice_pack(voice: str | None) -> np.ndarray:
     return voices[name]
 
 
-def synthesize_phonemes(phonemes: str, voice: str | None = None, speed: float = 1.0) -> tuple[np.ndarray, list[Phone]]:
+def synthesize_phonemes(phonemes: str, voice: str | None = None, speed: float = 1.0,
+                        to_arpabet=kokoro_symbol_to_arpabet) -> tuple[np.ndarray, list[Phone]]:
     """Run Kokoro on a Kokoro phoneme string (at most 500 symbols).
+
+    ``to_arpabet`` maps one token to its ARPAbet phone (None = no phone of its own); the
+    default is the English table, Arabic passes ``g2p.arabic_kokoro_symbol_to_arpabet``.
 
     Returns:
         samples (S,) float32 at 24 kHz and ARPAbet phones with times in seconds covering
@@ -191,10 +195,11 @@ def synthesize_phonemes(phonemes: str, voice: str | None = None, speed: float = 
         durations = np.asarray(outs[1]).ravel().astype(np.int64)
     else:
         durations = np.full(len(symbols) + 2, max(1, len(audio) // SAMPLES_PER_FRAME // (len(symbols) + 2)))
-    return audio, _phones_from_durations(["_", *symbols, "_"], durations, len(audio))
+    return audio, _phones_from_durations(["_", *symbols, "_"], durations, len(audio), to_arpabet)
 
 
-def _phones_from_durations(symbols: list[str], durations: np.ndarray, n_samples: int) -> list[Phone]:
+def _phones_from_durations(symbols: list[str], durations: np.ndarray, n_samples: int,
+                           to_arpabet=kokoro_symbol_to_arpabet) -> list[Phone]:
     """Token durations (frames of 600 samples) -> merged ARPAbet phones covering the audio.
 
     Stress marks give their time to the next phone, spaces and length marks to the previous one;
@@ -206,7 +211,7 @@ def _phones_from_durations(symbols: list[str], durations: np.ndarray, n_samples:
     spans: list[list] = []  # [symbol, frames]
     carry = 0.0
     for sym, dur in zip(symbols, durations.tolist()):
-        arpa = "SIL" if sym == "_" else kokoro_symbol_to_arpabet(sym)
+        arpa = "SIL" if sym == "_" else to_arpabet(sym)
         if arpa is None:
             if sym in "ˈˌ":
                 carry += dur
