@@ -5,8 +5,8 @@ Default, ``method="mvn"``: WORLD spectral envelopes coded as mel-cepstra
 (``pyworld.code_spectral_envelope``, 60 coefficients) get a per-coefficient mean/variance
 transfer from the source speaker's statistics to the reference's (cepstral MVN transfer, the
 "global" linear transform of statistical VC; cf. Toda et al. 2007 for the F0 counterpart).
-Voiced-frame statistics are used for every frame (``unvoiced="voiced"``), c0 (frame energy) is
-kept; the std ratio is raised to ``var_power`` = 1.3. Every frame keeps its own phone content, so intelligibility survives; the measured cost
+Voiced frames get the voiced-frame transform; unvoiced frames only its mean shift
+(``unvoiced="shift"``); c0 (frame energy) is kept; the std ratio is raised to ``var_power`` = 1.3. Every frame keeps its own phone content, so intelligibility survives; the measured cost
 is similarity (see docs/speech.md).
 
 ``method="knn"`` (after kNN-VC, Baas, van Niekerk & Kamper, Interspeech 2023): every frame is
@@ -242,7 +242,7 @@ def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int
                      blend: float = 0.3, warp: bool | float = False, src_lf0_stats: tuple[float, float] | None = None,
                      src_cep_stats: dict | None = None, pitch_shift_semitones: float = 0.0,
                      context: tuple[int, ...] = (-4, -2, 0, 2, 4), var_power: float = 1.3, mvn_order: int = N_CODED,
-                     unvoiced: str = "voiced", knn_order: int = N_CODED, knn_median: int = 0,
+                     unvoiced: str = "shift", knn_order: int = N_CODED, knn_median: int = 0,
                      knn_weighted: bool = False, smooth: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
     """Convert source WORLD features toward ``profile`` (a :class:`VoiceProfile`).
 
@@ -264,8 +264,13 @@ def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int
             default 1.3 slightly over-applies the reference's spread: +0.006 similarity,
             +0.02 WER against 1.0 in the 6-speaker benchmark).
         mvn_order: the mvn transfer changes coefficients 1..mvn_order-1 only.
-        unvoiced: ``"mvn"`` maps unvoiced frames with the unvoiced statistics, ``"voiced"``
-            with the voiced frames' transform, ``"keep"`` leaves them as in the source.
+        unvoiced: how unvoiced frames (fricatives, stops, pauses) are mapped. ``"shift"``
+            (default): the voiced frames' mean shift only, an average spectral-envelope
+            difference between the speakers; ``"voiced"``: the voiced frames' full
+            mean/variance transform (scaling their large deviations from the voiced mean put
+            +7 to +20 dB of hiss into 8-12 kHz); ``"mvn"``: the unvoiced frames' own statistics
+            (most similar, least intelligible); ``"keep"``: unchanged. Measured in
+            docs/benchmarks.md ("Voice conversion: unvoiced frames").
         knn_order: the kNN output replaces coefficients 1..knn_order-1 only (smooth
             envelope / timbre); higher ones come from the mvn transfer.
         knn_median: median filter length (frames) over the kNN output (0 = off).
@@ -302,14 +307,15 @@ def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int
     out = c.copy()
     for flag in (True, False):
         sel = voiced == flag
-        cls = True if (not flag and unvoiced == "voiced" and True in r_stats and True in s_stats) else flag
+        cls = True if (not flag and unvoiced in ("voiced", "shift") and True in r_stats and True in s_stats) else flag
         if not sel.any() or cls not in r_stats:
             continue
         if cls not in s_stats:  # too few source frames of this class: shift means only
             st = (c[sel].mean(0), r_stats[cls][1])
         else:
             st = s_stats[cls]
-        mapped = mvn_map(c[sel], st, r_stats[cls], var_power, mvn_order)
+        shift_only = not flag and unvoiced == "shift"
+        mapped = mvn_map(c[sel], st, r_stats[cls], 0.0 if shift_only else var_power, mvn_order)
         if not flag and unvoiced == "keep":
             mapped = c[sel]
         conv = mapped
