@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 import types
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,18 +196,23 @@ class MediaPipeTracker:
         mouth = OneEuroFilter(self.fps, min_cutoff_hz=3.0, beta=1.5)
         mouth_idx = np.unique(np.concatenate([L.MOUTH_POINTS, L.EYELIDS]))
         prev_centre: np.ndarray | None = None
-        with _quiet_native_stderr():
+        # The graph's threads open the native models (and log about it) asynchronously after
+        # FaceMesh() returns, up to the first processed frames: stay quiet until frame 5.
+        quiet = ExitStack()
+        quiet.enter_context(_quiet_native_stderr())
+        try:
             mesh = fm.FaceMesh(static_image_mode=False, max_num_faces=self.max_faces,
                                refine_landmarks=True, min_detection_confidence=0.5,
                                min_tracking_confidence=0.5)
-        with mesh:
+        except BaseException:
+            quiet.close()
+            raise
+        with mesh, quiet:
             for i, image in enumerate(frames):
                 h, w = image.shape[:2]
-                if i < 5:  # native models start lazily on the first frames
-                    with _quiet_native_stderr():
-                        res = mesh.process(np.ascontiguousarray(image))
-                else:
-                    res = mesh.process(np.ascontiguousarray(image))
+                if i == 5:
+                    quiet.close()
+                res = mesh.process(np.ascontiguousarray(image))
                 faces = [_to_pixels(f, w, h) for f in (res.multi_face_landmarks or [])]
                 pts = self._choose(faces, prev_centre)
                 if pts is None:
