@@ -146,3 +146,13 @@ def test_source_phones_come_from_a_child_process(media, tmp_path):
     soundfile.write(silent, np.zeros(16000, np.float32), 16000)
     job = _SourcePhones(silent, probe(silent))
     assert job.result() == []
+
+
+def test_prepare_creates_missing_parent_folders(media, tmp_path):
+    out = tmp_path / "avatars" / "people" / "macron"
+    av = Avatar.prepare(media / "portrait/realthreed_macron.png", out)
+    assert (out / "avatar.json").is_file() and av.kind == "photo"
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(twintake.AvatarError, match="cannot create"):
+        Avatar.prepare(media / "portrait/realthreed_macron.png", blocker / "x" / "macron")

@@ -115,14 +115,17 @@ class Avatar:
         Returns:
             The loaded :class:`Avatar`.
         Raises:
-            AvatarError: ``out`` exists (without ``force``).
+            AvatarError: ``out`` exists (without ``force``), or its parent folder cannot be
+                created (missing parents are created).
             MediaError, NoFaceError, VoiceError (only for an explicit ``voice``).
         """
         source, out = Path(source), Path(out)
         if (out.exists() and not force):
             raise AvatarError(f"{out} already exists: choose another name or use --force to replace it")
-        if not out.parent.is_dir():
-            raise AvatarError(f"cannot create {out}: folder {out.parent} does not exist")
+        try:  # like `mkdir -p`: `prepare video -o avatars/anna` works in a fresh folder
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise AvatarError(f"cannot create {out}: {e.strerror or e} (choose a writable folder)") from e
         defaults = check_defaults(defaults)
         progress = Progress(hook, cancel)
         info = probe(source)
