@@ -440,18 +440,7 @@ class MouthInteriorModel:
         a = (1.0 - _smoothstep((t - _SPLIT + 0.12) / 0.24))[..., None].astype(np.float32)
         tex = (a * up + (1 - a) * lo) * self.colour_gain(look)
         tex = self._match_sharpness(tex, w_px / k_size, look.blur_px)
-        # pull the polygon slightly towards the lip midline so the photo's lip edge stays crisp
-        feather = max(0.5, 0.02 * w_px)
-        uu, yy = fr.from_pixels(inner)
-        yu_i, yl_i = fr.lips_at(uu)
-        gap_px = float(np.max(yl_i - yu_i)) * w_px
-        pull = min(0.9, feather / max(gap_px, 1e-6))
-        shrink = fr.to_pixels(uu, yy + pull * (0.5 * (yu_i + yl_i) - yy))
-        mask = polygon_mask(shrink - [x0, y0], (x1 - x0, y1 - y0), feather=feather) * float(strength)
-        roi = image[y0:y1, x0:x1].astype(np.float32)
-        out = roi + mask[..., None] * (tex - roi)
-        image[y0:y1, x0:x1] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
-        return image
+        return _blend_inside_lips(image, tex, fr, inner, w_px, (x0, y0, x1, y1), strength)
 
     def _match_sharpness(self, tex: np.ndarray, width_px: float, photo_blur_px: float) -> np.ndarray:
         """Blur or sharpen the rendered interior ``tex`` (h, w, 3) float32 so its edge blur
@@ -590,17 +579,27 @@ class PhotoMouth:
         # nearly closed (a bilabial closure): the lips' seam, not compressed teeth
         closed = _smoothstep((0.3 - g_t / np.maximum(g0, 1e-6)) / 0.2)[..., None]
         tex = tex + closed * (self.seam - tex)
-        feather = max(0.5, 0.02 * w_px)
-        uu, yy = fr.from_pixels(inner)
-        yu_i, yl_i = fr.lips_at(uu)
-        gap_px = float(np.max(yl_i - yu_i)) * w_px
-        pull = min(0.9, feather / max(gap_px, 1e-6))
-        shrink = fr.to_pixels(uu, yy + pull * (0.5 * (yu_i + yl_i) - yy))
-        mask = polygon_mask(shrink - [x0, y0], (x1 - x0, y1 - y0), feather=feather) * float(strength)
-        roi = image[y0:y1, x0:x1].astype(np.float32)
-        out = roi + mask[..., None] * (tex - roi)
-        image[y0:y1, x0:x1] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
-        return image
+        return _blend_inside_lips(image, tex, fr, inner, w_px, (x0, y0, x1, y1), strength)
+
+
+def _blend_inside_lips(image: np.ndarray, tex: np.ndarray, fr: LipFrame, inner: np.ndarray, w_px: float,
+                       box: tuple[int, int, int, int], strength: float) -> np.ndarray:
+    """Blend ``tex`` (the box's (h, w, 3) float32 interior texture) into ``image`` in place inside
+    the inner-lip polygon ``inner`` ((M, 2) pixels), feathered by 2 % of the mouth width
+    ``w_px``; the polygon is pulled slightly towards the lip midline so the photo's lip edge
+    stays crisp. ``box`` = (x0, y0, x1, y1) pixels of ``tex`` in ``image``. Returns ``image``."""
+    x0, y0, x1, y1 = box
+    feather = max(0.5, 0.02 * w_px)
+    uu, yy = fr.from_pixels(inner)
+    yu_i, yl_i = fr.lips_at(uu)
+    gap_px = float(np.max(yl_i - yu_i)) * w_px
+    pull = min(0.9, feather / max(gap_px, 1e-6))
+    shrink = fr.to_pixels(uu, yy + pull * (0.5 * (yu_i + yl_i) - yy))
+    mask = polygon_mask(shrink - [x0, y0], (x1 - x0, y1 - y0), feather=feather) * float(strength)
+    roi = image[y0:y1, x0:x1].astype(np.float32)
+    out = roi + mask[..., None] * (tex - roi)
+    image[y0:y1, x0:x1] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return image
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ ARPAbet: every phone symbol is mapped to one of the 39 CMUdict ARPAbet phones (n
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 __all__ = [
     "ARPABET",
@@ -55,32 +56,41 @@ def espeak_ipa_to_kokoro(ipa: str) -> str:
     return ps.replace("^", "").replace("-", "")
 
 
-def english_to_kokoro(text: str, vocab: dict[str, int] | None = None) -> str:
-    """Phonemes of normalized English ``text`` in Kokoro's symbols, punctuation kept.
-
-    ``"Hello, world."`` -> ``"həlˈO, wˈɜɹld."``. Symbols not in ``vocab`` (when given) are dropped.
-    Raises BackendError when eSpeak NG cannot be loaded.
-    """
+def _phonemize_runs(text: str, punct: re.Pattern, voice: str, to_kokoro: Callable[[str], str],
+                    vocab: dict[str, int] | None) -> str:
+    """eSpeak NG IPA of each run of ``text`` between punctuation marks (``punct``, one capturing
+    group), rewritten by ``to_kokoro``; the marks are kept (Kokoro phrases and pauses at them),
+    symbols not in ``vocab`` (when given) dropped. Raises BackendError when eSpeak NG cannot be
+    loaded."""
     from .espeak import text_to_ipa
 
     out: list[str] = []
-    for piece in _PUNCT_SPLIT.split(text):
+    for piece in punct.split(text):
         if not piece:
             continue
-        if _PUNCT_SPLIT.fullmatch(piece):
+        if punct.fullmatch(piece):
             if out and out[-1].endswith(" "):
                 out[-1] = out[-1].rstrip()
             out.append(piece + " ")
             continue
         if not re.search(r"\w", piece):
             continue
-        ps = espeak_ipa_to_kokoro(text_to_ipa(piece, "en-us"))
+        ps = to_kokoro(text_to_ipa(piece, voice))
         if ps:
             out.append(ps + " ")
     result = re.sub(r"\s+", " ", "".join(out)).strip()
     if vocab is not None:
         result = "".join(c for c in result if c in vocab)
     return result
+
+
+def english_to_kokoro(text: str, vocab: dict[str, int] | None = None) -> str:
+    """Phonemes of normalized English ``text`` in Kokoro's symbols, punctuation kept.
+
+    ``"Hello, world."`` -> ``"həlˈO, wˈɜɹld."``. Symbols not in ``vocab`` (when given) are dropped.
+    Raises BackendError when eSpeak NG cannot be loaded.
+    """
+    return _phonemize_runs(text, _PUNCT_SPLIT, "en-us", espeak_ipa_to_kokoro, vocab)
 
 
 # Kokoro (misaki) symbol -> ARPAbet. None = no phone of its own (stress, space, length).
@@ -189,26 +199,7 @@ def arabic_to_kokoro(text: str, vocab: dict[str, int] | None = None) -> str:
     phrases and pauses. Phonemes come from eSpeak NG's ``ar`` voice
     (:func:`~twintake.speech.tts.espeak.text_to_ipa`), rewritten by :func:`arabic_ipa_to_kokoro`.
     Raises BackendError when eSpeak NG cannot be loaded."""
-    from .espeak import text_to_ipa
-
-    out: list[str] = []
-    for piece in _AR_PUNCT.split(text):
-        if not piece:
-            continue
-        if _AR_PUNCT.fullmatch(piece):
-            if out and out[-1].endswith(" "):
-                out[-1] = out[-1].rstrip()
-            out.append(piece + " ")
-            continue
-        if not re.search(r"\w", piece):
-            continue
-        ps = arabic_ipa_to_kokoro(text_to_ipa(piece, "ar"))
-        if ps:
-            out.append(ps + " ")
-    result = re.sub(r"\s+", " ", "".join(out)).strip()
-    if vocab is not None:
-        result = "".join(c for c in result if c in vocab)
-    return result
+    return _phonemize_runs(text, _AR_PUNCT, "ar", arabic_ipa_to_kokoro, vocab)
 
 
 _AR_KOKORO_ARPA = {"ʔ": "HH", "h": "HH", "x": "HH", "ɾ": "R", "q": "K", "ɑ": "AA", "a": "AA"}
