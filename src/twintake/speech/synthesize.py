@@ -3,7 +3,7 @@
 Pipeline: validate -> split by script (Arabic / Latin runs) -> normalize -> split into sentences
 -> TTS sentence by sentence (Kokoro-82M for English; Arabic: text2tashkeel + eSpeak NG IPA read
 by Kokoro-82M, or eSpeak NG's own voice with ``ar_engine="espeak"``) ->
-join with short pauses -> optional voice conversion (WORLD + kNN, timing preserved) ->
+join with short pauses -> optional voice conversion (WORLD + cepstral statistics transfer, timing preserved) ->
 -16 LUFS. Phone timings (ARPAbet + ``"SIL"``) come from the TTS itself.
 """
 
