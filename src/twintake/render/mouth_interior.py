@@ -409,24 +409,14 @@ class MouthInteriorModel:
             ``image``.
         """
         inner = np.asarray(inner, np.float64)
-        try:
-            fr = LipFrame.from_inner(inner)
-        except ValueError:
+        region = _lip_region(image, inner, strength)
+        if region is None:
             return image
+        fr, (x0, y0, x1, y1), u, y = region
         w_px = fr.width_px
         k_size = 1.0
         if iod_px and self.width_iod > 0:
             k_size = float(np.clip(w_px / (self.width_iod * iod_px), 0.75, 1.33))
-        if w_px < 4 or strength <= 0:
-            return image
-        h, w = image.shape[:2]
-        x0, y0 = np.floor(inner.min(0) - 3).astype(int)
-        x1, y1 = np.ceil(inner.max(0) + 4).astype(int)
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-        if x1 - x0 < 2 or y1 - y0 < 2:
-            return image
-        px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
-        u, y = fr.from_pixels(np.stack([px, py], -1))
         yu, yl = fr.lips_at(np.clip(u, 0.0, 1.0))
         s_up, s_lo = y - yu, yl - y
         nu, ns = LAYER_SIZE
@@ -532,21 +522,11 @@ class PhotoMouth:
             ``image``.
         """
         inner = np.asarray(inner, np.float64)
-        try:
-            fr = LipFrame.from_inner(inner)
-        except ValueError:
+        region = _lip_region(image, inner, strength)
+        if region is None:
             return image
+        fr, (x0, y0, x1, y1), u, y = region
         w_px, p = fr.width_px, self.frame
-        if w_px < 4 or strength <= 0:
-            return image
-        h, w = image.shape[:2]
-        x0, y0 = np.floor(inner.min(0) - 3).astype(int)
-        x1, y1 = np.ceil(inner.max(0) + 4).astype(int)
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-        if x1 - x0 < 2 or y1 - y0 < 2:
-            return image
-        px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
-        u, y = fr.from_pixels(np.stack([px, py], -1))
         uc = np.clip(u, 0.0, 1.0)
         yu, yl = fr.lips_at(uc)
         s_up, s_lo = (y - yu) * w_px, (yl - y) * w_px  # target pixels below / above the lips
@@ -580,6 +560,35 @@ class PhotoMouth:
         closed = _smoothstep((0.3 - g_t / np.maximum(g0, 1e-6)) / 0.2)[..., None]
         tex = tex + closed * (self.seam - tex)
         return _blend_inside_lips(image, tex, fr, inner, w_px, (x0, y0, x1, y1), strength)
+
+
+def _lip_region(image: np.ndarray, inner: np.ndarray, strength: float):
+    """The pixels a mouth interior is painted on, in lip coordinates.
+
+    Args:
+        image: (H, W, 3) uint8 frame; inner: (M, 2) float64 inner-lip polygon in its pixels.
+        strength: opacity; nothing is painted at 0.
+    Returns:
+        ``(frame, (x0, y0, x1, y1), u, y)``: the :class:`LipFrame`, the pixel box around the
+        polygon (clipped to the image), and the (y1-y0, x1-x0) lip coordinates of its pixels;
+        or None when there is nothing to paint (degenerate polygon, mouth under 4 px wide,
+        zero strength, box under 2 px).
+    """
+    try:
+        fr = LipFrame.from_inner(inner)
+    except ValueError:
+        return None
+    if fr.width_px < 4 or strength <= 0:
+        return None
+    h, w = image.shape[:2]
+    x0, y0 = np.floor(inner.min(0) - 3).astype(int)
+    x1, y1 = np.ceil(inner.max(0) + 4).astype(int)
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    u, y = fr.from_pixels(np.stack([px, py], -1))
+    return fr, (int(x0), int(y0), int(x1), int(y1)), u, y
 
 
 def _blend_inside_lips(image: np.ndarray, tex: np.ndarray, fr: LipFrame, inner: np.ndarray, w_px: float,
