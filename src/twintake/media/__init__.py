@@ -4,7 +4,7 @@ atomic MP4 / WAV writing. Everything goes through PyAV (bundled FFmpeg); no shel
 from __future__ import annotations
 
 from .decode import VideoFrame, iter_frames, iter_frames_at, load_audio, sample_frames
-from .encode import VideoWriter, write_wav
+from .encode import AAC_RATES, VideoWriter, aac_rate, check_output_path, write_wav
 from .probe import AudioInfo, MediaInfo, VideoInfo, probe
 
 __all__ = [
@@ -19,4 +19,7 @@ __all__ = [
     "load_audio",
     "VideoWriter",
     "write_wav",
+    "AAC_RATES",
+    "aac_rate",
+    "check_output_path",
 ]

@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import OutputError
 from .probe import PathLike, describe_av_error
 
-__all__ = ["VideoWriter", "write_wav"]
+__all__ = ["VideoWriter", "write_wav", "AAC_RATES", "aac_rate", "check_output_path"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,27 @@ _AUDIO_LEAD_S = 0.5
 # AVCOL_* values for BT.709 and the limited ("tv"/MPEG) range
 _BT709 = 1
 _RANGE_TV = 1
+
+
+#: Sample rates AAC accepts; audio at other rates is resampled to 48 kHz.
+AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+
+
+def aac_rate(sample_rate_hz: int) -> int:
+    """The rate audio at ``sample_rate_hz`` is encoded at: itself if AAC accepts it, else 48000."""
+    return int(sample_rate_hz) if int(sample_rate_hz) in AAC_RATES else 48000
+
+
+def check_output_path(out: PathLike) -> pathlib.Path:
+    """Raise :class:`OutputError` unless the video ``out`` can be written (checked before any
+    work starts): an ``.mp4``/``.m4v``/``.mov`` name in an existing, writable folder."""
+    out = pathlib.Path(out)
+    if out.suffix.lower() not in _FORMATS:
+        raise OutputError(f"cannot write {out}: the output must be an .mp4 file")
+    if out.is_dir():
+        raise OutputError(f"cannot write {out}: it is a folder")
+    _check_folder(out)
+    return out
 
 
 def _check_folder(path: pathlib.Path) -> pathlib.Path:
@@ -64,6 +85,10 @@ def _temp_beside(path: pathlib.Path, folder: pathlib.Path) -> pathlib.Path:
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     os.close(fd)
+    # mkstemp makes the file private (0600); the finished output gets a normal file's mode
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(name, 0o666 & ~umask)
     return pathlib.Path(name)
 
 
