@@ -66,16 +66,14 @@ F0_CEIL = 600.0
 
 
 def _pyworld():
-    import warnings
-
     try:
-        with warnings.catch_warnings():  # pyworld 0.3.5 imports the deprecated pkg_resources
-            warnings.simplefilter("ignore")
-            import pyworld
+        import pyworld
     except ImportError as exc:
+        # "pyworld-prebuilt" installs the `pyworld` module from manylinux wheels (no compiler,
+        # no pkg_resources); the old source-built pyworld 0.3.5 broke with setuptools >= 81
         raise BackendError(
-            "voice conversion needs pyworld: `pip install \"setuptools<81\" pyworld==0.3.5` "
-            "(builds from source; needs gcc)"
+            f"voice conversion needs the WORLD vocoder ({exc}): `pip install pyworld-prebuilt==0.3.6.post1` "
+            "(and `pip uninstall pyworld` if an old source build is installed)"
         ) from exc
     return pyworld
 
