@@ -3,6 +3,7 @@
     import twintake
     result = twintake.lipsync("person.mp4", "speech.wav", "out.mp4")
     print(result.duration_s, result.frames_without_face)
+    twintake.make_video("person.mp4", "Hello!", out="hello.mp4")   # text in the person's voice
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .types import FaceTrack, MouthTrajectory, Phone, RenderResult, Speech, Time
 __all__ = [
     "__version__",
     "lipsync",
+    "make_video",
     "synthesize",
     "Avatar",
     "LipsyncOptions",
@@ -46,7 +48,8 @@ __all__ = [
 ]
 
 
-_LAZY = {"lipsync": "pipeline", "LipsyncOptions": "options", "synthesize": "speech", "Avatar": "avatar"}
+_LAZY = {"lipsync": "job", "make_video": "job", "LipsyncOptions": "options", "synthesize": "speech",
+         "Avatar": "avatar"}
 
 
 def __getattr__(name: str):

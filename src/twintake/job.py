@@ -1,10 +1,17 @@
-"""One job of the main command, shared by the CLI (``twintake say``) and the web app.
+"""The one job entry: what the CLI (``twintake say``), the web page, :func:`twintake.lipsync` and
+:meth:`twintake.Avatar.say` all go through.
 
     make_video(SOURCE, text=... | audio=..., out=...)
 
-SOURCE is a talking video, a portrait photo or a prepared avatar folder; the speech is a text
-(spoken in the person's voice first) or a speech file. The CLI and the web page are thin layers
-over this function, so both behave the same.
+Two decisions are made here and nowhere else:
+
+* **the source**: a talking video, a portrait photo, or a prepared avatar (folder or object)
+  (:func:`source_kind`);
+* **the speech and its voice**: a speech file or :class:`Speech` as given; a text spoken by the
+  TTS in the voice :func:`resolve_voice` picks - the person's own (the video's audio, or the
+  avatar's profile), a reference clip, or the built-in voice (``"none"``).
+
+Then :mod:`twintake.engine` renders: a video through its (cached) preparation, a photo directly.
 """
 
 from __future__ import annotations
@@ -13,12 +20,17 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .avatar_folder import AvatarFolder, is_avatar
 from .errors import AvatarError, MediaError, SpeechError, VoiceError
 from .hooks import Progress, ProgressHook
+from .media import check_output_path, probe
 from .options import LipsyncOptions
-from .types import RenderResult, Speech
+from .types import RenderResult, Speech, is_builtin_voice
 
-__all__ = ["VideoJobResult", "make_video", "resolve_voice"]
+__all__ = ["VideoJobResult", "make_video", "lipsync", "make_speech", "resolve_voice", "source_kind"]
+
+#: Kinds of source :func:`source_kind` tells apart.
+SOURCE_KINDS = ("video", "photo", "avatar")
 
 
 @dataclass
@@ -36,23 +48,51 @@ class VideoJobResult:
     notes: list[str] = field(default_factory=list)
 
 
-def resolve_voice(voice: str | Path | None, source: str | Path | None):
+def source_kind(source: str | Path | AvatarFolder) -> str:
+    """``"avatar"``, ``"photo"`` or ``"video"``.
+
+    Raises:
+        MediaError: the path does not exist, or is neither a photo nor a video.
+        AvatarError: a folder that is not an avatar.
+    """
+    if isinstance(source, AvatarFolder) or is_avatar(source):
+        return "avatar"
+    p = Path(source)
+    if not p.exists():
+        raise MediaError(f"{p} does not exist: give a talking video, a portrait photo or an avatar folder")
+    if p.is_dir():
+        raise AvatarError(f"{p} is a folder but not an avatar (no avatar.json); prepare one with "
+                          f"twintake prepare VIDEO -o {p}")
+    info = probe(p)
+    if info.is_image:
+        return "photo"
+    if info.video is None:
+        raise MediaError(f"{p} has no video stream: give a talking video, a portrait photo or an avatar folder")
+    return "video"
+
+
+def resolve_voice(voice: str | Path | object | None, source: str | Path | AvatarFolder | None):
     """The voice to clone for a job.
 
     Args:
-        voice: a reference clip (audio or video path), ``"none"`` for the built-in voice, or None
-            for the default: the source video's own audio when it has enough usable speech.
-        source: the job's source (video or photo), used when ``voice`` is None.
+        voice: a reference clip (audio or video path) or a voice profile; ``"none"`` for the
+            built-in voice; None for the default: an avatar's own profile, or the source video's
+            own audio when it has enough usable speech (a photo has none).
+        source: the job's source (video, photo or avatar), used when ``voice`` is None.
     Returns:
         ``(reference, note)``: a path, a :class:`~twintake.speech.voice.VoiceProfile` or None
         (built-in voice); and a note for the user (str) or None.
+    Raises:
+        MediaError: ``source`` cannot be read.
     """
     if voice is not None:
-        return (None if str(voice).lower() == "none" else voice), None
+        return (None if is_builtin_voice(voice) else voice), None
     if source is None:
         return None, None
-    from .media import probe
-
+    if isinstance(source, AvatarFolder):
+        if source.voice is None:
+            return None, "this avatar has no voice profile; the built-in voice was used"
+        return source.voice, None
     if probe(source).is_image:
         return None, "a photo has no voice; the built-in voice was used (give a voice reference to clone one)"
     from .speech.voice import load_voice_profile
@@ -64,66 +104,114 @@ def resolve_voice(voice: str | Path | None, source: str | Path | None):
                       "give a clip of the person as the voice reference")
 
 
-def make_video(source: str | Path, text: str | None = None, *, audio: str | Path | Speech | None = None,
-               out: str | Path = "out.mp4", voice: str | Path | None = None, lang: str = "auto",
-               tts_voice: str | None = None, max_chars: int = 20000, options: LipsyncOptions | None = None,
-               hook: ProgressHook | None = None, cancel: threading.Event | None = None) -> VideoJobResult:
+def make_speech(text: str | None = None, *, audio: str | Path | Speech | None = None,
+                voice: str | Path | object | None = None, source: str | Path | AvatarFolder | None = None,
+                lang: str = "auto", tts_voice: str | None = None, speed: float = 1.0, max_chars: int = 20000,
+                max_duration_s: float = 1800.0, ar_engine: str | None = None,
+                hook: ProgressHook | None = None, cancel: threading.Event | None = None) -> tuple[Speech, list[str]]:
+    """The speech of a job: ``audio`` as given, or ``text`` spoken in the voice
+    :func:`resolve_voice` picks for ``voice`` and ``source``.
+
+    Returns:
+        ``(speech, notes)``.
+    Raises:
+        SpeechError: neither or both of ``text`` and ``audio``; empty/too long text; silent or
+            too long audio. MediaError, VoiceError, BackendError, Cancelled.
+    """
+    if (text is None) == (audio is None):
+        raise SpeechError("give the speech: either a text to speak or an audio file, not both")
+    if audio is not None:
+        if isinstance(audio, Speech):
+            speech = audio
+        else:
+            from .speech.input import load_speech
+
+            speech = load_speech(audio, max_duration_s)
+        if speech.duration_s > max_duration_s:
+            raise SpeechError(f"the speech is {speech.duration_s / 60:.1f} min long, over the "
+                              f"{max_duration_s / 60:.0f} min limit")
+        return speech, []
+    from .speech import synthesize
+
+    ref, note = resolve_voice(voice, source)
+    speech = synthesize(text, lang=lang, voice=ref, tts_voice=tts_voice, speed=speed, max_chars=max_chars,
+                        hook=Progress(hook, cancel), ar_engine=ar_engine)
+    return speech, [note] if note else []
+
+
+def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
+               audio: str | Path | Speech | None = None, out: str | Path = "out.mp4",
+               voice: str | Path | None = None, lang: str = "auto", tts_voice: str | None = None,
+               max_chars: int = 20000, options: LipsyncOptions | None = None, hook: ProgressHook | None = None,
+               cancel: threading.Event | None = None) -> VideoJobResult:
     """Make ``source`` say ``text`` (in the person's voice) or lip-sync ``audio``; write an MP4.
 
     Args:
-        source: talking video, portrait photo, or prepared avatar folder.
+        source: talking video, portrait photo, prepared avatar folder or :class:`~twintake.Avatar`.
         text: what to say (English, Arabic or mixed), or
         audio: a speech file (wav/mp3/m4a/flac or a video's audio track) or a :class:`Speech`.
         out: the MP4 to write (temp file renamed when complete).
-        voice: see :func:`resolve_voice`; for an avatar, None = the avatar's own voice profile.
+        voice: see :func:`resolve_voice` (only used with ``text``).
         lang: ``"en"``, ``"ar"`` or ``"auto"`` (by script).
         tts_voice: built-in Kokoro voice for English (e.g. ``"jf_gongitsune"``, ``"jm_kumo"``).
         max_chars: longest text accepted.
-        options: :class:`LipsyncOptions`.
+        options: :class:`LipsyncOptions` (an avatar fills unset ones from its stored defaults).
         hook: progress hook ``hook(stage, completed, total)``; stages ``tts``, ``voice``,
-            ``track``, ``bank``, ``speech``, ``motion``, ``render``.
+            ``track``, ``bank`` (video), ``face`` (photo), ``speech``, ``motion``, ``render``.
         cancel: set to stop the job (raises :class:`Cancelled`; no file left behind).
     Returns:
         :class:`VideoJobResult`.
     Raises:
         SpeechError: neither or both of ``text`` and ``audio``; empty/too long text; silent audio.
-        MediaError, NoFaceError, AvatarError, VoiceError, OutputError, Cancelled.
+        MediaError, NoFaceError, AvatarError, VoiceError, OutputError, BackendError, Cancelled.
     """
-    from .avatar import Avatar, is_avatar
-    from .pipeline import check_output_path, lipsync
+    from . import engine
 
     o = options or LipsyncOptions()
     if (text is None) == (audio is None):
         raise SpeechError("give the speech: either a text to speak or an audio file, not both")
     check_output_path(out)
     progress = Progress(hook, cancel)
-    notes: list[str] = []
-    if is_avatar(source):
-        avatar = Avatar.load(source)
-        if text is not None and avatar.voice is None and voice is None:
-            notes.append("this avatar has no voice profile; the built-in voice was used")
-        speech = _speech(text, audio, voice if voice is not None else avatar.voice, lang, tts_voice, max_chars,
-                         o, progress)
-        return VideoJobResult(avatar.say(audio=speech, out=out, options=o, hook=hook, cancel=cancel), speech, notes)
-    if not Path(source).exists():
-        raise MediaError(f"{source} does not exist: give a talking video, a portrait photo or an avatar folder")
-    if Path(source).is_dir():
-        raise AvatarError(f"{source} is a folder but not an avatar (no avatar.json); prepare one with "
-                          f"twintake prepare VIDEO -o {source}")
-    ref = None
-    if text is not None:
-        ref, note = resolve_voice(voice, source)
-        if note:
-            notes.append(note)
-    speech = _speech(text, audio, ref, lang, tts_voice, max_chars, o, progress)
-    return VideoJobResult(lipsync(source, speech, out, o, hook=hook, cancel=cancel), speech, notes)
+    kind = source_kind(source)
+    if kind == "avatar":
+        source = source if isinstance(source, AvatarFolder) else AvatarFolder.load(source)
+        o = source.options(options)
+    speech, notes = make_speech(text, audio=audio, voice=voice, source=source, lang=lang, tts_voice=tts_voice,
+                                max_chars=max_chars, max_duration_s=o.max_duration_s, hook=hook, cancel=cancel)
+    if kind == "photo" or (kind == "avatar" and source.prepared is None):
+        photo = source if kind == "photo" else source.path / source.manifest["source_file"]
+        return VideoJobResult(engine.render_photo(photo, speech, out, o, progress), speech, notes)
+    if kind == "avatar":
+        return VideoJobResult(engine.render_video(source.prepared, speech, out, o, progress), speech, notes)
+    if o.enhancer_model is not None:  # a wrong checkpoint fails before the face tracking (load is cached)
+        from .render.enhance import make_enhancer
+
+        make_enhancer(o.enhance, 25.0, o.enhancer_model, o.detail)
+    from .prepare import prepare_video
+
+    prep = prepare_video(source, face_index=o.face_index, progress=progress, use_cache=o.use_cache)
+    return VideoJobResult(engine.render_video(prep, speech, out, o, progress), speech, notes)
 
 
-def _speech(text, audio, ref, lang, tts_voice, max_chars, o: LipsyncOptions, progress: Progress) -> Speech:
-    from .pipeline import load_speech
+def lipsync(video: str | Path, audio: str | Path | Speech, out: str | Path,
+            options: LipsyncOptions | None = None, *, hook: ProgressHook | None = None,
+            cancel: threading.Event | None = None) -> RenderResult:
+    """Lip-sync the face in ``video`` to ``audio`` and write an MP4 (:func:`make_video` with a
+    speech file).
 
-    if audio is not None:
-        return audio if isinstance(audio, Speech) else load_speech(audio, o.max_duration_s)
-    from .speech import synthesize
-
-    return synthesize(text, lang=lang, voice=ref, tts_voice=tts_voice, max_chars=max_chars, hook=progress)
+    Args:
+        video: a talking video (any container PyAV reads; rotation and VFR handled), a portrait
+            photo (jpg/png/webp..., animated at 25 fps or ``options.fps``), or an avatar.
+        audio: speech file (wav/mp3/m4a/flac, or a video whose audio track is used), or a
+            :class:`Speech` (e.g. from :func:`twintake.synthesize`).
+        out: the .mp4 to write (written to a temp file and renamed when complete).
+        options: :class:`LipsyncOptions`.
+        hook: progress hook ``hook(stage, completed, total)``; stages ``track``, ``bank``,
+            ``speech``, ``motion``, ``render``.
+        cancel: set this event to stop the job (raises :class:`Cancelled`, no file left).
+    Returns:
+        :class:`RenderResult` (path, duration_s, fps, frames, frames_without_face, timings_s).
+    Raises:
+        MediaError, NoFaceError, SpeechError, OutputError, Cancelled.
+    """
+    return make_video(video, audio=audio, out=out, options=options, hook=hook, cancel=cancel).render

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .motion.driver import DriverOptions
-from .render.composite import CompositeOptions
+from .render.video.composite import CompositeOptions
 from .render.enhance import DetailOptions, check_enhance
-from .render.select import SelectOptions
+from .render.video.select import SelectOptions
 
 
 @dataclass
@@ -23,14 +23,17 @@ class LipsyncOptions:
         crf: H.264 constant rate factor (0 lossless .. 51 worst; 18 is visually lossless).
         preset: x264 speed preset (ultrafast .. veryslow).
         max_duration_s: longest speech accepted, seconds.
-        use_cache: reuse/store the source's face track and mouth bank on disk.
+        use_cache: reuse/store the source's face track and mouth bank on disk (videos; a
+            photo has nothing worth caching).
         enhance: restore the detail lost in warping: ``"none"``, ``"mouth"`` (the blended
             mouth region) or ``"face"`` (the whole face); None = the avatar's default, else
-            ``"mouth"`` (see :mod:`twintake.render.enhance`). Photos are not enhanced.
+            ``"mouth"`` (see :mod:`twintake.render.enhance`); photos too (the lips and jaw).
         enhancer_model: path of a local GFPGAN checkpoint (``GFPGANv1.3.pth``/``v1.4``; needs the
             ``neural`` extra) to restore with instead of the built-in ``detail`` enhancer.
-        driver, select, composite, detail: options of the motion driver, the mouth selection,
-            the compositing and the ``detail`` enhancer.
+        driver, select, composite, detail: options of the motion driver (videos and photos),
+            the mouth selection and the compositing (videos: a photo has no mouths to select
+            from) and the ``detail`` enhancer.
+        seed: seed of a photo's blinks and head motion.
 
     Raises:
         BackendError: unknown ``enhance``, or ``enhancer_model`` not an existing file.
@@ -49,6 +52,7 @@ class LipsyncOptions:
     select: SelectOptions = field(default_factory=SelectOptions)
     composite: CompositeOptions = field(default_factory=CompositeOptions)
     detail: DetailOptions = field(default_factory=DetailOptions)
+    seed: int = 0
 
     def __post_init__(self) -> None:
         check_enhance(self.enhance, self.enhancer_model)

@@ -32,7 +32,7 @@ from .hooks import Progress
 from .media import MediaInfo, iter_frames, probe
 from .motion.driver import VisemeShapes
 from .motion.shapes import MouthModel, mouth_descriptors, opening
-from .render.bank import CropBox, build_bank, lower_face_box
+from .render.video.bank import CropBox, build_bank, lower_face_box
 from .types import FaceTrack, Phone
 
 log = logging.getLogger(__name__)

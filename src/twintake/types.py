@@ -11,7 +11,18 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Phone", "Speech", "FaceTrack", "MouthTrajectory", "RenderResult", "TimeRange"]
+__all__ = ["Phone", "Speech", "FaceTrack", "MouthTrajectory", "RenderResult", "TimeRange", "BUILTIN_VOICE",
+           "is_builtin_voice"]
+
+#: The voice value that keeps the built-in TTS voice (``--voice none``).
+BUILTIN_VOICE = "none"
+
+
+def is_builtin_voice(voice: object) -> bool:
+    """True when ``voice`` asks for the built-in voice: the string ``"none"`` (any case, spaces
+    around) or an empty string. None is *not* it: None means "the default" (e.g. the video's
+    own voice)."""
+    return isinstance(voice, str) and voice.strip().lower() in ("", BUILTIN_VOICE)
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,9 @@ class RenderResult:
         timings_s: wall-clock seconds per stage (``"track"``, ``"speech"``, ``"motion"``,
             ``"render"``...); a stage served from the cache is absent or near 0.
         cache_hits: names of the stages served from the on-disk cache (e.g. ``"track"``).
+        base_frames: (T,) source frame shown under each composited frame (-1 for a photo).
+        mouth_frames: (T,) source frame whose mouth each composited frame uses (-1: none).
+        first_frame_s: seconds from the start of the render until its first frame was made.
     """
 
     path: Path
@@ -130,3 +144,6 @@ class RenderResult:
     frames_without_face: list[TimeRange] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     cache_hits: list[str] = field(default_factory=list)
+    base_frames: list[int] = field(default_factory=list)
+    mouth_frames: list[int] = field(default_factory=list)
+    first_frame_s: float = 0.0

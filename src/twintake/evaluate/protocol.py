@@ -7,14 +7,17 @@ Protocol (one talking video):
 2. Every method renders the clip speaking the clip's own audio. Base frames are the video
    itself (output frame t has base frame t: head, eyes and background are the real ones), and
    **leave-segment-out**: no method may take a mouth from within ``exclude_s`` (2 s) of the
-   frame being rendered (``exclude_radius`` of :func:`twintake.render.select.select_frames`),
+   frame being rendered (``exclude_radius`` of :func:`twintake.render.video.select.select_frames`),
    so the real mouth of that moment is never simply copied back.
 3. Each output MP4 is tracked again with the same face mesh, and compared with the real frames
    (:mod:`twintake.evaluate.metrics`).
 
-Methods, all rendered by the same compositor onto the same base frames:
+Methods, all rendered by the product's own render - :func:`twintake.engine.render_video`, the one
+frame loop of :mod:`twintake.render.stream`, with the same compositor (mid-face correction
+included), enhancer and encoder on the same base frames; a baseline swaps only the mouth plan
+(a :class:`twintake.render.video.FixedPlanner` instead of the product's planner):
 
-* ``twintake``: the product (:func:`twintake.pipeline.render` with ``exclude_radius``).
+* ``twintake``: the product (its planner with ``exclude_radius``).
 * ``shifted``: the person's real mouth, but from another moment: output frame t gets the mouth
   of source frame ``(t + exclude_radius + 1) mod N`` (about 2 s later), pasted unwarped. Real
   motion, real texture, no relation to the speech.
@@ -39,13 +42,15 @@ import numpy as np
 from ..cache import cache_root, file_hash
 from ..face.align import align_transforms, make_template
 from ..hooks import ProgressHook
-from ..media import VideoWriter, iter_frames, load_audio, probe
+from ..engine import render_video
+from ..media import VideoWriter, aac_rate, iter_frames, load_audio, probe
 from ..motion.shapes import mouth_descriptors
 from ..options import LipsyncOptions
 from ..prepare import PreparedVideo, prepare_video
-from ..render.composite import Compositor
-from ..render.select import select_frames
+from ..render.video import FixedPlanner
+from ..render.video.select import select_frames
 from ..speech.analysis import loudness_envelope, voice_activity
+from ..speech.input import load_speech
 from ..types import Speech
 from . import metrics as M
 
@@ -54,7 +59,6 @@ __all__ = ["EvalConfig", "MethodResult", "VideoEval", "METHODS", "clip_video", "
 
 #: Methods in report order.
 METHODS = ("twintake", "shifted", "loudness", "random")
-_AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 
 @dataclass
@@ -70,8 +74,8 @@ class EvalConfig:
         crf: H.264 quality of the rendered outputs (and of the clip).
         max_lag: largest AV lag searched, frames.
         image_stride: image metrics (sharpness, identity SSIM/PSNR) on every this many frames.
-        enhance: ``--enhance`` mode of the ``twintake`` method (None = the product's default);
-            the baselines are never enhanced.
+        enhance: ``--enhance`` mode of every method (None = the product's default): the
+            baselines go through the same enhancer as the product.
     """
 
     max_seconds: float = 8.0
@@ -146,7 +150,7 @@ def clip_video(path: str | Path, max_seconds: float, crf: int = 14) -> Path:
     info = probe(path)
     fps = float(info.video.fps)
     n = int(min(info.video.frame_count or 1 << 30, np.floor(max_seconds * fps + 1e-6)))
-    sr = info.audio.sample_rate_hz if info.audio and info.audio.sample_rate_hz in _AAC_RATES else 48000
+    sr = aac_rate(info.audio.sample_rate_hz) if info.audio else 48000
     audio = load_audio(path, sr) if info.audio else None
     w, h = info.video.width, info.video.height
     written = 0
@@ -161,8 +165,6 @@ def clip_video(path: str | Path, max_seconds: float, crf: int = 14) -> Path:
 
 
 def _speech_of(clip: Path, prep: PreparedVideo) -> Speech:
-    from ..pipeline import load_speech
-
     sp = load_speech(clip)
     n = len(prep.track)
     want = int(np.floor(n * sp.sample_rate_hz / prep.fps))
@@ -227,65 +229,12 @@ def baseline_selection(method: str, prep: PreparedVideo, speech: Speech, radius:
     raise ValueError(f"unknown baseline {method!r}")
 
 
-class _Encoder:
-    """Feeds frames to ``write`` in a background thread (encoding overlaps compositing); an error
-    in ``write`` is re-raised by the next ``submit`` or on exit."""
-
-    def __init__(self, write, depth: int = 4) -> None:
-        import queue
-        import threading
-
-        self._write = write
-        self._q: queue.Queue = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._th = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while (item := self._q.get()) is not None:
-            if self._error is None:
-                try:
-                    self._write(item)
-                except BaseException as e:  # noqa: BLE001 - handed to the producer
-                    self._error = e
-
-    def __enter__(self) -> "_Encoder":
-        self._th.start()
-        return self
-
-    def submit(self, item: np.ndarray) -> None:
-        if self._error is not None:
-            raise self._error
-        self._q.put(item)
-
-    def __exit__(self, *exc: object) -> None:
-        self._q.put(None)
-        self._th.join()
-        if self._error is not None and exc[0] is None:
-            raise self._error
-
-
 def render_selection(prep: PreparedVideo, speech: Speech, sel: np.ndarray, target: np.ndarray, out: Path,
                      options: LipsyncOptions | None = None) -> Path:
-    """Composite source mouths ``sel`` warped to ``target`` onto base frames 0..T-1 and write an
-    MP4 with ``speech`` (the same per-frame compositing as :func:`twintake.pipeline.render`)."""
-    o = options or LipsyncOptions()
-    comp = Compositor(prep.box, o.composite)
-    valid = prep.track.valid
-    sr = speech.sample_rate_hz
-    n = len(sel)
-    with VideoWriter(out, prep.fps, prep.track.width, prep.track.height, crf=o.crf, preset=o.preset,
-                     audio_sample_rate_hz=sr) as wr:
-        with _Encoder(wr.write) as encoder:
-            for fr in iter_frames(prep.source, fps=prep.fps, stop=n):
-                t = fr.index
-                img = fr.image
-                if valid[t]:
-                    s = int(sel[t])
-                    img = comp.composite(img, prep.transforms[t], prep.track.landmarks[t],
-                                         np.asarray(prep.bank[s]), prep.descriptors[s], target[t])
-                encoder.submit(img)
-        wr.write_audio(speech.samples)
-    return out
+    """Render source mouths ``sel`` warped to ``target`` onto base frames 0..T-1 with ``speech``:
+    the product's render (:func:`twintake.engine.render_video`) with this fixed plan."""
+    render_video(prep, speech, out, options, planner=FixedPlanner(sel, target))
+    return Path(out)
 
 
 def _track_descriptors(path: Path, prep: PreparedVideo) -> tuple[np.ndarray, np.ndarray]:
@@ -365,8 +314,6 @@ def evaluate_video(path: str | Path, out_dir: str | Path, config: EvalConfig | N
     Returns:
         :class:`VideoEval`.
     """
-    from ..pipeline import render
-
     cfg = config or EvalConfig()
     path = Path(path)
     step = hook or (lambda *a: None)
@@ -379,8 +326,7 @@ def evaluate_video(path: str | Path, out_dir: str | Path, config: EvalConfig | N
     speech = _speech_of(clip, prep)
     n, fps = len(prep.track), prep.fps
     radius = int(round(cfg.exclude_s * fps))
-    opts = LipsyncOptions(crf=cfg.crf)
-    product = LipsyncOptions(crf=cfg.crf, enhance=cfg.enhance)
+    opts = LipsyncOptions(crf=cfg.crf, enhance=cfg.enhance)
     outputs: dict[str, Path] = {}
     seconds: dict[str, float] = {}
     for k, m in enumerate(cfg.methods):
@@ -388,7 +334,7 @@ def evaluate_video(path: str | Path, out_dir: str | Path, config: EvalConfig | N
         t0 = time.perf_counter()
         out = folder / f"{m}.mp4"
         if m == "twintake":
-            render(prep, speech, out, product, exclude_radius=radius)
+            render_video(prep, speech, out, opts, exclude_radius=radius)
         else:
             sel, target = baseline_selection(m, prep, speech, radius, cfg.seed, opts)
             render_selection(prep, speech, sel, target, out, opts)

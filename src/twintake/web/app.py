@@ -121,6 +121,7 @@ def build_app(options: WebOptions | None = None):
     from ..options import LipsyncOptions
     from ..render.enhance import DEFAULT_ENHANCE
     from ..speech.tts import VOICES
+    from ..types import BUILTIN_VOICE
 
     avatars_dir = Path(o.avatars_dir)
     avatars_dir.mkdir(parents=True, exist_ok=True)
@@ -216,7 +217,7 @@ def build_app(options: WebOptions | None = None):
                 if voice is None:
                     raise _UserError("upload or record a voice clip, or choose another voice option")
             elif voice_mode == VOICE_BUILTIN:
-                voice, tts_voice = "none", builtin_voice
+                voice, tts_voice = BUILTIN_VOICE, builtin_voice
             text_arg, audio_arg = None, None
             if speech_mode == SPEECH_AUDIO:
                 audio_arg = check_upload(speech_audio, AUDIO_TYPES, "an audio file", upload_root, o.max_upload_mb)

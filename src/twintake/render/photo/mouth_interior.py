@@ -40,7 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import BackendError
+from ...errors import BackendError
 
 __all__ = ["LAYER_SIZE", "LAYER_S_MAX", "LipFrame", "PhotoLook", "MouthInteriorModel", "polygon_mask",
            "PhotoMouth", "skin_rgb", "sclera_luma", "photo_teeth_rgb", "blur_sigma_px", "load_model", "MODEL_PATH",
@@ -51,7 +51,7 @@ LAYER_SIZE = (128, 48)
 #: The layers' rows cover distances 0 .. LAYER_S_MAX inner-mouth widths from their lip.
 LAYER_S_MAX = 0.36
 #: Where the packaged model lives.
-MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "mouth_interior.npz"
+MODEL_PATH = Path(__file__).resolve().parents[2] / "data" / "mouth_interior.npz"
 #: File format version written by ``scripts/train_mouth_model.py``.
 MODEL_VERSION = 2
 LUMA = np.array([0.299, 0.587, 0.114])
@@ -251,7 +251,7 @@ class PhotoLook:
     def measure(cls, image: np.ndarray, landmarks: np.ndarray) -> "PhotoLook":
         """Measure ``image`` ((H, W, 3) uint8 RGB) around its face ((478, >=2) landmarks,
         pixels); blur from the edges inside the face oval (eyes, brows, nose, lips)."""
-        from ..face import landmarks as L
+        from ...face import landmarks as L
 
         lm = np.asarray(landmarks, np.float64)[:, :2]
         h, w = image.shape[:2]

@@ -13,9 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..face import landmarks as L
-from ..face.align import apply_affine
-from ..hooks import Progress
+from ...face import landmarks as L
+from ...face.align import apply_affine
+from ...hooks import Progress
 
 #: Largest crop width in pixels (crops of very large faces are downscaled to this).
 MAX_CROP_WIDTH_PX = 640
@@ -76,7 +76,7 @@ def lower_face_box(landmarks: np.ndarray, transforms: np.ndarray, valid: np.ndar
     pts = np.stack([apply_affine(transforms[i], landmarks[i, LOWER_FACE, :2]) for i in idx])
     x0, y0 = np.percentile(pts[..., 0], 0.5), np.percentile(pts[..., 1], 0.5)
     x1, y1 = np.percentile(pts[..., 0], 99.5), np.percentile(pts[..., 1], 99.5)
-    from ..face.landmarks import interocular_px
+    from ...face.landmarks import interocular_px
 
     iod = float(np.median(interocular_px(landmarks[idx])))
     w = (x1 - x0) + 0.3

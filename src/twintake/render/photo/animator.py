@@ -1,73 +1,38 @@
-"""Photo avatars: bring a single image to life, speaking ``speech``.
+"""The photo animator: one frame of a photo's working crop for a mouth shape, a blink and a
+head pose (flat memory: nothing is kept per frame).
 
-One frame at a time (streaming, flat memory):
-
-1. **Face** - MediaPipe Face Mesh on the photo (:func:`twintake.face.tracker.detect_faces`),
-   refined on an upscaled head crop; every warp is computed on that *working crop* (faces under
-   ~220 px are upscaled up to 4x) and the result is scaled back and pasted with a feathered
-   mask, so small faces (70-120 px) work and pixels outside the head stay exactly the photo's.
-2. **Mouth motion** - opening/width per frame from the phones: MPEG-4 viseme targets
-   (:data:`twintake.motion.visemes.VISEMES`) blended by Cohen-Massaro dominance functions and
-   scaled by loudness, closed and relaxed in silence (:class:`twintake.motion.driver.VisemeDriver`
-   on a 2-D "open, width" shape space).
-3. **Warp** - target positions of the inner/outer lip, the jaw line and the eyelids are turned
+1. **Warp** - target positions of the inner/outer lip, the jaw line and the eyelids are turned
    into a smooth backward displacement field by a thin-plate spline (Bookstein, "Principal
    warps: thin-plate splines and the decomposition of deformations", IEEE TPAMI 11(6), 1989)
    fitted with fixed anchors on the upper face and a ring around the head, evaluated on a coarse
    grid, upsampled and applied with ``cv2.remap`` (as the fine warp of
-   :mod:`twintake.render.composite`). The lower lip and chin follow the opening (jaw drop), the
+   :mod:`twintake.render.video.composite`). The lower lip and chin follow the opening (jaw drop), the
    upper lip rises slightly; each outer-lip point follows the inner contour of its own lip
    (interpolated along the mouth), so the lips never fold over each other. Fields are fitted
-   once per node of a grid in (opening, width) space and blended (:meth:`_Animator.warp_field`).
-4. **Mouth interior** - the open mouth's inside (upper teeth band, dark cavity, tongue hint) is
-   painted from the lip-aligned model of :mod:`twintake.render.mouth_interior`, lit like the
+   once per node of a grid in (opening, width) space and blended (:meth:`PhotoAnimator.warp_field`).
+2. **Mouth interior** - the open mouth's inside (upper teeth band, dark cavity, tongue hint) is
+   painted from the lip-aligned model of :mod:`twintake.render.photo.mouth_interior`, lit like the
    photo (its own teeth when it shows some, else skin and eye whites) and blurred or sharpened
    to the photo's measured sharpness at working scale.
-5. **Blinks** - intervals drawn from a gamma distribution (mean ~3.6 s, clipped to 2-6 s) and
-   durations of 100-200 ms, in line with reported spontaneous blink statistics (Bentivoglio et
-   al., "Analysis of blink rate patterns in normal subjects", Movement Disorders 12(6), 1997:
-   ~17 blinks/min at rest, more while talking; Caffier et al., "Experimental evaluation of
-   eye-blink parameters as a drowsiness measure", Eur J Appl Physiol 89, 2003: durations of
-   ~100-200 ms for alert subjects). The lash margin slides down onto the lower lid over new
-   lid skin mirrored from below the eye (:meth:`_Animator.eyelid_field`).
-6. **Head** - sub-degree rotation and a few pixels of translation from smooth band-limited noise
-   (sums of 0.07-0.5 Hz sinusoids with random phases), slightly larger while speaking; applied
-   to the head region only through a feathered head mask (background stays still).
+3. **Blinks** - the lash margin slides down onto the lower lid over new lid skin mirrored from
+   below the eye (:meth:`PhotoAnimator.eyelid_field`).
+4. **Head** - a small similarity about the neck pivot, applied to the head region only through
+   a feathered head mask (background stays still).
 
-Output: the photo's size (even-rounded) or ``size`` cropped around the face; H.264 + AAC with
-audio interleaved, written atomically by :class:`twintake.media.VideoWriter`.
+The motion itself (mouth, blinks, head) comes from :mod:`twintake.motion.photo`.
 """
 
 from __future__ import annotations
-
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 from scipy.interpolate import RBFInterpolator
 
-from ..errors import MediaError, NoFaceError
-from ..face import landmarks as L
-from ..face.tracker import detect_faces
-from ..hooks import Progress, ProgressHook
-from ..motion.driver import DriverOptions, VisemeDriver, VisemeShapes
-from ..motion.visemes import VISEMES
-from ..speech.analysis import loudness_envelope
-from ..types import RenderResult, Speech
-from .mouth_interior import MouthInteriorModel, PhotoLook, PhotoMouth, load_model
+from ...face import landmarks as L
+from ...motion.visemes import VISEMES
+from .mouth_interior import MouthInteriorModel, PhotoLook, PhotoMouth
 
-__all__ = ["render_photo", "PhotoFace", "load_photo", "find_photo_face", "mouth_track", "closure_track", "blink_track",
-           "head_track", "MIN_PHOTO_FACE_PX"]
-
-#: Faces narrower than this (cheek to cheek, pixels) are refused.
-MIN_PHOTO_FACE_PX = 40
-#: Faces are processed on a crop upscaled so the face is about this wide (pixels) ...
-_WORK_FACE_PX = 220.0
-#: ... by at most this factor.
-_MAX_UPSCALE = 4.0
-_AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+__all__ = ["PhotoAnimator"]
 
 # Eyelid contours (MediaPipe FACEMESH_RIGHT_EYE / LEFT_EYE), upper and lower lid in matching
 # order from the outer to the inner corner.
@@ -102,230 +67,7 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3 - 2 * x)
 
 
-@dataclass
-class PhotoFace:
-    """The face of a photo in working-crop coordinates.
-
-    Attributes:
-        roi: (x0, y0, x1, y1) pixels of the crop in the (output-sized) photo.
-        scale: working pixels per photo pixel (>= 1).
-        landmarks: (478, 2) float64 working-crop pixels.
-        face_width_px: cheek-to-cheek width in *photo* pixels.
-    """
-
-    roi: tuple[int, int, int, int]
-    scale: float
-    landmarks: np.ndarray
-    face_width_px: float
-
-
-def load_photo(path: str | Path) -> np.ndarray:
-    """Read an image (EXIF orientation applied) as (H, W, 3) uint8 RGB.
-
-    Raises:
-        MediaError: missing or not an image.
-    """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    p = Path(path)
-    if not p.is_file():
-        raise MediaError(f"{p} does not exist: give a photo (jpg, png, webp)")
-    try:
-        with Image.open(p) as im:
-            im = ImageOps.exif_transpose(im)
-            return np.ascontiguousarray(np.asarray(im.convert("RGB")))
-    except (UnidentifiedImageError, OSError) as e:
-        raise MediaError(f"{p} is not an image twintake can read ({e}): use a jpg or png photo") from e
-
-
-def _yaw_ratio(lm: np.ndarray) -> float:
-    """Frontalness in [0, 1]: the smaller over the larger horizontal distance from the nose tip
-    to the two outer eye corners (1 = frontal, ~0 = profile)."""
-    e = lm[263, :2] - lm[33, :2]
-    e = e / max(float(np.linalg.norm(e)), 1e-6)
-    a = float((lm[L.NOSE_TIP, :2] - lm[33, :2]) @ e)
-    b = float((lm[263, :2] - lm[L.NOSE_TIP, :2]) @ e)
-    if min(a, b) <= 0:
-        return 0.0
-    return min(a, b) / max(a, b)
-
-
-def find_photo_face(image: np.ndarray, path: str | Path, face_index: int = 0) -> np.ndarray:
-    """Landmarks (478, 3) float32 (photo pixels) of face ``face_index`` (0 = largest).
-
-    Raises:
-        NoFaceError: no face (names the file), fewer faces than ``face_index + 1``, a face
-            under :data:`MIN_PHOTO_FACE_PX` wide ("too small"), or a profile view.
-    """
-    faces = detect_faces(image, max_faces=max(face_index + 1, 4))
-    if not faces:
-        raise NoFaceError(f"no face found in {path}: use a photo showing one face from the front, "
-                          "at least ~100 px wide (head and shoulders works best)")
-    if face_index >= len(faces):
-        raise NoFaceError(f"{path} shows {len(faces)} face(s); face number {face_index} (0 = largest) "
-                          "does not exist: choose a smaller --face-index")
-    lm = faces[face_index]
-    width = float(L.face_width_px(lm))
-    if width < MIN_PHOTO_FACE_PX:
-        raise NoFaceError(f"the face in {path} is too small (~{width:.0f} px wide, at least "
-                          f"{MIN_PHOTO_FACE_PX} px needed): use a larger or closer-cropped photo where "
-                          "the face is 100 px wide or more")
-    if _yaw_ratio(lm) < 0.3:
-        raise NoFaceError(f"the face in {path} is seen from the side (profile): use a photo where the "
-                          "person looks roughly towards the camera, both eyes visible")
-    return lm
-
-
-def _crop_to_size(image: np.ndarray, lm: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Crop the largest box of aspect ``size`` centred (as far as possible) on the face and
-    resize to ``size``; returns the image and the landmarks moved with it."""
-    w_out, h_out = int(size[0]), int(size[1])
-    h, w = image.shape[:2]
-    aspect = w_out / h_out
-    cw = min(w, h * aspect)
-    ch = cw / aspect
-    cx, cy = lm[:, 0].mean(), lm[:, 1].mean()
-    x0 = float(np.clip(cx - cw / 2, 0, w - cw))
-    y0 = float(np.clip(cy - ch / 2, 0, h - ch))
-    s = w_out / cw
-    m = np.array([[s, 0, -x0 * s], [0, s, -y0 * s]])
-    out = cv2.warpAffine(image, m, (w_out, h_out), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC,
-                         borderMode=cv2.BORDER_REPLICATE)
-    lm2 = lm.copy()
-    lm2[:, :2] = lm[:, :2] * s - np.array([x0 * s, y0 * s])
-    lm2[:, 2] *= s
-    return out, lm2
-
-
-def _prepare_face(image: np.ndarray, lm: np.ndarray) -> PhotoFace:
-    """Working crop around the head, upscaled for small faces; landmarks refined on it."""
-    h, w = image.shape[:2]
-    fw = float(L.face_width_px(lm))
-    oval = lm[L.FACE_OVAL, :2]
-    cx, cy = oval.mean(0)
-    fh = float(np.ptp(oval[:, 1]))
-    x0 = int(max(0, np.floor(cx - 1.35 * fw)))
-    x1 = int(min(w, np.ceil(cx + 1.35 * fw)))
-    y0 = int(max(0, np.floor(cy - 0.6 * fh - 0.75 * fw)))
-    y1 = int(min(h, np.ceil(cy + 0.5 * fh + 0.8 * fw)))
-    s = float(np.clip(_WORK_FACE_PX / fw, 1.0, _MAX_UPSCALE))
-    crop = image[y0:y1, x0:x1]
-    if s > 1.0:
-        crop = cv2.resize(crop, (int(round((x1 - x0) * s)), int(round((y1 - y0) * s))),
-                          interpolation=cv2.INTER_CUBIC)
-    guess = (lm[:, :2] - [x0, y0]) * s
-    refined = detect_faces(crop, max_faces=3)
-    best = guess.astype(np.float64)
-    if refined:
-        d = [float(np.linalg.norm(f[:, :2].mean(0) - guess.mean(0))) for f in refined]
-        i = int(np.argmin(d))
-        if d[i] < 0.2 * fw * s:
-            best = refined[i][:, :2].astype(np.float64)
-    return PhotoFace(roi=(x0, y0, x1, y1), scale=s, landmarks=best, face_width_px=fw)
-
-
-# --------------------------------------------------------------------------- motion tracks
-class _OpenWidth:
-    """Minimal stand-in for :class:`MouthModel` in the 2-D (open, width) space."""
-
-    rest = np.array([0.0, VISEMES["sil"].width], np.float32)
-
-
-def mouth_track(speech: Speech, fps: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-frame mouth targets from the phones, loudness and voice activity.
-
-    Args:
-        speech: with phones (SIL for pauses).
-        fps: output frame rate; n: number of frames T.
-    Returns:
-        (open (T,) float32, 0 = closed .. ~1.3 = widest, width (T,) float32 0..1 with 0.45 =
-        rest, active (T,) bool voice activity).
-    """
-    targets = {name: np.array([0.0 if v.closure else v.open, v.width], np.float32)
-               for name, v in VISEMES.items()}
-    shapes = VisemeShapes(targets=targets, counts={k: 0 for k in targets})
-    traj = VisemeDriver(DriverOptions()).drive(speech, _OpenWidth(), shapes, fps, n)  # type: ignore[arg-type]
-    ow = traj.coeffs.astype(np.float32)
-    op = np.clip(ow[:, 0], 0.0, 1.1)
-    # a light temporal smoothing (the warp should not jitter frame to frame)
-    k = np.array([0.25, 0.5, 0.25], np.float32)
-    op = np.convolve(np.pad(op, 1, mode="edge"), k, mode="valid")
-    wd = np.convolve(np.pad(ow[:, 1], 1, mode="edge"), k, mode="valid")
-    return op.astype(np.float32), np.clip(wd, 0.0, 1.0).astype(np.float32), ~traj.silent
-
-
-def closure_track(speech: Speech, fps: float, n: int) -> np.ndarray:
-    """How firmly the lips must meet per frame, (T,) float32 in [0, 1]: bilabials (P B M,
-    :attr:`VisemeTarget.closure`) target 1, labiodentals (F V: the lower lip meets the upper
-    teeth) 0.5, everything else 0, blended with the same Cohen-Massaro dominance functions as
-    the opening (:func:`twintake.motion.driver.phones_to_trajectory`), then ``(c - 0.65) / 0.3``
-    clipped to [0, 1] (the core of each closure). Used to close an open
-    photo's own mouth (a smile) on the closures only; silence keeps the photo's mouth."""
-    from ..motion.driver import phones_to_trajectory
-
-    targets = {name: np.array([1.0 if v.closure else (0.5 if name == "FF" else 0.0)], np.float32)
-               for name, v in VISEMES.items()}
-    shapes = VisemeShapes(targets=targets, counts={k: 0 for k in targets})
-    c = phones_to_trajectory(speech.phones, shapes, np.zeros(1, np.float32), n, fps)[:, 0]
-    # the bilabials' large dominance (alpha 10) spreads the blend far into the neighbours: keep
-    # only the core (blend > 0.65) so the mouth opens again for the vowels around a closure
-    return np.clip((c - 0.65) / 0.3, 0.0, 1.0).astype(np.float32)
-
-
-def blink_track(n: int, fps: float, rng: np.random.Generator) -> np.ndarray:
-    """Eyelid closure per frame, (T,) float32 in [0, 1] (1 = shut).
-
-    Inter-blink intervals: gamma(shape 4, mean 3.6 s) clipped to [2, 6] s, the first after
-    0.8-2.0 s; durations uniform in [100, 200] ms: close in 35 %, shut for 15 %, reopen in 50 %
-    (see the module docstring for sources).
-    """
-    out = np.zeros(n, np.float32)
-    t = rng.uniform(0.8, 2.0)
-    ts = (np.arange(n) + 0.5) / fps
-    while t < n / fps:
-        dur = rng.uniform(0.10, 0.20)
-        # close in 35 %, stay shut for 15 %, reopen in 50 % of the blink
-        x = np.interp(ts, [t, t + 0.35 * dur, t + 0.5 * dur, t + dur], [0.0, 1.0, 1.0, 0.0], left=0.0, right=0.0)
-        # make sure a frame sees the lid shut even when the blink falls between frames
-        if 0 < x.max() < 0.999:
-            x[int(np.argmax(x))] = 1.0
-        out = np.maximum(out, x.astype(np.float32))
-        t += dur + float(np.clip(rng.gamma(4.0, 0.9), 2.0, 6.0))
-    return out
-
-
-def _smooth_noise(n: int, fps: float, rng: np.random.Generator) -> np.ndarray:
-    """(T,) float64 band-limited noise in [-1, 1]: 4 sinusoids of 0.07-0.5 Hz, random phases."""
-    t = np.arange(n) / fps
-    x = np.zeros(n)
-    for f in rng.uniform(0.07, 0.5, 4):
-        x += rng.uniform(0.5, 1.0) * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
-    return x / 2.5
-
-
-def head_track(n: int, fps: float, loud: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Head motion per frame, (T, 3) float64: rotation (degrees, |.| < 1) and translation
-    (x, y) in face widths (~1 %), from smooth noise amplified up to 1.6x by loudness ``loud``
-    ((T,) in [0, 1])."""
-    g = 1.0 + 0.6 * np.convolve(loud, np.ones(13) / 13, mode="same")
-    rot = 0.55 * _smooth_noise(n, fps, rng) * g
-    tx = 0.010 * _smooth_noise(n, fps, rng) * g
-    ty = 0.007 * _smooth_noise(n, fps, rng) * g
-    return np.stack([np.clip(rot, -0.95, 0.95), tx, ty], 1)
-
-
-def _loudness01(speech: Speech, fps: float, n: int, active: np.ndarray) -> np.ndarray:
-    """(T,) float64 loudness mapped to [0, 1] (30 dB below the 90th percentile of speech -> 0)."""
-    db = loudness_envelope(speech.samples, speech.sample_rate_hz, fps).astype(np.float64)
-    db = np.concatenate([db, np.full(max(0, n - len(db)), -100.0)])[:n]
-    if not active.any():
-        return np.zeros(n)
-    top = float(np.percentile(db[active], 90))
-    return np.clip((db - (top - 30.0)) / 30.0, 0.0, 1.0)
-
-
-# --------------------------------------------------------------------------- the animator
-class _Animator:
+class PhotoAnimator:
     """Per-frame warp of the working crop (see the module docstring)."""
 
     def __init__(self, crop: np.ndarray, lm: np.ndarray, interior: MouthInteriorModel) -> None:
@@ -723,110 +465,3 @@ class _Animator:
                 self.interior.paint(out, inner_out, self.look, strength=float(np.clip(strength, 0, 1)),
                                     iod_px=self.iod)
         return out, True
-
-
-def render_photo(image_path: str | Path, speech: Speech, out: str | Path, *, fps: float = 25.0,
-                 size: tuple[int, int] | None = None, face_index: int = 0, crf: int = 18,
-                 preset: str = "veryfast", progress: Progress | ProgressHook | None = None,
-                 seed: int = 0) -> RenderResult:
-    """Make a talking video of the face in one photo.
-
-    Args:
-        image_path: a photo or painted/AI portrait (jpg, png, webp...; any aspect ratio).
-        speech: the speech; its phones are recognized first when empty
-            (:func:`twintake.pipeline.ensure_phones`).
-        out: the .mp4 to write (temp file + rename; nothing is left behind on error).
-        fps: output frame rate.
-        size: (width, height) of the output, cropped around the face and resized; default the
-            photo's own size rounded down to even numbers.
-        face_index: which face when several are visible (0 = largest).
-        crf, preset: x264 quality and speed.
-        progress: a :class:`Progress` or a hook ``hook(stage, completed, total)``; stages
-            ``"face"``, ``"speech"``, ``"motion"``, ``"render"``.
-        seed: seed of the blink and head-motion randomness (same seed, same video).
-    Returns:
-        :class:`RenderResult`; ``frames == round(speech.duration_s * fps)`` (at least 1).
-    Raises:
-        MediaError: the image cannot be read.
-        NoFaceError: no face, a face under ~40 px wide, a profile view, or no face number
-            ``face_index``.
-        OutputError: ``out`` cannot be written.
-        Cancelled: the progress hook / cancel event stopped the job.
-    """
-    from ..media import VideoWriter
-    from ..pipeline import check_output_path, ensure_phones
-    from ..speech.analysis import resample
-
-    prog = progress if isinstance(progress, Progress) else Progress(progress)
-    out = check_output_path(out)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    image = load_photo(image_path)
-    lm = find_photo_face(image, image_path, face_index)
-    if size is not None:
-        if int(size[0]) < 16 or int(size[1]) < 16:
-            raise MediaError(f"output size {size} is too small: use at least 16 x 16 pixels")
-        image, lm = _crop_to_size(image, lm, size)
-    h, w = image.shape[:2]
-    h, w = h - h % 2, w - w % 2
-    image = np.ascontiguousarray(image[:h, :w])
-    face = _prepare_face(image, lm)
-    x0, y0, x1, y1 = face.roi
-    crop = image[y0:y1, x0:x1]
-    if face.scale > 1.0:
-        crop = cv2.resize(crop, (int(round((x1 - x0) * face.scale)), int(round((y1 - y0) * face.scale))),
-                          interpolation=cv2.INTER_CUBIC)
-    anim = _Animator(np.ascontiguousarray(crop), face.landmarks, load_model())
-    paste = anim.paste_mask
-    if face.scale > 1.0:
-        paste = cv2.resize(paste, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
-    paste3 = paste[..., None]
-    timings["face"] = time.perf_counter() - t0
-    prog("face", 1, 1)
-
-    t0 = time.perf_counter()
-    speech = ensure_phones(speech)
-    timings["phones"] = time.perf_counter() - t0
-    prog("speech", 1, 1)
-
-    t0 = time.perf_counter()
-    n = max(1, int(round(speech.duration_s * fps)))
-    op, wd, active = mouth_track(speech, fps, n)
-    rng = np.random.default_rng(seed)
-    blinks = blink_track(n, fps, rng)
-    loud = _loudness01(speech, fps, n, active)
-    # louder syllables open wider (on top of the driver's clipped loudness gain)
-    op = (op * np.clip(0.45 + 0.75 * np.convolve(loud, [0.25, 0.5, 0.25], mode="same"), 0.0, 1.1)).astype(np.float32)
-    if anim.rest_open:
-        # the photo's own (open) mouth is the rest: closures close it, openings add to it
-        shut = closure_track(speech, fps, n)
-        op = (op * (1.0 - shut) - shut).astype(np.float32)
-        # ... but the total gap stays within real speech (no scream)
-        op = anim.limit_opening(op, wd)
-    head = head_track(n, fps, loud * active, rng)
-    timings["motion"] = time.perf_counter() - t0
-    prog("motion", 1, 1)
-
-    t0 = time.perf_counter()
-    sr = speech.sample_rate_hz
-    samples = speech.samples
-    if sr not in _AAC_RATES:
-        samples, sr = resample(samples, sr, 48000), 48000
-    base_roi = image[y0:y1, x0:x1].astype(np.float32)
-    with VideoWriter(out, fps, w, h, crf=crf, preset=preset, audio_sample_rate_hz=sr) as writer:
-        for t in range(n):
-            prog("render", t + 1, n)
-            work, changed = anim.frame(float(op[t]), float(wd[t]), float(blinks[t]), head[t])
-            frame = image
-            if changed:
-                small = work if face.scale == 1.0 else cv2.resize(work, (x1 - x0, y1 - y0),
-                                                                  interpolation=cv2.INTER_AREA)
-                blended = base_roi + paste3 * (small.astype(np.float32) - base_roi)
-                frame = image.copy()
-                frame[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
-            writer.write(frame)
-            a0, a1 = int(round(t * sr / fps)), int(round((t + 1) * sr / fps))
-            writer.write_audio(samples[a0:(len(samples) if t == n - 1 else a1)])
-    timings["render"] = time.perf_counter() - t0
-    return RenderResult(path=out, duration_s=n / fps, fps=float(fps), frames=n, width=w, height=h,
-                        timings_s=timings)

@@ -12,7 +12,7 @@ implementation of the forward pass for inference only (no training paths, no noi
 
 Widths are given per resolution, so the same class builds the official 512 px model and the
 tiny random models of the tests. Pure network: imports torch at module level; import it only
-from :mod:`twintake.backends.gfpgan`.
+from :mod:`twintake.render.enhance.gfpgan`.
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import BackendError
-from ..render.enhance import EnhanceFrame
+from ...errors import BackendError
+from .base import EnhanceFrame
 
 __all__ = ["FFHQ_TEMPLATE_512", "GFPGANEnhancer", "load_gfpgan", "five_points", "config_from_state_dict"]
 
@@ -57,7 +57,7 @@ def five_points(landmarks: np.ndarray) -> np.ndarray:
 
 
 def config_from_state_dict(sd: dict, path: Path):
-    """The :class:`~twintake.backends.gfpgan_arch.GFPGANConfig` whose parameters have the shapes
+    """The :class:`~twintake.render.enhance.gfpgan_arch.GFPGANConfig` whose parameters have the shapes
     of ``sd``.
 
     Raises:
@@ -96,7 +96,7 @@ def load_gfpgan(path: str | Path):
         path: a ``.pth`` file: ``{"params_ema": state_dict}`` (the released files),
             ``{"params": state_dict}`` or a bare state dict.
     Returns:
-        The network in eval mode (:class:`~twintake.backends.gfpgan_arch.GFPGANv1Clean`).
+        The network in eval mode (:class:`~twintake.render.enhance.gfpgan_arch.GFPGANv1Clean`).
     Raises:
         BackendError: the file is missing; PyTorch is not installed (names the extra to
             install); the file is not a readable PyTorch checkpoint; or its keys / shapes are

@@ -35,33 +35,25 @@ built-in ``detail`` enhancer puts that texture back:
    for bit.
 
 Modes: ``none`` (off), ``mouth`` (the blended region only), ``face`` (the same gain over the
-whole face). Backends are registered by name: ``detail`` (default, above) and ``gfpgan``
-(:mod:`twintake.backends.gfpgan`, a user-supplied GFPGAN checkpoint; needs the ``neural`` extra).
+whole face). Backends are registered by name in :mod:`twintake.render.enhance`: ``detail`` (default, above) and ``gfpgan``
+(:mod:`twintake.render.enhance.gfpgan`, a user-supplied GFPGAN checkpoint; needs the ``neural`` extra).
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
 
-from ..errors import BackendError
-from ..face import landmarks as L
-from .composite import BlendRegion
+from ..region import BlendRegion
+from .base import EnhanceFrame
 
-__all__ = ["ENHANCE_MODES", "DEFAULT_ENHANCE", "DetailOptions", "EnhanceFrame", "Enhancer", "DetailEnhancer",
-           "check_enhance", "enhance_frame", "face_region", "guided_filter", "make_enhancer", "register_enhancer"]
+__all__ = ["DetailOptions", "DetailEnhancer", "guided_filter"]
 
-#: Values of ``--enhance``.
-ENHANCE_MODES = ("none", "mouth", "face")
-#: The default mode (chosen from the measurements in docs/benchmarks.md).
-DEFAULT_ENHANCE = "mouth"
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
@@ -95,117 +87,6 @@ class DetailOptions:
     max_rate_per_s: float = 0.5
     cap_to_base: bool = True
     max_change: float = 24.0
-
-
-@dataclass
-class EnhanceFrame:
-    """One rendered frame and what an enhancer needs to know about it.
-
-    Attributes:
-        image: (H, W, 3) uint8 RGB rendered frame; enhancers write into it (pass a copy to keep
-            the original).
-        region: where to enhance: ``alpha`` (h, w) float32 weights in [0, 1] at (y0, x0); None =
-            leave the frame as it is (no face).
-        blend: the compositor's blend region (the new mouth), or None; the gain is measured here.
-        reference: (h, w, 3) uint8 RGB pixels of the base frame over ``region``'s box, before
-            compositing.
-        landmarks: (478, 2+) float pixels of the base frame's face, or None.
-        source_crop: (Hc, Wc, 3) uint8 RGB bank crop of the chosen source mouth, or None.
-        base_crop: (Hc, Wc, 3) uint8 RGB bank crop of the base frame, or None.
-    """
-
-    image: np.ndarray
-    region: BlendRegion | None = None
-    blend: BlendRegion | None = None
-    reference: np.ndarray | None = None
-    landmarks: np.ndarray | None = None
-    source_crop: np.ndarray | None = None
-    base_crop: np.ndarray | None = None
-
-
-class Enhancer(Protocol):
-    """An enhancement stage: ``enhance(frames) -> frames``, streaming, in order, one out per one in."""
-
-    name: str
-    seconds: float
-
-    def enhance(self, frames: Iterable[EnhanceFrame]) -> Iterator[np.ndarray]:
-        """Yield each frame's (H, W, 3) uint8 RGB enhanced image, in input order."""
-        ...
-
-
-# ------------------------------------------------------------------------------ regions
-
-
-def face_region(landmarks: np.ndarray, shape: tuple[int, int], feather: float = 0.08) -> BlendRegion | None:
-    """A feathered mask of the face: the convex hull of the face oval, shrunk and softened by
-    ``feather`` inter-ocular distances so the hairline and the background stay untouched.
-
-    Args:
-        landmarks: (478, 2+) pixels.
-        shape: (H, W) of the frame.
-    Returns:
-        The region (weights in [0, 1]), or None when the face is off the frame.
-    """
-    h, w = shape
-    oval = landmarks[L.FACE_OVAL, :2].astype(np.float64)
-    pad = 2
-    x0, y0 = (int(max(0, np.floor(v) - pad)) for v in oval.min(0))
-    x1, y1 = int(min(w, np.ceil(oval[:, 0].max()) + pad)), int(min(h, np.ceil(oval[:, 1].max()) + pad))
-    if x1 - x0 < 8 or y1 - y0 < 8:
-        return None
-    mask = np.zeros((y1 - y0, x1 - x0), np.float32)
-    hull = cv2.convexHull((oval - (x0, y0)).astype(np.float32)).astype(np.int32)
-    cv2.fillConvexPoly(mask, hull, 1.0, lineType=cv2.LINE_AA)
-    sigma = max(1.0, feather * float(L.interocular_px(landmarks)) / 2)
-    er = max(1, int(round(2 * sigma)))
-    mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * er + 1, 2 * er + 1)))
-    mask = cv2.GaussianBlur(mask, (0, 0), sigma)
-    mask[mask < 1.0 / 255] = 0.0
-    return BlendRegion(y0=y0, x0=x0, alpha=mask)
-
-
-def _union(a: BlendRegion, b: BlendRegion) -> BlendRegion:
-    """Pixel-wise maximum of two regions, on the union of their boxes."""
-    ax0, ay0, ax1, ay1 = a.box
-    bx0, by0, bx1, by1 = b.box
-    x0, y0, x1, y1 = min(ax0, bx0), min(ay0, by0), max(ax1, bx1), max(ay1, by1)
-    out = np.zeros((y1 - y0, x1 - x0), np.float32)
-    for r in (a, b):
-        rx0, ry0, rx1, ry1 = r.box
-        sub = out[ry0 - y0:ry1 - y0, rx0 - x0:rx1 - x0]
-        np.maximum(sub, r.alpha, out=sub)
-    return BlendRegion(y0=y0, x0=x0, alpha=out)
-
-
-def enhance_frame(mode: str, base: np.ndarray, image: np.ndarray, landmarks: np.ndarray | None,
-                  blend: BlendRegion | None, source_crop: np.ndarray | None = None,
-                  base_crop: np.ndarray | None = None) -> EnhanceFrame:
-    """Package a rendered frame for an enhancer.
-
-    Args:
-        mode: ``"mouth"`` or ``"face"`` (see :data:`ENHANCE_MODES`).
-        base: (H, W, 3) uint8 RGB base frame before compositing.
-        image: (H, W, 3) uint8 RGB composited frame.
-        landmarks: (478, 2+) base-frame landmarks in pixels, or None (no face).
-        blend: the compositor's blend region (:meth:`Compositor.composite_blend`), or None.
-        source_crop, base_crop: (Hc, Wc, 3) uint8 bank crops of the chosen source frame and of
-            the base frame (they set the detail target; see the module docstring).
-    Returns:
-        :class:`EnhanceFrame`; its region is None (frame passed through) when there is no face,
-        or in ``mouth`` mode when nothing was blended.
-    """
-    if landmarks is None:
-        return EnhanceFrame(image=image)
-    region = blend
-    if mode == "face":
-        face = face_region(landmarks, image.shape[:2])
-        region = face if blend is None else (blend if face is None else _union(face, blend))
-    if region is None:
-        return EnhanceFrame(image=image, landmarks=landmarks)
-    x0, y0, x1, y1 = region.box
-    return EnhanceFrame(image=image, region=region, blend=blend, reference=base[y0:y1, x0:x1].copy(),
-                        landmarks=landmarks, source_crop=source_crop, base_crop=base_crop)
 
 
 # ---------------------------------------------------------------------------- detail
@@ -381,70 +262,3 @@ class DetailEnhancer:
                 yield emit()
         while ahead:
             yield emit()
-
-
-# ---------------------------------------------------------------------------- registry
-
-_BACKENDS: dict[str, Callable[..., Enhancer]] = {}
-
-
-def register_enhancer(name: str, factory: Callable[..., Enhancer]) -> None:
-    """Register an enhancer backend: ``factory(mode=, fps=, model=, options=) -> Enhancer``."""
-    _BACKENDS[name] = factory
-
-
-def _detail_factory(*, mode: str, fps: float, model: str | Path | None = None,
-                    options: DetailOptions | None = None) -> Enhancer:
-    return DetailEnhancer(fps, options)
-
-
-def _gfpgan_factory(*, mode: str, fps: float, model: str | Path | None = None,
-                    options: DetailOptions | None = None) -> Enhancer:
-    from ..backends.gfpgan import GFPGANEnhancer
-
-    if model is None:
-        raise BackendError("the gfpgan enhancer needs a checkpoint: give --enhancer-model PATH")
-    return GFPGANEnhancer(model)
-
-
-register_enhancer("detail", _detail_factory)
-register_enhancer("gfpgan", _gfpgan_factory)
-
-
-def check_enhance(mode: str | None, model: str | Path | None = None) -> None:
-    """Validate an ``--enhance`` mode and an ``--enhancer-model`` path (cheap: no loading).
-
-    Raises:
-        BackendError: unknown mode (the message lists the valid ones), a model with mode
-            ``none``, or a model path that is not an existing file.
-    """
-    if mode is not None and mode not in ENHANCE_MODES:
-        raise BackendError(f"unknown --enhance {mode!r}: choose one of {', '.join(ENHANCE_MODES)}")
-    if model is not None:
-        if mode == "none":
-            raise BackendError("--enhancer-model needs --enhance mouth or face (it was none)")
-        p = Path(model)
-        if not p.is_file():
-            raise BackendError(f"enhancer checkpoint {p} not found" + (" (it is a folder)" if p.is_dir() else "")
-                               + ": give the path of a GFPGAN .pth file")
-
-
-def make_enhancer(mode: str | None, fps: float, model: str | Path | None = None,
-                  options: DetailOptions | None = None) -> Enhancer | None:
-    """The enhancer for a mode: None for ``none``; the ``gfpgan`` backend when ``model`` (a
-    local checkpoint) is given, else ``detail``.
-
-    Args:
-        mode: one of :data:`ENHANCE_MODES`; None = :data:`DEFAULT_ENHANCE`.
-        fps: frame rate of the stream, frames per second.
-        model: path of a neural restorer checkpoint, or None.
-        options: :class:`DetailOptions` of the ``detail`` backend.
-    Raises:
-        BackendError: see :func:`check_enhance`; and, for a model, torch missing (names the
-            ``neural`` extra) or a checkpoint of the wrong architecture.
-    """
-    mode = DEFAULT_ENHANCE if mode is None else mode
-    check_enhance(mode, model)
-    if mode == "none":
-        return None
-    return _BACKENDS["gfpgan" if model is not None else "detail"](mode=mode, fps=fps, model=model, options=options)

@@ -20,8 +20,9 @@ import cv2
 import numpy as np
 from scipy.interpolate import RBFInterpolator
 
-from ..face import landmarks as L
-from ..face.align import apply_affine, invert_affine
+from ...face import landmarks as L
+from ...face.align import apply_affine, invert_affine
+from ..region import BlendRegion
 from .bank import CropBox
 
 _MASK_POINTS = np.concatenate([L.JAW, L.MASK_TOP])
@@ -58,30 +59,6 @@ def smooth(img: np.ndarray, sigma: float) -> np.ndarray:
     small = cv2.resize(img, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (0, 0), sigma / f)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-@dataclass
-class BlendRegion:
-    """Where a mouth was blended into a frame.
-
-    Attributes:
-        y0, x0: top-left pixel of the region's box in the frame.
-        alpha: (h, w) float32 blend weight in [0, 1] over the box; 0 = the base frame's pixel,
-            unchanged.
-        crop_mask: (Hc, Wc) float32 the same mask in bank-crop coordinates (``alpha`` is it
-            warped into the frame), or None.
-    """
-
-    y0: int
-    x0: int
-    alpha: np.ndarray
-    crop_mask: np.ndarray | None = None
-
-    @property
-    def box(self) -> tuple[int, int, int, int]:
-        """(x0, y0, x1, y1) pixels, x1/y1 exclusive."""
-        h, w = self.alpha.shape
-        return self.x0, self.y0, self.x0 + w, self.y0 + h
 
 
 class Compositor:

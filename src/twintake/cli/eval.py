@@ -1,4 +1,4 @@
-"""Typer commands for `twintake eval` and `twintake bench` (registered by :mod:`twintake.cli`)."""
+"""``eval`` and ``bench``: the evaluation and the speed benchmarks (heavy imports inside)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+
+from ._common import run
 
 
 def eval_cli(
@@ -19,10 +21,9 @@ def eval_cli(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Self-reenactment lip-sync evaluation: twintake vs baselines, side by side."""
-    from ..cli import _run
-    from .commands import eval_command
+    from ..evaluate.commands import eval_command
 
-    md, written, _ = _run(lambda hook: eval_command(suite, out, max_seconds=max_seconds, exclude_s=exclude,
+    md, written, _ = run(lambda hook: eval_command(suite, out, max_seconds=max_seconds, exclude_s=exclude,
                                                      enhance=enhance, hook=hook), quiet)
     typer.echo(md)
     typer.echo(f"wrote {written['json']}, {written['markdown']} and {len(written) - 2} plots")
@@ -39,13 +40,12 @@ def bench_cli(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Speed and memory: output fps, real-time factor, time to first frame, peak RSS."""
-    from ..cli import _run
-    from .commands import bench_command, bench_table
+    from ..evaluate.commands import bench_command, bench_table
 
     if what not in ("lipsync", "prepare", "tts", "vc", "all"):
         typer.echo(f"error: unknown benchmark {what!r}: choose lipsync, prepare, tts, vc or all", err=True)
         raise typer.Exit(2)
-    rows = _run(lambda hook: bench_command(what, video, audio, long=long, speech_s=seconds or None, runs=runs,
+    rows = run(lambda hook: bench_command(what, video, audio, long=long, speech_s=seconds or None, runs=runs,
                                            json_path=json_path, hook=hook), quiet)
     typer.echo(bench_table(rows))
     typer.echo(f"appended {len(rows)} row(s) to {json_path}")

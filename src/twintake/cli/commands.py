@@ -1,86 +1,16 @@
-"""The ``twintake`` command line: thin, flags -> options -> library calls."""
+"""``say``, ``tts``, ``prepare``, ``avatars list``, ``probe`` and ``web``: flags -> options ->
+one library call each (:func:`twintake.job.make_video` for ``say``)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from .errors import TwintakeError
+from ..errors import TwintakeError
+from ._common import parse_size, read_text, run
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="twintake: make a video of a person saying new speech, on the CPU.")
-
-
-from .evaluate.cli import bench_cli, eval_cli  # noqa: E402 - typer wrappers, heavy imports inside
-
-app.command("eval")(eval_cli)
-app.command("bench")(bench_cli)
-
-
-class _RichHook:
-    """Progress hook that drives a rich progress display, one bar per stage."""
-
-    LABELS = {"track": "tracking face", "bank": "building mouth bank", "tts": "text to speech",
-              "voice": "voice cloning", "speech": "speech timing", "motion": "mouth motion",
-              "render": "rendering"}
-
-    def __init__(self, progress) -> None:
-        self.progress = progress
-        self.tasks: dict[str, int] = {}
-
-    def __call__(self, stage: str, completed: int, total: Optional[int] = None) -> None:
-        if stage not in self.tasks:
-            self.tasks[stage] = self.progress.add_task(self.LABELS.get(stage, stage), total=total)
-        self.progress.update(self.tasks[stage], completed=completed, total=total)
-
-
-def _run(job, quiet: bool):
-    """Run ``job(hook)`` with a progress display; errors become one line and exit code 1."""
-    try:
-        if quiet:
-            return job(None)
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        with Progress(TextColumn("{task.description:>20}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-                      TimeElapsedColumn(), TimeRemainingColumn(), transient=False) as progress:
-            return job(_RichHook(progress))
-    except TwintakeError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1)
-    except KeyboardInterrupt:
-        typer.echo("cancelled: no output was written", err=True)
-        raise typer.Exit(130)
-
-
-def _read_text(text: Optional[str], text_file: Optional[Path]) -> Optional[str]:
-    if text_file is None:
-        return text
-    if text is not None:
-        typer.echo("error: give either TEXT or --text-file, not both", err=True)
-        raise typer.Exit(2)
-    try:
-        return text_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        typer.echo(f"error: cannot read {text_file}: {e}", err=True)
-        raise typer.Exit(1)
-
-
-def _parse_size(size: Optional[str]) -> Optional[tuple[int, int]]:
-    """``"512x512"`` -> (512, 512); raises MediaError with the expected form."""
-    if size is None:
-        return None
-    from .errors import MediaError
-
-    w, sep, h = size.lower().partition("x")
-    if not sep or not w.isdigit() or not h.isdigit() or not (16 <= int(w) <= 8192 and 16 <= int(h) <= 8192):
-        raise MediaError(f"--size {size!r} is not WIDTHxHEIGHT in pixels (16..8192), e.g. 512x512 or 720x1280")
-    return int(w), int(h)
-
-
-@app.command()
 def say(
     source: Path = typer.Argument(..., help="talking video or portrait photo of the person, or a prepared "
                                   "avatar folder"),
@@ -109,10 +39,10 @@ def say(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Make SOURCE say the speech in --audio, or TEXT in the person's voice, and write an MP4."""
-    from .job import make_video
-    from .options import LipsyncOptions
+    from ..job import make_video
+    from ..options import LipsyncOptions
 
-    text = _read_text(text, text_file)
+    text = read_text(text, text_file)
     if audio is None and text is None:
         typer.echo("error: give the speech: --audio FILE, or a TEXT to speak", err=True)
         raise typer.Exit(2)
@@ -120,13 +50,13 @@ def say(
         typer.echo("error: give either --audio or TEXT, not both", err=True)
         raise typer.Exit(2)
     try:
-        opts = LipsyncOptions(face_index=face_index, fps=fps, size=_parse_size(size), crf=crf, preset=preset,
+        opts = LipsyncOptions(face_index=face_index, fps=fps, size=parse_size(size), crf=crf, preset=preset,
                               max_duration_s=max_duration * 60, use_cache=not no_cache, enhance=enhance,
                               enhancer_model=None if enhancer_model is None else str(enhancer_model))
     except TwintakeError as e:  # a bad --size / --enhance / --enhancer-model
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2)
-    job = _run(lambda hook: make_video(source, text, audio=audio, out=out, voice=voice, lang=lang,
+    job = run(lambda hook: make_video(source, text, audio=audio, out=out, voice=voice, lang=lang,
                                        tts_voice=tts_voice, max_chars=max_chars, options=opts, hook=hook), quiet)
     for note in job.notes:
         typer.echo(f"note: {note}", err=True)
@@ -138,7 +68,6 @@ def say(
             typer.echo(f"  no face from {r.start_s:.2f} s to {r.end_s:.2f} s: those frames are unchanged")
 
 
-@app.command()
 def tts(
     text: Optional[str] = typer.Argument(None, help="text to speak"),
     out: Path = typer.Option(Path("out.wav"), "--out", "-o", help="the WAV to write"),
@@ -153,11 +82,11 @@ def tts(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Speak TEXT (English, Arabic or both) in a cloned or built-in voice and write a WAV."""
-    from .errors import OutputError
-    from .media import write_wav
-    from .speech import synthesize
+    from ..errors import OutputError
+    from ..job import make_speech
+    from ..media import write_wav
 
-    text = _read_text(text, text_file)
+    text = read_text(text, text_file)
     if text is None:
         typer.echo("error: give the TEXT to speak (or --text-file)", err=True)
         raise typer.Exit(2)
@@ -167,19 +96,17 @@ def tts(
             raise OutputError(f"cannot write {out}: the output must be a .wav file")
         if not out.parent.is_dir():
             raise OutputError(f"cannot write {out}: folder {out.parent} does not exist")
-        ref = None if voice is None or voice.lower() == "none" else voice
-        speech = synthesize(text, lang=lang, voice=ref, tts_voice=tts_voice, speed=speed, max_chars=max_chars,
-                            hook=hook, ar_engine=ar_engine)
+        speech, _ = make_speech(text, voice=voice, lang=lang, tts_voice=tts_voice, speed=speed,
+                                max_chars=max_chars, ar_engine=ar_engine, hook=hook)
         write_wav(out, speech.samples, speech.sample_rate_hz)
         return speech
 
-    speech = _run(job, quiet)
+    speech = run(job, quiet)
     if not quiet:
         typer.echo(f"wrote {out} ({speech.duration_s:.2f} s, {speech.sample_rate_hz} Hz, "
                    f"{len([p for p in speech.phones if p.symbol != 'SIL'])} phones, language {speech.language})")
 
 
-@app.command()
 def prepare(
     source: Path = typer.Argument(..., help="talking video of the person"),
     out: Path = typer.Option(..., "--out", "-o", help="the avatar folder to create, e.g. avatars/anna"),
@@ -193,10 +120,10 @@ def prepare(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Prepare SOURCE once into an avatar folder; `twintake say FOLDER ...` then skips all preparation."""
-    from .avatar import Avatar
+    from ..avatar import Avatar
 
     defaults = {"enhance": enhance, "enhancer_model": enhancer_model, "fps": fps}
-    avatar = _run(lambda hook: Avatar.prepare(source, out, voice=voice, face_index=face_index, force=force,
+    avatar = run(lambda hook: Avatar.prepare(source, out, voice=voice, face_index=face_index, force=force,
                                               defaults=defaults, hook=hook), quiet)
     for note in avatar.notes:
         typer.echo(f"note: {note}", err=True)
@@ -207,14 +134,9 @@ def prepare(
                    f"{m['prepare_time_s']:.1f} s")
 
 
-avatars_app = typer.Typer(help="Manage prepared avatars.", no_args_is_help=True)
-app.add_typer(avatars_app, name="avatars")
-
-
-@avatars_app.command("list")
 def avatars_list(folder: Path = typer.Argument(Path("avatars"), help="folder holding avatar folders")):
     """List the avatars in FOLDER: name, kind, duration, size, voice."""
-    from .avatar import list_avatars
+    from ..avatar import list_avatars
 
     rows = list_avatars(folder)
     if not rows:
@@ -226,11 +148,10 @@ def avatars_list(folder: Path = typer.Argument(Path("avatars"), help="folder hol
                    f"{'own' if r['voice'] else 'built-in'}")
 
 
-@app.command()
 def probe(file: Path = typer.Argument(..., help="a video, audio or image file")):
     """Print what twintake sees in FILE: streams, fps, rotation, duration, faces."""
-    from .media import iter_frames
-    from .media import probe as probe_media
+    from ..media import iter_frames
+    from ..media import probe as probe_media
 
     def job(_hook):
         info = probe_media(file)
@@ -249,8 +170,8 @@ def probe(file: Path = typer.Argument(..., help="a video, audio or image file"))
         else:
             lines.append("audio: none")
         if info.video:
-            from .face.landmarks import face_width_px
-            from .face.tracker import detect_faces
+            from ..face.landmarks import face_width_px
+            from ..face.tracker import detect_faces
 
             n = info.video.frame_count
             picks = sorted(set(int(i) for i in (0, n // 2, max(n - 1, 0))))
@@ -264,11 +185,10 @@ def probe(file: Path = typer.Argument(..., help="a video, audio or image file"))
                     break
         return lines
 
-    for line in _run(job, quiet=True):
+    for line in run(job, quiet=True):
         typer.echo(line)
 
 
-@app.command()
 def web(
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (default: this machine only)"),
     port: int = typer.Option(7860, "--port", help="port to listen on"),
@@ -280,7 +200,7 @@ def web(
                                                   "page's enhancement uses (set here, never from the browser)"),
 ):
     """Start the web app: pick or upload an avatar, choose a voice, type text, get the video."""
-    from .web import WebOptions, serve
+    from ..web import WebOptions, serve
 
     credentials = None
     if auth is not None:
@@ -300,11 +220,3 @@ def web(
     except OSError as e:
         typer.echo(f"error: cannot listen on {host}:{port} ({e}); choose another --port", err=True)
         raise typer.Exit(1)
-
-
-def main() -> None:  # console script entry point
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The two renders: a prepared video and a photo, each a planner + a compositor run through the one
+frame loop, :func:`twintake.render.stream.render_stream`.
+
+    render_video(prepared, speech, out, options)   # the person's own mouths on the source frames
+    render_photo(photo, speech, out, options)      # the photo animated
+
+The evaluation calls :func:`render_video` too, with a :class:`~twintake.render.video.FixedPlanner`
+for its baselines, so a baseline differs from the product only in its mouth selection.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .face.tracker import invalid_ranges
+from .hooks import Progress
+from .media import check_output_path
+from .options import LipsyncOptions
+from .prepare import PreparedVideo
+from .render.enhance import DEFAULT_ENHANCE, make_enhancer
+from .render.interpolate import interpolation_factor
+from .render.stream import Planner, StreamOptions, render_stream
+from .render.video import VideoCompositor, VideoPlanner
+from .render.video.timeline import pingpong_indices
+from .types import RenderResult, Speech, TimeRange
+
+__all__ = ["render_video", "render_photo"]
+
+
+def _stream_options(o: LipsyncOptions, fps: float, factor: int, filters) -> StreamOptions:
+    enhancer = make_enhancer(o.enhance, fps, o.enhancer_model, o.detail)  # loads a checkpoint: fail early
+    return StreamOptions(fps=fps, factor=factor, crf=o.crf, preset=o.preset, enhance_mode=o.enhance or DEFAULT_ENHANCE,
+                         enhancer=enhancer, frame_filters=tuple(filters))
+
+
+def render_video(prep: PreparedVideo, speech: Speech, out: str | Path, options: LipsyncOptions | None = None,
+                 progress: Progress | None = None, *, exclude_radius: int | None = None,
+                 planner: Planner | None = None, frame_filters=()) -> RenderResult:
+    """Render a prepared source video speaking ``speech`` to ``out``.
+
+    The output has the source's size and frame rate (or ``options.fps``, 2x/4x with interpolated
+    frames) and exactly the speech's length: when the speech is longer than the video, the video
+    runs back and forth, turning at closed-mouth frames (:func:`pingpong_indices`).
+
+    Args:
+        prep: the prepared source (:func:`twintake.prepare.prepare_video` or an avatar's).
+        speech: the speech; phones are recognized block by block when it has none.
+        out: the .mp4 to write.
+        options: :class:`LipsyncOptions`.
+        progress: progress/cancel wrapper (stages ``speech``, ``motion``, ``render``).
+        exclude_radius: evaluation only: never take a mouth from within this many frames of the
+            output frame's base frame (leave-segment-out; :mod:`twintake.evaluate.protocol`).
+        planner: evaluation only: a plan to use instead of the product's (its ``n_frames``
+            must be the speech's length in frames).
+        frame_filters: callables ``f(image, index) -> image`` applied before encoding.
+    Returns:
+        :class:`RenderResult`.
+    Raises:
+        OutputError, BackendError (enhancer), Cancelled.
+    """
+    o = options or LipsyncOptions()
+    progress = progress or Progress()
+    out = check_output_path(out)
+    fps = prep.fps  # motion and mouth selection run at the source's rate ...
+    factor = 1 if o.fps is None else interpolation_factor(prep.fps, o.fps)  # ... output at factor x
+    so = _stream_options(o, fps, factor, frame_filters)
+    t0 = time.perf_counter()
+    n_out = max(1, int(round(speech.duration_s * fps)))
+    base = pingpong_indices(n_out, prep.openness, fps)
+    if planner is None:
+        planner = VideoPlanner(speech, prep.model, prep.shapes, prep.descriptors, prep.track.valid, prep.pose, base, fps,
+                               driver=o.driver, select=o.select, exclude_radius=exclude_radius)
+    t_plan = time.perf_counter() - t0
+    comp = VideoCompositor(prep.source, base, fps, prep.track.landmarks, prep.track.valid, prep.transforms,
+                           prep.descriptors, prep.bank, prep.box, prep.track.width, prep.track.height, o.composite)
+    res = render_stream(planner, comp, speech, out, so, progress)
+    timings = dict(prep.timings_s)
+    timings.update(res.timings_s)
+    timings["motion"] += t_plan
+    without = [TimeRange(a / fps, (b + 1) / fps) for a, b in invalid_ranges(prep.track.valid[base], fps)]
+    return RenderResult(path=out, duration_s=n_out / fps, fps=fps * factor, frames=n_out * factor, width=res.width,
+                        height=res.height, frames_without_face=without, timings_s=timings,
+                        cache_hits=list(prep.cache_hits), base_frames=res.base_frames, mouth_frames=res.mouth_frames,
+                        first_frame_s=res.first_frame_s)
+
+
+def render_photo(image_path: str | Path, speech: Speech, out: str | Path, options: LipsyncOptions | None = None,
+                 progress: Progress | None = None, *, frame_filters=()) -> RenderResult:
+    """Make a talking video of the face in one photo.
+
+    Args:
+        image_path: a photo or painted/AI portrait (jpg, png, webp...; any aspect ratio).
+        speech: the speech; phones are recognized block by block when it has none.
+        out: the .mp4 to write (temp file + rename; nothing is left behind on error).
+        options: :class:`LipsyncOptions`: ``fps`` (default 25), ``size``, ``face_index``,
+            ``crf``, ``preset``, ``enhance``/``enhancer_model``/``detail``, ``driver``, ``seed``
+            (blinks and head motion); ``select``, ``composite`` and ``use_cache`` concern videos.
+        progress: progress/cancel wrapper (stages ``face``, ``speech``, ``motion``, ``render``).
+        frame_filters: callables ``f(image, index) -> image`` applied before encoding.
+    Returns:
+        :class:`RenderResult`; ``frames == round(speech.duration_s * fps)`` (at least 1).
+    Raises:
+        MediaError: the image cannot be read, or a bad ``size``.
+        NoFaceError: no face, a face under ~40 px wide, a profile view, or no face number
+            ``face_index``.
+        OutputError, BackendError, Cancelled.
+    """
+    from .render.photo import PhotoCompositor, PhotoPlanner
+
+    o = options or LipsyncOptions()
+    progress = progress or Progress()
+    out = check_output_path(out)
+    fps = float(o.fps or 25.0)
+    so = _stream_options(o, fps, 1, frame_filters)
+    t0 = time.perf_counter()
+    comp = PhotoCompositor(image_path, size=o.size, face_index=o.face_index)
+    t_face = time.perf_counter() - t0
+    progress("face", 1, 1)
+    t0 = time.perf_counter()
+    planner = PhotoPlanner(speech, comp.animator, fps, driver=o.driver, seed=o.seed)
+    t_plan = time.perf_counter() - t0
+    res = render_stream(planner, comp, speech, out, so, progress)
+    timings = {"face": t_face, **res.timings_s}
+    timings["motion"] += t_plan
+    n = planner.n_frames
+    return RenderResult(path=out, duration_s=n / fps, fps=fps, frames=n, width=res.width, height=res.height,
+                        timings_s=timings, first_frame_s=res.first_frame_s)
+
