@@ -1,4 +1,14 @@
-"""Shared fixtures: real media from ../shared/media (never copied into the repo)."""
+"""Shared fixtures.
+
+Two kinds of media:
+- tiny files in ``tests/data`` (part of the repository; made by ``tests/data/make_test_media.py``):
+  ``tiny_video``, ``tiny_photo``, ``tiny_speech``. Tests using only these never skip.
+- real media from ``../shared/media`` (never copied into the repo): the ``media`` fixture, which
+  skips the test when that folder is absent.
+
+The long end-to-end tests are marked ``slow`` here (see ``SLOW``), so that
+``pytest -m "not slow"`` is a quick subset.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +18,67 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
+TESTS = Path(__file__).resolve().parent
+DATA = TESTS / "data"
+MEDIA = TESTS.parents[1] / "shared" / "media"
+
+#: Node-id prefixes (relative to the repository root) of the tests marked ``slow``: the ones that
+#: took more than ~8 s each on 2 shared cores (``pytest --durations``). A prefix may name a
+#: whole file, a test, or a test with its parameters.
+SLOW = frozenset({
+    "tests/test_avatar.py::test_round_trip_gives_the_same_frames_as_one_shot",  # 30 s
+    "tests/test_avatar.py::test_photo_avatar_prepare_and_say",  # 9 s
+    "tests/test_enhance.py::test_avatar_defaults_end_to_end",  # 20 s
+    "tests/test_eval_protocol.py",  # 42 s: every test shares a ~21 s evaluation per video
+    "tests/test_fps_option.py::test_fps_50_doubles_frames_and_keeps_duration",  # 24 s
+    "tests/test_lipsync.py",  # 44 s: a 21 s render shared by the file, then 10 s and 8 s tests
+    # a ~8-12 s photo render per portrait, shared by these
+    "tests/test_photo.py::test_output_matches_speech",
+    "tests/test_photo.py::test_mouth_opening_follows_loudness",
+    "tests/test_photo.py::test_blinks",
+    "tests/test_photo.py::test_background_stays",
+    "tests/test_photo.py::test_open_mouth_shows_teeth_over_dark_cavity",
+    "tests/test_tts.py::test_mixed_text_both_languages",  # 23 s
+    "tests/test_tts.py::test_arabic_kokoro_tts",  # 15 s
+    "tests/test_tts.py::test_english_tts_audio_and_timings",  # 11 s
+    "tests/test_tts.py::test_arabic_digits_spoken",  # 10 s
+    "tests/test_tts.py::test_arabic_kokoro_voice_packs",  # 9 s
+    "tests/test_tts.py::test_arabic_tts",  # 8.5 s
+    "tests/test_voice.py::test_speaker_similarity_improves",  # 22 s
+    "tests/test_voice.py::test_conversion_keeps_intelligibility",  # 21 s
+    "tests/test_voice.py::test_synthesize_with_voice_keeps_timings",  # 15 s
+    "tests/test_voice.py::test_conversion_adds_no_high_band_hiss",  # 11 s
+    "tests/test_voice.py::test_conversion_moves_f0_to_reference",  # 11 s (+6 s set-up)
+    # the browser tests: an 11 s web-server start, then a render each (skip without chromium)
+    "tests/test_web.py::test_page_makes_a_video_of_typed_text",
+    "tests/test_web.py::test_page_shows_one_readable_error_for_a_photo_without_a_face",
+    "tests/test_web.py::test_cancel_stops_the_job_and_frees_the_worker",
+})
+
+
+def _data_file(name: str) -> Path:
+    p = DATA / name
+    if not p.is_file():  # fail, never skip: these files are part of the repository
+        raise FileNotFoundError(f"{p} is missing; regenerate it with tests/data/make_test_media.py")
+    return p
+
+
+@pytest.fixture(scope="session")
+def tiny_video() -> Path:
+    """2.4 s talking video, 320x320 at 25 fps (60 frames), H.264 + mono AAC 16 kHz."""
+    return _data_file("tiny_talk.mp4")
+
+
+@pytest.fixture(scope="session")
+def tiny_photo() -> Path:
+    """320x320 JPEG portrait, one frontal face ~120 px wide."""
+    return _data_file("tiny_portrait.jpg")
+
+
+@pytest.fixture(scope="session")
+def tiny_speech() -> Path:
+    """3.0 s of English speech, mono 16 kHz 16-bit WAV."""
+    return _data_file("tiny_speech.wav")
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +98,25 @@ def _private_cache(tmp_path_factory):
         os.environ.pop("TWINTAKE_CACHE", None)
     else:
         os.environ["TWINTAKE_CACHE"] = old
+
+
+def _is_slow(nodeid: str) -> bool:
+    for prefix in SLOW:
+        if nodeid == prefix or nodeid.startswith((prefix + "[", prefix + "::")):
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        # compare ids relative to the repository root, whatever folder pytest was started from
+        try:
+            rel = Path(item.path).resolve().relative_to(TESTS.parent).as_posix()
+        except ValueError:
+            continue
+        nodeid = "::".join([rel, *item.nodeid.split("::")[1:]])
+        if _is_slow(nodeid):
+            item.add_marker(pytest.mark.slow)
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
