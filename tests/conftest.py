@@ -44,6 +44,7 @@ SLOW = frozenset({
     "tests/test_tts.py::test_arabic_digits_spoken",  # 10 s
     "tests/test_tts.py::test_arabic_kokoro_voice_packs",  # 9 s
     "tests/test_tts.py::test_arabic_tts",  # 8.5 s
+    "tests/test_tts.py::test_speed_changes_duration",  # 8 s (11 s once the tests above are skipped)
     "tests/test_voice.py::test_speaker_similarity_improves",  # 22 s
     "tests/test_voice.py::test_conversion_keeps_intelligibility",  # 21 s
     "tests/test_voice.py::test_synthesize_with_voice_keeps_timings",  # 15 s
