@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from twintake.face import landmarks as L  # noqa: E402
 from twintake.face.tracker import MediaPipeTracker  # noqa: E402
 from twintake.media import iter_frames  # noqa: E402
-from twintake.render.mouth_interior import (  # noqa: E402
+from twintake.render.photo.mouth_interior import (  # noqa: E402
     LAYER_S_MAX, LAYER_SIZE, LUMA, MODEL_VERSION, LipFrame, blur_sigma_px, polygon_mask, sclera_luma, skin_rgb)
 
 #: Talking videos of the shared media folder used for training (relative to --media).

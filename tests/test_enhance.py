@@ -17,7 +17,7 @@ from twintake.face import landmarks as L
 from twintake.face.tracker import MediaPipeTracker
 from twintake.media import iter_frames
 from twintake.options import LipsyncOptions
-from twintake.render.composite import BlendRegion
+from twintake.render.region import BlendRegion
 from twintake.render.enhance import (ENHANCE_MODES, DetailEnhancer, DetailOptions, EnhanceFrame, enhance_frame,
                                      make_enhancer)
 
@@ -218,7 +218,7 @@ def tiny_gfpgan(tmp_path_factory):
     """A tiny randomly initialised GFPGANv1Clean (64 px, narrow widths) saved like the released
     checkpoints: ``{"params_ema": state_dict}``."""
     torch = pytest.importorskip("torch")
-    from twintake.backends.gfpgan_arch import GFPGANv1Clean, official_config
+    from twintake.render.enhance.gfpgan_arch import GFPGANv1Clean, official_config
 
     torch.manual_seed(0)
     net = GFPGANv1Clean(official_config(out_size=64, narrow=1 / 32, num_style_feat=16, num_mlp=2))
@@ -231,8 +231,8 @@ def test_official_key_layout():
     """The released GFPGAN v1.3/v1.4 layout (from TencentARC/GFPGAN gfpganv1_clean_arch.py,
     out_size 512, channel_multiplier 2, sft_half, different_w), built without allocating."""
     torch = pytest.importorskip("torch")
-    from twintake.backends.gfpgan import config_from_state_dict
-    from twintake.backends.gfpgan_arch import GFPGANv1Clean, official_config
+    from twintake.render.enhance.gfpgan import config_from_state_dict
+    from twintake.render.enhance.gfpgan_arch import GFPGANv1Clean, official_config
 
     with torch.device("meta"):
         sd = GFPGANv1Clean(official_config()).state_dict()
@@ -263,7 +263,7 @@ def test_official_key_layout():
 
 
 def test_tiny_gfpgan_loads_and_restores_a_real_face(faces, tiny_gfpgan):
-    from twintake.backends.gfpgan import GFPGANEnhancer, load_gfpgan
+    from twintake.render.enhance.gfpgan import GFPGANEnhancer, load_gfpgan
 
     path, net = tiny_gfpgan
     loaded = load_gfpgan(path)
@@ -287,7 +287,7 @@ def test_tiny_gfpgan_loads_and_restores_a_real_face(faces, tiny_gfpgan):
 
 def test_wrong_checkpoints_give_clear_errors(tmp_path, tiny_gfpgan):
     torch = pytest.importorskip("torch")
-    from twintake.backends.gfpgan import load_gfpgan
+    from twintake.render.enhance.gfpgan import load_gfpgan
 
     path, net = tiny_gfpgan
     sd = {k: v.clone() for k, v in net.state_dict().items()}
@@ -308,7 +308,7 @@ def test_wrong_checkpoints_give_clear_errors(tmp_path, tiny_gfpgan):
 
 
 def test_missing_torch_names_the_extra(tiny_gfpgan, monkeypatch):
-    from twintake.backends import gfpgan
+    from twintake.render.enhance import gfpgan
 
     path, _ = tiny_gfpgan
     gfpgan._load.cache_clear()

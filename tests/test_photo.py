@@ -17,9 +17,18 @@ PORTRAITS = ["portrait/realthreed_macron.png", "portrait/avg_woman2.jpg"]  # lar
 pytestmark = pytest.mark.skipif(not SPEECH.exists(), reason="shared media not available")
 
 
+def render_photo(photo, speech, out, crf=18, progress=None):
+    """The photo render (:func:`twintake.engine.render_photo`) with an x264 quality."""
+    from twintake.engine import render_photo as render
+    from twintake.hooks import Progress
+    from twintake.options import LipsyncOptions
+
+    return render(photo, speech, out, LipsyncOptions(crf=crf), Progress(progress))
+
+
 @pytest.fixture(scope="module")
 def speech():
-    from twintake.pipeline import ensure_phones, load_speech
+    from twintake.speech.input import ensure_phones, load_speech
 
     return ensure_phones(load_speech(SPEECH))
 
@@ -30,7 +39,6 @@ def rendered(request, speech, tmp_path_factory):
     unsmoothed (T, 478, 3) landmarks (None where no face))."""
     from twintake.face.tracker import MediaPipeTracker, track_video
     from twintake.media import iter_frames
-    from twintake.render.photo import render_photo
 
     photo = MEDIA / request.param
     out = tmp_path_factory.mktemp("photo") / (photo.stem + ".mp4")
@@ -106,7 +114,7 @@ def test_open_mouth_shows_teeth_over_dark_cavity(rendered):
     """The widest openings (face mesh on the output) show an upper teeth band and a dark
     cavity below it, in the middle of the mouth."""
     from twintake.face import landmarks as L
-    from twintake.render.mouth_interior import LUMA, LipFrame, skin_rgb
+    from twintake.render.photo.mouth_interior import LUMA, LipFrame, skin_rgb
 
     _, _, track, frames, _ = rendered
     lm = track.landmarks
@@ -137,8 +145,10 @@ def test_lips_do_not_fold(name):
     import cv2
 
     from twintake.face import landmarks as L
-    from twintake.render.mouth_interior import load_model
-    from twintake.render.photo import _Animator, _prepare_face, find_photo_face, load_photo
+    from twintake.render.photo.mouth_interior import load_model
+    from twintake.render.photo import find_photo_face, load_photo
+    from twintake.render.photo import prepare_face as _prepare_face
+    from twintake.render.photo.animator import PhotoAnimator as _Animator
 
     img = load_photo(MEDIA / name)
     face = _prepare_face(img, find_photo_face(img, name))
@@ -166,7 +176,7 @@ def test_interior_matches_photo_sharpness():
     """The painted interior takes the photo's edge blur (re-blur estimate) at any mouth size."""
     import cv2
 
-    from twintake.render.mouth_interior import PhotoLook, blur_sigma_px, load_model
+    from twintake.render.photo.mouth_interior import PhotoLook, blur_sigma_px, load_model
 
     model = load_model()
     for width in (60, 150):
@@ -187,7 +197,7 @@ def test_interior_matches_photo_sharpness():
 
 
 def test_model_file():
-    from twintake.render.mouth_interior import MODEL_PATH, load_model
+    from twintake.render.photo.mouth_interior import MODEL_PATH, load_model
 
     assert MODEL_PATH.stat().st_size < 5_000_000
     m = load_model()
@@ -199,7 +209,6 @@ def test_model_file():
 def test_no_face_names_file(tmp_path, speech):
     from PIL import Image
 
-    from twintake.render.photo import render_photo
 
     p = tmp_path / "wall.png"
     rng = np.random.default_rng(0)
@@ -215,7 +224,7 @@ def test_tiny_face_refused(tmp_path, speech):
 
     from twintake.face import landmarks as L
     from twintake.face.tracker import detect_faces
-    from twintake.render.photo import load_photo, render_photo
+    from twintake.render.photo import load_photo
 
     img = load_photo(MEDIA / PORTRAITS[0])
     fw = float(L.face_width_px(detect_faces(img)[0]))
@@ -232,7 +241,6 @@ def _render_raw(name, speech, out):
     face-mesh landmarks per frame (None where no face))."""
     from twintake.face.tracker import MediaPipeTracker
     from twintake.media import iter_frames
-    from twintake.render.photo import render_photo
 
     res = render_photo(MEDIA / name, speech, out, crf=12)
     frames = np.stack([f.image for f in iter_frames(out, fps=res.fps)])
@@ -253,7 +261,8 @@ def test_smile_is_the_rest_pose(smiling, speech):
     interior painted over it, or lips squeezed shut, both fail this."""
     from twintake.face import landmarks as L
     from twintake.face.tracker import detect_faces
-    from twintake.render.photo import load_photo, mouth_track
+    from twintake.motion.photo import mouth_track
+    from twintake.render.photo import load_photo
 
     res, frames, raw = smiling
     img = load_photo(MEDIA / "portrait/avg_man2.jpg")[: res.height, : res.width]
@@ -289,7 +298,8 @@ def test_smile_closes_and_opens(smiling, speech):
     face mesh reads ~50 %: a thin seam stays; the targets close 90 %)."""
     from twintake.face import landmarks as L
     from twintake.face.tracker import detect_faces
-    from twintake.render.photo import closure_track, load_photo
+    from twintake.motion.photo import closure_track
+    from twintake.render.photo import load_photo
 
     res, _, raw = smiling
     img = load_photo(MEDIA / "portrait/avg_man2.jpg")[: res.height, : res.width]
@@ -331,7 +341,7 @@ def _cavity_over_skin(img: np.ndarray, lm: np.ndarray) -> float:
     the upper inner lip) over the cheeks' luminance, as the training script measures real
     videos (``MouthInteriorModel.cavity_pct``)."""
     from twintake.face import landmarks as L
-    from twintake.render.mouth_interior import LUMA, LipFrame, skin_rgb
+    from twintake.render.photo.mouth_interior import LUMA, LipFrame, skin_rgb
 
     fr = LipFrame.from_inner(lm[L.LIPS_INNER, :2])
     h, w = img.shape[:2]
@@ -357,7 +367,7 @@ def test_open_smile_opens_like_real_speech(open_smile, speech):
     videos) plus 0.03, and the loudest 5 % of frames under it; speech still moves it (opens
     0.06 past the photo's own gap, follows the loudness with r >= 0.4)."""
     from twintake.face.tracker import detect_faces
-    from twintake.render.mouth_interior import load_model
+    from twintake.render.photo.mouth_interior import load_model
     from twintake.render.photo import load_photo
     from twintake.speech.analysis import loudness_envelope
 
@@ -382,7 +392,7 @@ def test_open_smile_cavity_is_not_black(open_smile):
     shade of the upper teeth), not a black hole: the middle of the mouth in the 5 widest frames
     averages at least 0.6 x the real videos' 10th percentile of cavity / skin luminance (0.32
     on the training videos; the black hole measured 0.01)."""
-    from twintake.render.mouth_interior import load_model
+    from twintake.render.photo.mouth_interior import load_model
 
     _, frames, raw = open_smile
     p10 = float(load_model().cavity_pct[0])
@@ -397,8 +407,10 @@ def test_limit_opening_is_soft(name):
     wider), never past the real 99th percentile, closures (negative openings) untouched."""
     import cv2
 
-    from twintake.render.mouth_interior import load_model
-    from twintake.render.photo import _Animator, _prepare_face, find_photo_face, load_photo
+    from twintake.render.photo.mouth_interior import load_model
+    from twintake.render.photo import find_photo_face, load_photo
+    from twintake.render.photo import prepare_face as _prepare_face
+    from twintake.render.photo.animator import PhotoAnimator as _Animator
 
     img = load_photo(MEDIA / name)
     face = _prepare_face(img, find_photo_face(img, name))

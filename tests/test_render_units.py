@@ -7,8 +7,8 @@ from typer.testing import CliRunner
 
 from twintake.cli import app
 from twintake.face.smoothing import OneEuroFilter
-from twintake.render.select import SelectOptions, select_frames
-from twintake.render.timeline import pingpong_indices
+from twintake.render.video.select import SelectOptions, select_frames
+from twintake.render.video.timeline import pingpong_indices
 
 
 def test_pingpong_cut_when_speech_is_shorter():

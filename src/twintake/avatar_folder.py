@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .cache import atomic_dir, file_hash
 from .errors import AvatarError, MediaError, VoiceError
 from .hooks import Progress, ProgressHook

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from ._phones_child import recognize_source_phones
 from .cache import atomic_dir, cache_enabled, cache_root, file_hash
 from .errors import MediaError

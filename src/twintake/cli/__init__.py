@@ -6,12 +6,11 @@ Commands live in :mod:`.commands` (say, tts, prepare, avatars, probe, web) and :
 
 from __future__ import annotations
 
-import sys
 from typing import Optional
 
 import typer
 
-from .. import __version__
+from .._version import __version__
 from . import commands
 from .eval import bench_cli, eval_cli
 

@@ -43,7 +43,8 @@ from ..cache import cache_root, file_hash
 from ..face.align import align_transforms, make_template
 from ..hooks import ProgressHook
 from ..engine import render_video
-from ..media import VideoWriter, aac_rate, iter_frames, load_audio, probe
+from ..media import iter_frames
+from ..media.clip import write_clip
 from ..motion.shapes import mouth_descriptors
 from ..options import LipsyncOptions
 from ..prepare import PreparedVideo, prepare_video
@@ -147,21 +148,7 @@ def clip_video(path: str | Path, max_seconds: float, crf: int = 14) -> Path:
     out = folder / f"{file_hash(path)}-{max_seconds:g}s.mp4"
     if out.is_file():
         return out
-    info = probe(path)
-    fps = float(info.video.fps)
-    n = int(min(info.video.frame_count or 1 << 30, np.floor(max_seconds * fps + 1e-6)))
-    sr = aac_rate(info.audio.sample_rate_hz) if info.audio else 48000
-    audio = load_audio(path, sr) if info.audio else None
-    w, h = info.video.width, info.video.height
-    written = 0
-    with VideoWriter(out, fps, w, h, crf=crf, preset="veryfast",
-                     audio_sample_rate_hz=sr if audio is not None else None) as wr:
-        for fr in iter_frames(path, fps=fps, stop=n):
-            wr.write(fr.image)
-            written += 1
-        if audio is not None:
-            wr.write_audio(audio[: int(round(written * sr / fps))])
-    return out
+    return write_clip(path, out, max_seconds, crf)
 
 
 def _speech_of(clip: Path, prep: PreparedVideo) -> Speech:

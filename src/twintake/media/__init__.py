@@ -3,9 +3,11 @@ atomic MP4 / WAV writing. Everything goes through PyAV (bundled FFmpeg); no shel
 
 from __future__ import annotations
 
-from .decode import VideoFrame, iter_frames, iter_frames_at, load_audio, sample_frames
+from .audio import load_audio
+from .decode import VideoFrame, iter_frames, sample_frames
 from .encode import AAC_RATES, VideoWriter, aac_rate, check_output_path, write_wav
 from .probe import AudioInfo, MediaInfo, VideoInfo, probe
+from .seek import iter_frames_at
 
 __all__ = [
     "AudioInfo",

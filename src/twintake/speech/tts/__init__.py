@@ -92,7 +92,7 @@ def arabic_chunks(sentences: list[str], speed: float = 1.0, vocalize: bool = Tru
 
     ``engine="kokoro"`` delegates to :func:`kokoro_arabic_chunks` (``voice`` = Kokoro voice
     pack); ``engine="espeak"`` (the default here) to
-    :func:`~twintake.speech.tts.espeak.espeak_arabic_chunks` (eSpeak NG's ``ar`` voice; phone
+    :func:`~twintake.speech.tts.espeak_voice.espeak_arabic_chunks` (eSpeak NG's ``ar`` voice; phone
     timings from its phoneme events; ``voice`` ignored).
 
     Raises:
@@ -106,6 +106,6 @@ def arabic_chunks(sentences: list[str], speed: float = 1.0, vocalize: bool = Tru
         from ...errors import SpeechError
 
         raise SpeechError(f"unknown Arabic engine {engine!r}; use one of {', '.join(ARABIC_ENGINES)}")
-    from .espeak import espeak_arabic_chunks
+    from .espeak_voice import espeak_arabic_chunks
 
     yield from espeak_arabic_chunks(sentences, speed, vocalize)

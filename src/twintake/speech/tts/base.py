@@ -12,7 +12,7 @@ one plugs in with one call and no pipeline change::
 Registered here, by path (nothing heavy is imported until a backend is built and used):
 ``"kokoro"`` (Kokoro-82M: English, and Arabic read from eSpeak NG IPA;
 :class:`twintake.speech.tts.kokoro.KokoroSynthesizer`) and ``"espeak"`` (eSpeak NG's own
-Arabic formant voice; :class:`twintake.speech.tts.espeak.EspeakSynthesizer`).
+Arabic formant voice; :class:`twintake.speech.tts.espeak_voice.EspeakSynthesizer`).
 """
 
 from __future__ import annotations
@@ -81,5 +81,5 @@ class Synthesizer(Protocol):
 #: Text-to-speech backends by name; ``SYNTHESIZERS.create(name)`` builds a :class:`Synthesizer`.
 SYNTHESIZERS: Registry[Synthesizer] = Registry("speech synthesizer")
 SYNTHESIZERS.register("kokoro", "twintake.speech.tts.kokoro:KokoroSynthesizer")
-SYNTHESIZERS.register("espeak", "twintake.speech.tts.espeak:EspeakSynthesizer")
+SYNTHESIZERS.register("espeak", "twintake.speech.tts.espeak_voice:EspeakSynthesizer")
 DEFAULT_SYNTHESIZER = "kokoro"
