@@ -10,7 +10,9 @@ join with short pauses -> optional voice conversion (WORLD + cepstral statistics
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,7 @@ from .tts.text import (
     split_scripts,
 )
 
-__all__ = ["synthesize", "synthesize_chunks", "plan_text", "base_voice_for", "SAMPLE_RATE", "LANGUAGES",
+__all__ = ["synthesize", "synthesize_stream", "SpeechPiece", "synthesize_chunks", "plan_text", "base_voice_for", "SAMPLE_RATE", "LANGUAGES",
            "MALE_BASE_F0_HZ"]
 
 log = logging.getLogger(__name__)
@@ -157,74 +159,222 @@ def base_voice_for(profile) -> str:
     return MALE_BASE_VOICE if 0.0 < f0 < MALE_BASE_F0_HZ else FEMALE_BASE_VOICE
 
 
-def synthesize(text: str, lang: str = "auto", voice: str | Path | object | None = None, *,
-               tts_voice: str | None = None, speed: float = 1.0, max_chars: int = 20000,
-               hook: ProgressHook | None = None, ar_engine: str | None = None) -> Speech:
-    """Speak ``text`` (English, Arabic or both) offline, optionally in a cloned voice.
+@dataclass
+class SpeechPiece(Speech):
+    """One piece of a streamed utterance (a :class:`~twintake.types.Speech` with its place).
 
-    Args:
-        text: what to say; numbers, abbreviations and symbols are spelled out.
-        lang: ``"en"``, ``"ar"`` or ``"auto"`` (by script; mixed text is split into runs, each
-            spoken in its language).
-        voice: None or ``"none"`` keeps the built-in TTS voice; a path to an audio/video file
-            (>= 5 s of speech, 30 s recommended) or a saved ``.npz`` profile, or a
-            :class:`~twintake.speech.voice.VoiceProfile`, converts to that speaker's voice.
-        tts_voice: Kokoro voice (default ``"jf_gongitsune"``; ``"jm_kumo"`` is male), for English
-            and for Arabic with ``ar_engine="kokoro"``.
-            With a ``voice`` reference and no ``tts_voice``, the base voice is picked by the
-            reference's median F0 (see :func:`base_voice_for`); an explicit value always wins.
-        speed: speaking rate, 0.5-2.0.
-        max_chars: longest accepted text.
-        hook: progress hook, called as ``hook("tts", done, total)`` and ``hook("voice", ...)``.
-        ar_engine: Arabic speech engine, ``"kokoro"`` (default: Kokoro-82M reading eSpeak's
-            Arabic phonemes) or ``"espeak"`` (eSpeak NG's formant voice); None = default.
-    Returns:
-        :class:`~twintake.types.Speech`: samples (S,) float32 at 24 kHz, -16 LUFS; phones cover
-        the whole audio (sorted, contiguous); ``text`` as given; ``language`` ``"en"``, ``"ar"``
-        or the dominant one for mixed text.
-    Raises:
-        SpeechError: bad text / lang / speed / tts_voice.
-        VoiceError: the reference is missing, not audio, silent, music or under 5 s of speech.
-        BackendError: a TTS or voice-conversion package is missing.
-        Cancelled: the hook asked to stop.
+    ``samples`` are this piece's audio (24 kHz, at the stream's fixed gain), starting with the
+    pause that separates it from the previous piece, so the pieces concatenated are the whole
+    utterance; ``phones`` carry times from the start of the *whole utterance* (the first phone
+    starts at ``start_s``, the last ends at ``start_s + duration_s``).
+
+    Attributes:
+        start_s: where this piece starts in the utterance.
+        index: 0, 1, ... in speaking order.
+        total: number of sentences planned (a very long sentence may come as two pieces, so
+            ``index`` can reach ``total`` or beyond; the stream simply ends).
     """
-    progress = Progress(hook)
-    pieces = plan_text(text, lang, max_chars)  # validate before loading anything heavy
-    ar_engine = _check_ar_engine(ar_engine)
+
+    start_s: float = 0.0
+    index: int = 0
+    total: int = 0
+
+
+@dataclass
+class _VoicePlan:
+    """How the utterance is voiced: Kokoro pack or name, and the conversion applied on top."""
+
+    tts_voice: str | None = None
+    pack: np.ndarray | None = None
+    profile: object | None = None
+    conversion: str = "none"  # "none" | "f0" | "mvn"
+    src_lf0: tuple[float, float] | None = None
+    src_cep: dict | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _plan_voice(voice, tts_voice: str | None, ar_engine: str) -> _VoicePlan:
     profile = _resolve_voice(voice)
-    if tts_voice is None and profile is not None:
+    if profile is None:
+        return _VoicePlan(tts_voice=tts_voice)
+    found = getattr(profile, "search", None)
+    if tts_voice is None and found is not None:
+        log.info("voice: the searched Kokoro style, conversion %s", found.conversion)
+        return _VoicePlan(pack=found.pack, profile=profile, conversion=found.conversion,
+                          src_lf0=(float(found.src_lf0[0]), float(found.src_lf0[1])), src_cep=found.src_cep_stats())
+    if tts_voice is None:
         tts_voice = base_voice_for(profile)
         log.info("base voice %s for reference median F0 %.0f Hz", tts_voice, profile.f0_median_hz)
+    return _VoicePlan(tts_voice=tts_voice, profile=profile, conversion="mvn")
+
+
+def _base_voice_stats(name: str):
+    """(log-F0 (mean, std), cepstral stats) of a shipped Kokoro voice, from
+    ``data/kokoro_voice_stats.npz`` (made by benchmarks/bench_voice_search.py --stats); None
+    when the voice is not in the file (statistics then come from each piece)."""
+    import importlib.resources as res
+
+    try:
+        with (res.files("twintake") / "data" / "kokoro_voice_stats.npz").open("rb") as f, np.load(f) as z:
+            if f"{name}_lf0" not in z.files:
+                return None
+            lf0, cep = z[f"{name}_lf0"], z[f"{name}_cep"]
+    except (FileNotFoundError, OSError):
+        return None
+    return (float(lf0[0]), float(lf0[1])), {True: (cep[0], cep[1]), False: (cep[2], cep[3])}
+
+
+def _voiced_chunks(text: str, lang: str, plan: _VoicePlan, speed: float, max_chars: int,
+                   ar_engine: str) -> Iterator[tuple[TTSChunk, str]]:
+    """Trimmed chunks, each with how it was made: ``"pack"`` (Kokoro with the searched style),
+    ``"kokoro"`` (a shipped Kokoro voice) or ``"espeak"`` (eSpeak NG's Arabic voice)."""
+    from .tts import arabic_chunks, kokoro_chunks
+    from .voice.style import style_chunks
+
+    if not 0.5 <= float(speed) <= 2.0:
+        raise SpeechError(f"speed {speed} is out of range; use 0.5 to 2.0")
+    pieces = plan_text(text, lang, max_chars)
+    i = 0
+    while i < len(pieces):
+        lg = pieces[i][0]
+        j = i
+        while j < len(pieces) and pieces[j][0] == lg:
+            j += 1
+        group = [s for _, s in pieces[i:j]]
+        if lg == "ar" and ar_engine != "kokoro":  # eSpeak's own voice: no style pack
+            gen, kind = arabic_chunks(group, speed, engine=ar_engine, voice=plan.tts_voice), "espeak"
+        elif plan.pack is not None:
+            gen, kind = style_chunks(group, lg, plan.pack, speed), "pack"
+        elif lg == "en":
+            gen, kind = kokoro_chunks(group, plan.tts_voice, speed), "kokoro"
+        else:
+            gen, kind = arabic_chunks(group, speed, engine=ar_engine, voice=plan.tts_voice), "kokoro"
+        for chunk in gen:
+            yield _trim(chunk), kind
+        i = j
+
+
+def _convert_piece(audio: np.ndarray, kind: str, plan: _VoicePlan) -> np.ndarray:
+    """Voice conversion of one piece with fixed source statistics (so pieces match)."""
+    if plan.profile is None or (kind == "pack" and plan.conversion == "none"):
+        return audio
+    from .voice import convert_many
+
+    if kind == "espeak":  # statistics of this piece: eSpeak's voice is not a Kokoro one
+        return convert_many([audio], SAMPLE_RATE, plan.profile, loudness_lufs=None)[0]
+    if kind == "pack":
+        strength = 0.0 if plan.conversion == "f0" else 1.0
+        return convert_many([audio], SAMPLE_RATE, plan.profile, strength=strength, loudness_lufs=None,
+                            src_lf0_stats=plan.src_lf0, src_cep_stats=plan.src_cep)[0]
+    stats = _base_voice_stats(plan.tts_voice or "jf_gongitsune")
+    kw = {"src_lf0_stats": stats[0], "src_cep_stats": stats[1]} if stats else {}
+    return convert_many([audio], SAMPLE_RATE, plan.profile, loudness_lufs=None, **kw)[0]
+
+
+def synthesize_stream(text: str, lang: str = "auto", voice: str | Path | object | None = None, *,
+                      tts_voice: str | None = None, speed: float = 1.0, max_chars: int = 20000,
+                      hook: ProgressHook | None = None, cancel: threading.Event | None = None,
+                      ar_engine: str | None = None) -> Iterator[SpeechPiece]:
+    """Speak ``text`` sentence by sentence: a generator of :class:`SpeechPiece` (arguments as
+    :func:`synthesize`; ``cancel`` is a ``threading.Event``).
+
+    A worker thread synthesizes (and converts) the next sentence while the caller uses the
+    current one. Loudness: one fixed gain for the whole stream, set from the first piece so
+    that it reads -16 LUFS (pieces join without level jumps; peaks above 0.97 are softly
+    limited per piece). Text, language, speed and voice are validated before the first piece;
+    the voice reference (and its search, when not cached) is loaded before the first piece too.
+
+    Raises:
+        SpeechError, VoiceError, BackendError: as :func:`synthesize` (from the first ``next``).
+        Cancelled: ``cancel`` was set or the hook asked to stop; checked every 0.1 s while
+            waiting for a piece, so the stream stops within 1 s whatever the sentence length.
+    """
+    import queue
+
+    from .voice import TARGET_LUFS, integrated_loudness
+    from .voice import _soft_limit as soft_limit
+
+    progress = Progress(hook, cancel)
+    pieces = plan_text(text, lang, max_chars)  # validate before loading anything heavy
+    if not 0.5 <= float(speed) <= 2.0:
+        raise SpeechError(f"speed {speed} is out of range; use 0.5 to 2.0")
+    engine = _check_ar_engine(ar_engine)
+    if tts_voice is not None:
+        from .tts.kokoro import _voice_pack
+
+        _voice_pack(tts_voice)
+    plan = _plan_voice(voice, tts_voice, engine)
     total = len(pieces)
     progress("tts", 0, total)
-    chunks: list[TTSChunk] = []
-    for chunk in synthesize_chunks(text, lang, tts_voice=tts_voice, speed=speed, max_chars=max_chars,
-                                   ar_engine=ar_engine):
-        chunks.append(chunk)
-        progress("tts", min(len(chunks), total), total)
-    if not chunks:
-        raise SpeechError(f"nothing to pronounce in the text {text[:40]!r}")
-    from .voice import TARGET_LUFS, convert_many, normalize_loudness
+    out_q: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    _END = object()
 
-    audio_parts = [c.samples for c in chunks]
-    if profile is not None:
-        progress("voice", 0, 1)
-        audio_parts = convert_many(audio_parts, SAMPLE_RATE, profile, loudness_lufs=None)
-        progress("voice", 1, 1)
+    def produce() -> None:
+        try:
+            for chunk, kind in _voiced_chunks(text, lang, plan, speed, max_chars, engine):
+                if stop.is_set():
+                    return
+                audio = _convert_piece(chunk.samples, kind, plan)
+                while not stop.is_set():
+                    try:
+                        out_q.put((chunk, audio), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+            out_q.put(_END)
+        except BaseException as exc:  # handed to the consumer
+            out_q.put(exc)
+
+    worker = threading.Thread(target=produce, name="twintake-tts", daemon=True)
+    worker.start()
     gap = np.zeros(int(SENTENCE_PAUSE_S * SAMPLE_RATE), np.float32)
-    out: list[np.ndarray] = []
-    phones: list[Phone] = []
+    gain = None
     t = 0.0
-    for i, (chunk, audio) in enumerate(zip(chunks, audio_parts)):
-        if i:
-            out.append(gap)
-            phones.append(Phone("SIL", round(t, 6), round(t + len(gap) / SAMPLE_RATE, 6)))
-            t += len(gap) / SAMPLE_RATE
-        out.append(audio)
-        for p in chunk.phones:
-            phones.append(Phone(p.symbol, round(t + p.start_s, 6), round(t + p.end_s, 6)))
-        t += len(audio) / SAMPLE_RATE
-    samples = normalize_loudness(np.concatenate(out), SAMPLE_RATE, TARGET_LUFS)
+    index = 0
+    try:
+        while True:
+            progress("tts", min(index, total), total)  # raises Cancelled when asked
+            try:
+                item = out_q.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is _END:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            chunk, audio = item
+            if gain is None:
+                lufs = integrated_loudness(audio, SAMPLE_RATE) if len(audio) > SAMPLE_RATE // 2 else float("nan")
+                if not np.isfinite(lufs):
+                    rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))) if audio.size else 0.0
+                    lufs = 20 * np.log10(rms) - 0.7 if rms > 0 else TARGET_LUFS
+                gain = np.float32(10 ** ((TARGET_LUFS - lufs) / 20))
+            y = audio.astype(np.float32) * gain
+            if y.size and float(np.max(np.abs(y))) > 0.97:
+                y = soft_limit(y)
+            phones: list[Phone] = []
+            start = t
+            if index:
+                y = np.concatenate([gap, y])
+                phones.append(Phone("SIL", round(t, 6), round(t + len(gap) / SAMPLE_RATE, 6)))
+                t += len(gap) / SAMPLE_RATE
+            phones.extend(Phone(p.symbol, round(t + p.start_s, 6), round(t + p.end_s, 6)) for p in chunk.phones)
+            t = start + len(y) / SAMPLE_RATE
+            phones = _tidy_phones(phones, start, t)
+            yield SpeechPiece(samples=y.astype(np.float32), sample_rate_hz=SAMPLE_RATE, phones=phones,
+                              text=chunk.text, language=chunk.language, start_s=round(start, 6), index=index,
+                              total=total)
+            index += 1
+        if index == 0:
+            raise SpeechError(f"nothing to pronounce in the text {text[:40]!r}")
+        progress("tts", total, total)
+    finally:
+        stop.set()
+
+
+def _tidy_phones(phones: list[Phone], start_s: float, end_s: float) -> list[Phone]:
+    """Sorted, contiguous, non-empty phones covering exactly ``[start_s, end_s]``."""
     merged: list[Phone] = []
     for p in phones:
         if merged and p.start_s < merged[-1].end_s:
@@ -235,8 +385,60 @@ def synthesize(text: str, lang: str = "auto", voice: str | Path | object | None 
             merged[-1] = Phone("SIL", merged[-1].start_s, p.end_s)
         else:
             merged.append(p)
-    if merged:
-        merged[-1] = Phone(merged[-1].symbol, merged[-1].start_s, len(samples) / SAMPLE_RATE)
-    langs = [c.language for c in chunks]
-    language = max(set(langs), key=lambda lg: sum(len(c.samples) for c in chunks if c.language == lg))
-    return Speech(samples=samples, sample_rate_hz=SAMPLE_RATE, phones=merged, text=text, language=language)
+    if not merged:
+        return [Phone("SIL", round(start_s, 6), round(end_s, 6))]
+    merged[0] = Phone(merged[0].symbol, round(start_s, 6), merged[0].end_s)
+    merged[-1] = Phone(merged[-1].symbol, merged[-1].start_s, round(end_s, 6))
+    return merged
+
+
+def synthesize(text: str, lang: str = "auto", voice: str | Path | object | None = None, *,
+               tts_voice: str | None = None, speed: float = 1.0, max_chars: int = 20000,
+               hook: ProgressHook | None = None, ar_engine: str | None = None,
+               cancel: threading.Event | None = None) -> Speech:
+    """Speak ``text`` (English, Arabic or both) offline, optionally in a cloned voice.
+
+    The pieces of :func:`synthesize_stream` joined, the whole set to -16 LUFS.
+
+    Args:
+        text: what to say; numbers, abbreviations and symbols are spelled out.
+        lang: ``"en"``, ``"ar"`` or ``"auto"`` (by script; mixed text is split into runs, each
+            spoken in its language).
+        voice: None or ``"none"`` keeps the built-in TTS voice; a path to an audio/video file
+            (>= 5 s of speech, 30 s recommended) or a saved ``.npz`` profile, or a
+            :class:`~twintake.speech.voice.VoiceProfile`, speaks in that speaker's voice: the
+            Kokoro style found by the voice search (run once per file and cached, see
+            :func:`~twintake.speech.voice.load_voice_profile`), with WORLD conversion on top
+            where the search measured that it helps; a profile without a search result
+            converts an F0-chosen built-in voice (:func:`base_voice_for`).
+        tts_voice: Kokoro voice (default ``"jf_gongitsune"``; ``"jm_kumo"`` is male), for English
+            and for Arabic with ``ar_engine="kokoro"``. An explicit value always wins over the
+            searched voice (and is then converted to the reference).
+        speed: speaking rate, 0.5-2.0.
+        max_chars: longest accepted text.
+        hook: progress hook, called as ``hook("tts", done, total)`` (and ``"voice_search"``
+            when a reference is searched for the first time).
+        ar_engine: Arabic speech engine, ``"kokoro"`` (default: Kokoro-82M reading eSpeak's
+            Arabic phonemes) or ``"espeak"`` (eSpeak NG's formant voice); None = default.
+        cancel: a ``threading.Event``; set it to stop (raises Cancelled).
+    Returns:
+        :class:`~twintake.types.Speech`: samples (S,) float32 at 24 kHz, -16 LUFS; phones cover
+        the whole audio (sorted, contiguous); ``text`` as given; ``language`` ``"en"``, ``"ar"``
+        or the dominant one for mixed text.
+    Raises:
+        SpeechError: bad text / lang / speed / tts_voice.
+        VoiceError: the reference is missing, not audio, silent, music or under 5 s of speech.
+        BackendError: a TTS or voice-conversion package is missing.
+        Cancelled: the hook asked to stop.
+    """
+    from .voice import TARGET_LUFS, normalize_loudness
+
+    parts = list(synthesize_stream(text, lang, voice, tts_voice=tts_voice, speed=speed, max_chars=max_chars,
+                                   hook=hook, cancel=cancel, ar_engine=ar_engine))
+    samples = normalize_loudness(np.concatenate([p.samples for p in parts]), SAMPLE_RATE, TARGET_LUFS)
+    phones = _tidy_phones([ph for p in parts for ph in p.phones], 0.0, len(samples) / SAMPLE_RATE)
+    by_lang: dict[str, int] = {}
+    for p in parts:
+        by_lang[p.language] = by_lang.get(p.language, 0) + len(p.samples)
+    language = max(by_lang, key=by_lang.get)
+    return Speech(samples=samples, sample_rate_hz=SAMPLE_RATE, phones=phones, text=text, language=language)

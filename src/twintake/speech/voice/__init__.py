@@ -45,7 +45,8 @@ DEFAULT_METHOD = "mvn"
 
 def convert_many(chunks: Sequence[np.ndarray], rate: int, profile: VoiceProfile, *, method: str = DEFAULT_METHOD,
                  k: int = 4, strength: float = 1.0, warp: bool = False,
-                 loudness_lufs: float | None = TARGET_LUFS, **options) -> list[np.ndarray]:
+                 loudness_lufs: float | None = TARGET_LUFS, src_lf0_stats: tuple[float, float] | None = None,
+                 src_cep_stats: dict | None = None, **options) -> list[np.ndarray]:
     """Convert several pieces of one utterance; F0 statistics are pooled over all pieces.
 
     Args:
@@ -54,6 +55,9 @@ def convert_many(chunks: Sequence[np.ndarray], rate: int, profile: VoiceProfile,
         method: ``"mvn"`` (default), ``"blend"`` or ``"knn"``; see :func:`.world_knn.convert_features`.
         k, strength, warp, options: see :func:`.world_knn.convert_features`.
         loudness_lufs: integrated loudness of the joined result (None: leave the level).
+        src_lf0_stats, src_cep_stats: fixed source statistics (log-F0 mean/std; cepstral
+            statistics as :func:`.world_knn.cepstral_stats` returns) instead of the ones pooled
+            over ``chunks`` — for sentence-by-sentence conversion that must not drift.
     Returns:
         converted arrays, same lengths and rate as the inputs.
     """
@@ -64,11 +68,15 @@ def convert_many(chunks: Sequence[np.ndarray], rate: int, profile: VoiceProfile,
     voiced = [np.log(f.f0[f.f0 > 0]) for f in feats if f is not None]
     lf0 = np.concatenate(voiced) if voiced else np.zeros(0)
     stats = (float(lf0.mean()), float(lf0.std())) if lf0.size > 10 else None
+    if src_lf0_stats is not None:
+        stats = (float(src_lf0_stats[0]), float(src_lf0_stats[1]))
     # warp factor and source cepstral statistics pooled over all pieces (one sentence alone
     # gives noisy estimates)
     valid = [f for f in feats if f is not None]
     cep_stats = None
-    if valid:
+    if valid and src_cep_stats is not None and not warp:
+        cep_stats = src_cep_stats
+    elif valid:
         if warp is True:
             vs = [np.log(np.maximum(f.sp[f.f0 > 0], 1e-16)) for f in valid if (f.f0 > 0).sum() > 0]
             if vs and sum(len(v) for v in vs) > 10:

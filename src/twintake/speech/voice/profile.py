@@ -17,12 +17,17 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...errors import VoiceError
+from ...hooks import ProgressHook
 from ..analysis import resample
 from .world_knn import FRAME_MS, N_CODED, VC_RATE, analyze, code
+
+if TYPE_CHECKING:
+    from .search import VoiceSearchResult
 
 __all__ = [
     "PROFILE_VERSION",
@@ -154,6 +159,8 @@ class VoiceProfile:
         speech_s: seconds of speech analysed.
         source: where it came from (file name), for messages.
         content_hash: sha256 of the source file ("" when built from samples).
+        search: the Kokoro voice found for this speaker by :func:`.search.search_voice`
+            (None: not searched; :func:`synthesize` then converts an F0-chosen built-in voice).
     """
 
     voiced: np.ndarray
@@ -167,6 +174,7 @@ class VoiceProfile:
     speech_s: float
     source: str = ""
     content_hash: str = ""
+    search: "VoiceSearchResult | None" = None
 
     @classmethod
     def from_samples(cls, samples: np.ndarray, rate: int, source: str = "<samples>") -> "VoiceProfile":
@@ -256,6 +264,7 @@ class VoiceProfile:
             lf0=np.array([self.lf0_mean, self.lf0_std, self.f0_median_hz, self.speech_s]),
             mean_logspec=self.mean_logspec, mean=self.mean, std=self.std,
             source=np.array(self.source), content_hash=np.array(self.content_hash),
+            **(self.search.to_arrays() if self.search is not None else {}),
         )
         os.replace(tmp, p)
         return p
@@ -273,18 +282,50 @@ class VoiceProfile:
                     raise VoiceError(f"voice profile {path} has format v{int(z['version'])}; "
                                      f"v{PROFILE_VERSION} is needed (rebuild it from the audio)")
                 lf0 = z["lf0"]
+                from .search import VoiceSearchResult
+
                 return cls(z["voiced"], z["unvoiced"], float(lf0[0]), float(lf0[1]), float(lf0[2]),
                            z["mean_logspec"], z["mean"], z["std"], float(lf0[3]), str(z["source"]),
-                           str(z["content_hash"]))
+                           str(z["content_hash"]), VoiceSearchResult.from_arrays(z))
         except VoiceError:
             raise
         except Exception as exc:
             raise VoiceError(f"{path} is not a twintake voice profile ({exc})") from exc
 
 
-def load_voice_profile(path: str | Path) -> VoiceProfile:
-    """A profile from a saved ``.npz`` profile or from any audio/video reference file."""
+def load_voice_profile(path: str | Path, *, search: bool = True, hook: ProgressHook | None = None,
+                       search_options: dict | None = None) -> VoiceProfile:
+    """A profile from a saved ``.npz`` profile or from any audio/video reference file.
+
+    For an audio/video file the profile is cached by the file's sha256 (see
+    :meth:`VoiceProfile.from_audio`); with ``search`` (default) the voice search
+    (:func:`.search.search_voice`, about 1-3 min on 2 cores) runs once for that file and its
+    result is stored in the same cache entry, so ``prepare`` and later ``--voice REF`` calls
+    get it at once. A saved ``.npz`` is returned as stored (searched or not).
+
+    Args:
+        path: audio/video reference or a saved profile.
+        search: run the voice search when the cached profile has no current one.
+        hook: progress ``hook("voice_search", done, total)``.
+        search_options: keywords for :func:`.search.search_voice` (``budget_s``, ``seed``, ...).
+    Raises:
+        VoiceError: see :meth:`VoiceProfile.from_audio` / :meth:`VoiceProfile.load`.
+        Cancelled: the hook asked to stop.
+    """
     p = Path(path)
     if p.suffix.lower() == ".npz":
         return VoiceProfile.load(p)
-    return VoiceProfile.from_audio(p)
+    prof = VoiceProfile.from_audio(p)
+    from .search import SEARCH_VERSION, search_voice
+
+    if not search or (prof.search is not None and prof.search.version == SEARCH_VERSION):
+        return prof
+    samples = decode_audio(p, VC_RATE)
+    prof.search = search_voice(samples, VC_RATE, prof, hook=hook, **(search_options or {}))
+    if prof.content_hash:
+        cache = voice_cache_dir() / f"{prof.content_hash}-v{PROFILE_VERSION}.npz"
+        try:
+            prof.save(cache)
+        except OSError as exc:
+            log.warning("cannot write voice cache %s: %s", cache, exc)
+    return prof

