@@ -22,7 +22,7 @@ from .render.enhance import DEFAULT_ENHANCE, make_enhancer
 from .render.interpolate import interpolation_factor
 from .render.stream import Planner, StreamOptions, render_stream
 from .render.video import VideoCompositor, VideoPlanner
-from .render.video.timeline import pingpong_indices
+from .render.video.timeline import base_timeline, loop_features
 from .types import RenderResult, Speech, TimeRange
 
 __all__ = ["render_video", "render_photo"]
@@ -41,7 +41,8 @@ def render_video(prep: PreparedVideo, speech: Speech, out: str | Path, options: 
 
     The output has the source's size and frame rate (or ``options.fps``, 2x/4x with interpolated
     frames) and exactly the speech's length: when the speech is longer than the video, the video
-    runs back and forth, turning at closed-mouth frames (:func:`pingpong_indices`).
+    is looped forward with cross-faded jumps between similar closed-mouth frames (video textures;
+    back and forth only for sources under 2.5 s; :func:`~twintake.render.video.timeline.base_timeline`).
 
     Args:
         prep: the prepared source (:func:`twintake.prepare.prepare_video` or an avatar's).
@@ -67,13 +68,15 @@ def render_video(prep: PreparedVideo, speech: Speech, out: str | Path, options: 
     so = _stream_options(o, fps, factor, frame_filters)
     t0 = time.perf_counter()
     n_out = max(1, int(round(speech.duration_s * fps)))
-    base = pingpong_indices(n_out, prep.openness, fps)
+    timeline = base_timeline(n_out, prep.openness, loop_features(prep.track.landmarks, prep.track.valid), fps)
+    base = timeline.base
     if planner is None:
         planner = VideoPlanner(speech, prep.model, prep.shapes, prep.descriptors, prep.track.valid, prep.pose, base, fps,
                                driver=o.driver, select=o.select, exclude_radius=exclude_radius)
     t_plan = time.perf_counter() - t0
     comp = VideoCompositor(prep.source, base, fps, prep.track.landmarks, prep.track.valid, prep.transforms,
-                           prep.descriptors, prep.bank, prep.box, prep.track.width, prep.track.height, o.composite)
+                           prep.descriptors, prep.bank, prep.box, prep.track.width, prep.track.height, o.composite,
+                           fade_from=timeline.fade_from, fade_alpha=timeline.fade_alpha)
     res = render_stream(planner, comp, speech, out, so, progress)
     timings = dict(prep.timings_s)
     timings.update(res.timings_s)

@@ -37,6 +37,9 @@ def say(
     enhancer_model: Optional[Path] = typer.Option(None, "--enhancer-model", help="restore with this local GFPGAN "
                                                   "checkpoint (.pth) instead; needs twintake[neural]"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
+    report: Optional[Path] = typer.Option(None, "--report", help="also write the render result as JSON here "
+                                          "(incl. base_frames and mouth_frames: source frame under / mouth of "
+                                          "each output frame)"),
 ):
     """Make SOURCE say the speech in --audio, or TEXT in the person's voice, and write an MP4."""
     from ..job import make_video
@@ -48,6 +51,10 @@ def say(
         raise typer.Exit(2)
     if audio is not None and text is not None:
         typer.echo("error: give either --audio or TEXT, not both", err=True)
+        raise typer.Exit(2)
+    if report is not None and not report.absolute().parent.is_dir():
+        typer.echo(f"error: cannot write the report {report}: folder {report.absolute().parent} does not exist",
+                   err=True)
         raise typer.Exit(2)
     try:
         opts = LipsyncOptions(face_index=face_index, fps=fps, size=parse_size(size), crf=crf, preset=preset,
@@ -61,11 +68,50 @@ def say(
     for note in job.notes:
         typer.echo(f"note: {note}", err=True)
     res = job.render
+    if report is not None:
+        _write_json_atomic(report, {**_jsonable(res), "notes": list(job.notes)})
     if not quiet:
         typer.echo(f"wrote {res.path} ({res.duration_s:.2f} s, {res.frames} frames at {res.fps:g} fps, "
                    f"{res.width}x{res.height})")
         for r in res.frames_without_face:
             typer.echo(f"  no face from {r.start_s:.2f} s to {r.end_s:.2f} s: those frames are unchanged")
+
+
+def _jsonable(obj):
+    """A dataclass / path / numpy value -> plain JSON types (for ``say --report``)."""
+    import dataclasses
+
+    import numpy as np
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _write_json_atomic(path: Path, data) -> None:
+    """Write ``data`` as JSON to a temp file beside ``path`` and rename it into place."""
+    import json
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.absolute().parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def tts(
@@ -173,16 +219,25 @@ def probe(file: Path = typer.Argument(..., help="a video, audio or image file"))
             from ..face.landmarks import face_width_px
             from ..face.tracker import detect_faces
 
+            def faces_line(fr) -> str:
+                faces = detect_faces(fr.image)
+                widths = ", ".join(f"{face_width_px(f):.0f}" for f in faces)
+                return f"frame {fr.index} ({fr.time_s:.2f} s): {len(faces)} face(s)" + (
+                    f", widths {widths} px" if faces else "")
+
             n = info.video.frame_count
             picks = sorted(set(int(i) for i in (0, n // 2, max(n - 1, 0))))
+            last = None
             for fr in iter_frames(file):
+                last = fr
                 if fr.index in picks:
-                    faces = detect_faces(fr.image)
-                    widths = ", ".join(f"{face_width_px(f):.0f}" for f in faces)
-                    lines.append(f"frame {fr.index} ({fr.time_s:.2f} s): {len(faces)} face(s)"
-                                 + (f", widths {widths} px" if faces else ""))
+                    lines.append(faces_line(fr))
                 if fr.index >= picks[-1]:
                     break
+            # the container's frame count can overstate the decodable frames (audio longer than
+            # the video, edit lists): then the last frame actually decoded stands for the last
+            if last is not None and last.index < picks[-1] and last.index not in picks:
+                lines.append(faces_line(last))
         return lines
 
     for line in run(job, quiet=True):

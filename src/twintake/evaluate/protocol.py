@@ -53,6 +53,7 @@ from ..render.video.select import select_frames
 from ..speech.analysis import loudness_envelope, voice_activity
 from ..speech.input import load_speech
 from ..types import Speech
+from . import artifacts as A
 from . import metrics as M
 
 __all__ = ["EvalConfig", "MethodResult", "VideoEval", "METHODS", "clip_video", "evaluate_video",
@@ -77,6 +78,8 @@ class EvalConfig:
         image_stride: image metrics (sharpness, identity SSIM/PSNR) on every this many frames.
         enhance: ``--enhance`` mode of every method (None = the product's default): the
             baselines go through the same enhancer as the product.
+        reuse_renders: keep an output MP4 that already exists instead of rendering it again
+            (re-measuring older renders with new metrics; its render seconds are then 0).
     """
 
     max_seconds: float = 8.0
@@ -88,6 +91,7 @@ class EvalConfig:
     max_lag: int = 15
     image_stride: int = 2
     enhance: str | None = None
+    reuse_renders: bool = False
 
 
 @dataclass
@@ -106,6 +110,10 @@ class MethodResult:
     jitter: float
     face_found: float
     seconds: float = 0.0
+    pops_per_min: float = float("nan")
+    lmd_p95: float = float("nan")
+    outside_change: float = float("nan")
+    ghost: float = float("nan")
 
 
 @dataclass
@@ -224,8 +232,9 @@ def render_selection(prep: PreparedVideo, speech: Speech, sel: np.ndarray, targe
     return Path(out)
 
 
-def _track_descriptors(path: Path, prep: PreparedVideo) -> tuple[np.ndarray, np.ndarray]:
-    """Face-mesh the output and return ((T, 114) aligned descriptors, NaN where no face; (T,) valid)."""
+def _track_descriptors(path: Path, prep: PreparedVideo) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Face-mesh the output and return ((T, 114) aligned descriptors, NaN where no face; (T,) valid;
+    (T, 478, 2) pixel landmarks, NaN where no face)."""
     from ..face.tracker import track_video
 
     tr = track_video(path, fps=prep.fps)
@@ -239,12 +248,18 @@ def _track_descriptors(path: Path, prep: PreparedVideo) -> tuple[np.ndarray, np.
     valid[: min(n, len(tr))] = tr.valid[:n]
     out = np.full((n, d.shape[1]), np.nan)
     out[: min(n, len(d))] = d[:n]
-    return out, valid
+    lm = np.full((n, tr.landmarks.shape[1], 2), np.nan)
+    lm[: min(n, len(tr))] = tr.landmarks[:n, :, :2]
+    lm[~valid] = np.nan
+    return out, valid, lm
 
 
-def _image_pass(prep: PreparedVideo, outputs: dict[str, Path], strip_index: list[int], stride: int = 1
+def _image_pass(prep: PreparedVideo, outputs: dict[str, Path], strip_index: list[int], stride: int = 1,
+                tracked: dict[str, np.ndarray] | None = None
                 ) -> tuple[dict[str, dict[str, float]], dict[str, list[np.ndarray]]]:
-    """One lockstep decode of the clip and every output: sharpness, identity SSIM/PSNR, strip."""
+    """One lockstep decode of the clip and every output: sharpness, identity SSIM/PSNR, strip,
+    outside-the-face change and ghost edges (``tracked``: method -> (T, 478, 2) re-tracked
+    landmarks of its output)."""
     import cv2
 
     n = len(prep.track)
@@ -254,6 +269,9 @@ def _image_pass(prep: PreparedVideo, outputs: dict[str, Path], strip_index: list
     lap: dict[str, list[float]] = {k: [] for k in ["real"] + names}
     ss: dict[str, list[float]] = {k: [] for k in names}
     ps: dict[str, list[float]] = {k: [] for k in names}
+    outside: dict[str, list[float]] = {k: [] for k in names}
+    ghosts: dict[str, list[tuple[float, float]]] = {k: [] for k in names}
+    tracked = tracked or {}
     strip: dict[str, list[np.ndarray]] = {k: [] for k in ["real"] + names}
     want = set(strip_index)
     lm = prep.track.landmarks
@@ -279,12 +297,18 @@ def _image_pass(prep: PreparedVideo, outputs: dict[str, Path], strip_index: list
             g = cv2.cvtColor(img[by0:by1, bx0:bx1], cv2.COLOR_RGB2GRAY)
             ss[k].append(M.ssim(g, real_g, idmask))
             ps[k].append(M.psnr(img[by0:by1, bx0:bx1], real[by0:by1, bx0:bx1], idmask))
+            outside[k].append(A.outside_change(img, real, lm[t]))
+            new = tracked.get(k)
+            if new is not None and np.isfinite(new[t]).all():
+                ghosts[k].append(A.ghost_frame(img, real, lm[t], new[t]))
     res = {}
     for k in names:
         p = np.array(ps[k])
         res[k] = {"sharpness": M.mouth_sharpness(np.array(lap[k]), np.array(lap["real"])),
                   "ssim_identity": float(np.mean(ss[k])) if ss[k] else float("nan"),
-                  "psnr_identity": float(np.mean(np.minimum(p, 100.0))) if len(p) else float("nan")}
+                  "psnr_identity": float(np.mean(np.minimum(p, 100.0))) if len(p) else float("nan"),
+                  "outside_change": float(np.mean(outside[k])) if outside[k] else float("nan"),
+                  "ghost": A.ghost(ghosts[k])}
     return res, strip
 
 
@@ -320,7 +344,9 @@ def evaluate_video(path: str | Path, out_dir: str | Path, config: EvalConfig | N
         step(m, k, len(cfg.methods))
         t0 = time.perf_counter()
         out = folder / f"{m}.mp4"
-        if m == "twintake":
+        if cfg.reuse_renders and out.is_file():
+            pass
+        elif m == "twintake":
             render_video(prep, speech, out, opts, exclude_radius=radius)
         else:
             sel, target = baseline_selection(m, prep, speech, radius, cfg.seed, opts)
@@ -334,30 +360,37 @@ def evaluate_video(path: str | Path, out_dir: str | Path, config: EvalConfig | N
     gt[~prep.track.valid] = np.nan
     closed, wide = prep.model.open_range
     descs: dict[str, tuple[np.ndarray, np.ndarray]] = {"real": (gt, prep.track.valid)}
+    tracked: dict[str, np.ndarray] = {}
     for k, m in enumerate(cfg.methods):
         step("measure", k, len(cfg.methods) + 1)
-        descs[m] = _track_descriptors(outputs[m], prep)
+        d, ok, tracked[m] = _track_descriptors(outputs[m], prep)
+        descs[m] = (d, ok)
     active = np.flatnonzero(~silent & prep.track.valid[: len(silent)])
     pool = active if len(active) >= cfg.strip_frames else np.flatnonzero(prep.track.valid)
     strip_index = sorted(set(int(i) for i in pool[np.linspace(0, len(pool) - 1, cfg.strip_frames).astype(int)]))
-    img, strip = _image_pass(prep, outputs, strip_index, cfg.image_stride)
+    img, strip = _image_pass(prep, outputs, strip_index, cfg.image_stride, tracked)
     step("measure", len(cfg.methods) + 1, len(cfg.methods) + 1)
 
     results: dict[str, MethodResult] = {}
     series: dict[str, list[float]] = {"loudness_db": [float(v) for v in loud],
                                       "silent": [float(v) for v in silent]}
     real_op = M.mouth_opening(gt)
+    fin = real_op[np.isfinite(real_op)]
+    op_range = float(np.percentile(fin, 98) - np.percentile(fin, 2)) if len(fin) else float("nan")
     for m, (d, ok) in descs.items():
         op = M.mouth_opening(d)
         sync = M.av_offset(op, loud, cfg.max_lag)
         oc = M.opening_correlation(op, real_op, cfg.max_lag)
-        iq = img.get(m, {"sharpness": 1.0, "ssim_identity": 1.0, "psnr_identity": 100.0})
+        iq = img.get(m, {"sharpness": 1.0, "ssim_identity": 1.0, "psnr_identity": 100.0, "outside_change": 0.0,
+                         "ghost": float("nan")})
         results[m] = MethodResult(
             lmd=M.lmd(d, gt), av_offset=sync.offset_frames, sync_conf=sync.confidence,
             open_corr=oc.confidence, open_lag=oc.offset_frames,
             silent_mouth=M.silent_mouth(op, silent, closed, wide - closed), sharpness=iq["sharpness"],
             ssim_identity=iq["ssim_identity"], psnr_identity=iq["psnr_identity"],
-            jitter=M.temporal_jitter(d, gt), face_found=float(np.mean(ok)), seconds=seconds.get(m, 0.0))
+            jitter=M.temporal_jitter(d, gt), face_found=float(np.mean(ok)), seconds=seconds.get(m, 0.0),
+            pops_per_min=A.pops_per_min(op, op_range, fps), lmd_p95=A.lmd_p95(d, gt),
+            outside_change=iq["outside_change"], ghost=iq["ghost"])
         series[f"opening_{m}"] = [float(v) if np.isfinite(v) else float("nan") for v in op]
     return VideoEval(name=path.stem, source=str(path), frames=n, fps=fps, results=results, series=series,
                      strip=strip, strip_index=strip_index)

@@ -26,15 +26,22 @@ METRICS: list[tuple[str, str, str, str]] = [
     ("psnr_identity", "identity PSNR (dB) ↑", "{:.1f}", "high"),
     ("jitter", "jitter (×real)", "{:.2f}", "1"),
     ("face_found", "face found", "{:.2f}", "high"),
+    ("pops_per_min", "mouth pops per min ↓", "{:.1f}", "low"),
+    ("lmd_p95", "LMD p95 (% IOD) ↓", "{:.2f}", "low"),
+    ("outside_change", "outside-face change (% frame) ↓", "{:.3f}", "low"),
+    ("ghost", "ghost edges ↓", "{:.3f}", "low"),
 ]
+
+#: Fields reported in percent (stored as fractions / IOD units).
+PERCENT = ("lmd", "lmd_p95", "outside_change")
 
 
 def _value(ev: VideoEval, method: str, key: str) -> float:
     r = ev.results.get(method)
     if r is None:
         return float("nan")
-    v = float(getattr(r, key))
-    return v * 100 if key == "lmd" else v
+    v = float(getattr(r, key, float("nan")))
+    return v * 100 if key in PERCENT else v
 
 
 def summary(evals: list[VideoEval]) -> dict[str, dict[str, float]]:

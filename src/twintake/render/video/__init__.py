@@ -39,19 +39,41 @@ class VideoCompositor:
         bank: (N, Hc, Wc, 3) uint8 face-aligned crops (may be memory-mapped); box: their box.
         width, height: frame size, pixels.
         options: compositing options.
+        fade_from, fade_alpha: (T,) int64 / float32, a source frame cross-faded into the base
+            frame and its weight (-1 / 0 where none; see
+            :class:`twintake.render.video.timeline.BaseTimeline`).
     """
 
     def __init__(self, source: str | Path, base: np.ndarray, fps: float, landmarks: np.ndarray, valid: np.ndarray,
                  transforms: np.ndarray, descriptors: np.ndarray, bank: np.ndarray, box: CropBox, width: int,
-                 height: int, options: CompositeOptions | None = None) -> None:
+                 height: int, options: CompositeOptions | None = None, fade_from: np.ndarray | None = None,
+                 fade_alpha: np.ndarray | None = None) -> None:
         self.source, self.base, self.fps = Path(source), np.asarray(base), float(fps)
+        self.fade_from = None if fade_from is None else np.asarray(fade_from, np.int64)
+        self.fade_alpha = None if fade_alpha is None else np.asarray(fade_alpha, np.float32)
         self.landmarks, self.valid, self.transforms = landmarks, valid, transforms
         self.descriptors, self.bank, self.box = descriptors, bank, box
         self.width, self.height = int(width), int(height)
         self._comp = Compositor(box, options)
 
     def base_frames(self) -> Iterator[np.ndarray]:
-        return (f.image for f in iter_frames_at(self.source, self.base, fps=self.fps))
+        """(H, W, 3) uint8 RGB base frame of each output frame; at loop jumps of a forward
+        timeline the two sides are cross-faded (``fade_from`` / ``fade_alpha``)."""
+        if self.fade_from is None or not (self.fade_from >= 0).any():
+            yield from (f.image for f in iter_frames_at(self.source, self.base, fps=self.fps))
+            return
+        order: list[int] = []
+        for b, f in zip(self.base, self.fade_from):
+            order.append(int(b))
+            if f >= 0:
+                order.append(int(f))
+        frames = iter_frames_at(self.source, order, fps=self.fps)
+        for b, f, a in zip(self.base, self.fade_from, self.fade_alpha):
+            img = next(frames).image
+            if f >= 0:
+                other = next(frames).image.astype(np.float32)
+                img = np.clip(img * (1.0 - float(a)) + other * float(a) + 0.5, 0, 255).astype(np.uint8)
+            yield img
 
     def render(self, t: int, base: np.ndarray, plan: MouthPlan, i: int) -> Rendered:
         b = int(self.base[t])
@@ -60,6 +82,6 @@ class VideoCompositor:
         s = int(plan.source[i])
         mid = apply_affine(self.box.pixel_to_crop(self.transforms[s]), self.landmarks[s, MID_FACE, :2])
         img, blend = self._comp.composite_blend(base, self.transforms[b], self.landmarks[b], np.asarray(self.bank[s]),
-                                                self.descriptors[s], plan.target[i], mid)
+                                                self.descriptors[s], plan.target[i], mid, base_desc=self.descriptors[b])
         return Rendered(image=img, base=base, landmarks=self.landmarks[b], blend=blend, source_crop=self.bank[s],
                         base_crop=self.bank[b], base_index=b, mouth_index=s)

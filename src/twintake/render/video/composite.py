@@ -5,6 +5,9 @@ For output frame t with base frame b and chosen source frame s:
    to the target shape (thin-plate-spline displacement field, Bookstein 1989, evaluated on a
    coarse grid and upsampled);
 2. it is warped into b's pose with b's similarity transform;
+2b. the base frame's own lips and jaw are moved to the same target shape by a second TPS field,
+   weighted by the union of the old and new face regions (skin moves, what lies below the chin
+   does not), so the old mouth corners, lip line and jaw contour do not show through the blend;
 3. it is blended with a feathered lower-face mask, after a smooth colour correction computed
    from the mask border by normalized convolution (Knutsson & Westin 1993) — a cheap membrane
    interpolation in the spirit of Poisson image editing (Pérez et al. 2003) and of
@@ -28,6 +31,9 @@ from .bank import CropBox
 _MASK_POINTS = np.concatenate([L.JAW, L.MASK_TOP])
 _NOSTRILS_IN_MID = np.array([int(np.flatnonzero(L.MID_FACE == i)[0]) for i in (2, 98, 327, 64, 294)])
 _JAW_IN_DESC = np.arange(len(L.LIPS_OUTER) + len(L.LIPS_INNER), len(L.MOUTH_POINTS))
+#: Per jaw point: 1 at the chin, 0 at the two ends under the ears.
+_CHIN_WEIGHT = np.clip(1.0 - np.abs(np.arange(len(L.JAW)) - (len(L.JAW) - 1) / 2) / ((len(L.JAW) - 1) / 2),
+                       0, 1) ** 0.7
 
 
 @dataclass
@@ -40,6 +46,14 @@ class CompositeOptions:
         feather_iod: width of the mask's soft edge, inter-ocular units.
         grow_iod: how far the mask extends beyond the jaw line, inter-ocular units.
         color_correct: apply the border colour correction.
+        warp_base: move the base frame's own lips and jaw to the target shape before blending
+            (needs the base's mouth points), so no edge of the old shape survives under the
+            feathered edge; only the face moves: below the lower of the two chins the base
+            frame stays put.
+        max_base_warp_iod: largest displacement of the base warp, inter-ocular units.
+        chin_drop_iod: how far below the target jaw line the chosen mouth may still be blended
+            (0: the chin contour and what lies below it - collar, scarf, beard - come from the
+            warped base frame).
     """
 
     fine_warp: bool = True
@@ -47,6 +61,9 @@ class CompositeOptions:
     feather_iod: float = 0.12
     grow_iod: float = 0.03
     color_correct: bool = True
+    warp_base: bool = True
+    max_base_warp_iod: float = 0.3
+    chin_drop_iod: float = 0.0
 
 
 def smooth(img: np.ndarray, sigma: float) -> np.ndarray:
@@ -125,7 +142,8 @@ class Compositor:
 
     def composite_blend(self, base: np.ndarray, base_to_aligned: np.ndarray, base_landmarks: np.ndarray,
                         crop: np.ndarray, crop_desc: np.ndarray, target_desc: np.ndarray,
-                        crop_mid_face: np.ndarray | None = None) -> tuple[np.ndarray, "BlendRegion | None"]:
+                        crop_mid_face: np.ndarray | None = None, base_desc: np.ndarray | None = None
+                        ) -> tuple[np.ndarray, "BlendRegion | None"]:
         """Blend one chosen mouth onto one base frame and say where it was blended.
 
         Args:
@@ -138,6 +156,8 @@ class Compositor:
             crop_mid_face: (len(MID_FACE), 2) the chosen frame's mid-face points in crop pixels;
                 when given, an affine fitted from them to the base's corrects the residual
                 misalignment (head pitch) that a similarity cannot.
+            base_desc: (114,) face-aligned mouth points of the base frame; with
+                ``options.warp_base`` the base's own lips and jaw are first moved to the target.
         Returns:
             ((H, W, 3) uint8 RGB frame, the :class:`BlendRegion` or None when nothing was
             blended); pixels outside the region are ``base``'s, bit for bit.
@@ -171,10 +191,14 @@ class Compositor:
         # from another frame), but let it reach below the chin for a lower-opening jaw.
         side = np.zeros((h, w), np.float32)
         side_src = np.zeros((h, w), np.float32)
-        for canvas, jaw in ((side, apply_affine(p2c, base_landmarks[L.JAW, :2])), (side_src, jaw_src)):
-            poly = _face_interior(jaw, inset=0.06 * scale, drop=0.35 * scale)
+        warp_base = o.warp_base and base_desc is not None
+        drop = (o.chin_drop_iod if warp_base else 0.35) * scale
+        jaw_keep = jaw_moved if warp_base else jaw_src
+        for canvas, jaw in ((side, apply_affine(p2c, base_landmarks[L.JAW, :2])), (side_src, jaw_keep)):
+            poly = _face_interior(jaw, inset=0.06 * scale, drop=drop)
             cv2.fillPoly(canvas, [poly.astype(np.int32)], 1.0, lineType=cv2.LINE_AA)
-        side = np.minimum(side, side_src)  # inside both faces
+        # inside both faces; with the base's jaw moved to the target, the target's face alone
+        side = side_src if warp_base else np.minimum(side, side_src)
         grow = max(1, int(round(o.grow_iod * scale)))
         mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
         mask = np.minimum(mask, side)
@@ -217,6 +241,7 @@ class Compositor:
         alpha = cv2.warpAffine(mask, m_mask, rsize, flags=cv2.INTER_LINEAR | flags, borderMode=cv2.BORDER_CONSTANT,
                                borderValue=0)
         alpha[alpha < 1.0 / 255] = 0.0
+        src_full, alpha_full = src, alpha
         nz_y = np.flatnonzero(alpha.any(axis=1))
         nz_x = np.flatnonzero(alpha.any(axis=0))
         if len(nz_y) == 0:
@@ -227,18 +252,97 @@ class Compositor:
         src = src[by0:by1, bx0:bx1]
         gy0, gx0 = y0 + by0, x0 + bx0
         base_roi = base[gy0:gy0 + alpha.shape[0], gx0:gx0 + alpha.shape[1]]
-        roi = base_roi.astype(np.float32)
+        warped = None
+        if warp_base:
+            old = apply_affine(self._a2c, np.asarray(base_desc, np.float64).reshape(-1, 2))
+            new = apply_affine(corr[:2], moved)
+            warped = self._warp_base(base, p2c, old, new, (x0, y0, x1, y1))
+        if warped is not None:
+            wimg, wgt = warped
+            nz = (alpha_full > 0) | (wgt > 1.0 / 255)
+            ys_, xs_ = np.flatnonzero(nz.any(axis=1)), np.flatnonzero(nz.any(axis=0))
+            by0, by1, bx0, bx1 = int(ys_[0]), int(ys_[-1]) + 1, int(xs_[0]), int(xs_[-1]) + 1
+            src, alpha = src_full[by0:by1, bx0:bx1], alpha_full[by0:by1, bx0:bx1]
+            wgt = wgt[by0:by1, bx0:bx1]
+            gy0, gx0 = y0 + by0, x0 + bx0
+            base_roi = base[gy0:gy0 + alpha.shape[0], gx0:gx0 + alpha.shape[1]]
+            wimg = wimg[by0:by1, bx0:bx1].astype(np.float32)
+            bf = base_roi.astype(np.float32)
+            under = bf + wgt[..., None] * (wimg - bf)  # the base with its mouth moved to the target
+            roi = under
+            region_alpha = np.maximum(alpha, wgt)
+        else:
+            roi = base_roi.astype(np.float32)
+            region_alpha = alpha
+        under_u8 = roi if warped is None else np.clip(roi + 0.5, 0, 255).astype(np.uint8)
+        if warped is None:
+            under_u8 = base_roi
         delta = src.astype(np.float32) - roi
         if o.color_correct:
-            delta -= self._colour_shift(base_roi, src, alpha, scale)
+            delta -= self._colour_shift(under_u8, src, alpha, scale)
         out_roi = roi + alpha[..., None] * delta
         out = base.copy()
         blended = np.clip(out_roi + 0.5, 0, 255).astype(np.uint8)
-        # guarantee bit-exact pixels where alpha is 0
-        untouched = alpha == 0
+        # guarantee bit-exact pixels where nothing was changed
+        untouched = region_alpha == 0
         blended[untouched] = base_roi[untouched]
         out[gy0:gy0 + alpha.shape[0], gx0:gx0 + alpha.shape[1]] = blended
-        return out, BlendRegion(y0=gy0, x0=gx0, alpha=alpha, crop_mask=mask)
+        return out, BlendRegion(y0=gy0, x0=gx0, alpha=region_alpha, crop_mask=mask)
+
+    def _warp_base(self, base: np.ndarray, p2c: np.ndarray, old: np.ndarray, new: np.ndarray,
+                   roi: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The base frame's ROI with its lips and jaw moved from ``old`` to ``new`` (both (57, 2)
+        base-crop pixels), and the (h, w) float32 weight of the move (the face region, feathered).
+
+        A thin-plate-spline displacement (Bookstein 1989) pinned on the crop border and on a row
+        under the nose, multiplied by the union of the old and the new face region (jaw line
+        polygons), so skin moves with the jaw and what lies below the chin stays put. None when
+        the shapes already agree (nothing to move).
+        """
+        scale = self.box.scale
+        d = old - new
+        # the jaw line moves at the chin, not under the ears (there the two frames' jaw points
+        # differ by tracking noise and head turn, and moving them would bend the cheek outline)
+        d[_JAW_IN_DESC] *= _CHIN_WEIGHT[:, None]
+        n = np.linalg.norm(d, axis=1, keepdims=True)
+        lim = self.o.max_base_warp_iod * scale
+        d = d * np.minimum(1.0, lim / np.maximum(n, 1e-9))
+        if float(np.abs(d).max()) < 0.5:
+            return None
+        w, h = self.size
+        top = float(min(old[: len(L.LIPS_OUTER), 1].min(), new[: len(L.LIPS_OUTER), 1].min())) - 0.15 * scale
+        row = np.stack([np.linspace(0, w - 1, 9), np.full(9, top)], 1)
+        fixed = np.concatenate([self._border, row])
+        rbf = RBFInterpolator(np.concatenate([new, fixed]), np.concatenate([d, np.zeros_like(fixed)]),
+                              kernel="thin_plate_spline", smoothing=1.0)
+        coarse = rbf(self._grid).reshape(*self._grid_shape, 2).astype(np.float32)
+        gh, gw = self._grid_shape
+        field = cv2.resize(coarse, ((gw - 1) * self._step + 1, (gh - 1) * self._step + 1),
+                           interpolation=cv2.INTER_LINEAR)[:h, :w]
+        weight = np.zeros((h, w), np.float32)
+        for jaw in (old[_JAW_IN_DESC], new[_JAW_IN_DESC]):
+            poly = _face_interior(jaw, inset=0.0, drop=0.02 * scale)
+            cv2.fillPoly(weight, [poly.astype(np.int32)], 1.0, lineType=cv2.LINE_AA)
+        weight = smooth(weight, max(1.0, 0.025 * scale))
+        ys = np.arange(h, dtype=np.float32)[:, None]
+        weight *= np.clip((ys - (top - 0.05 * scale)) / max(1.0, 0.05 * scale), 0.0, 1.0)
+        weight[:2], weight[-2:], weight[:, :2], weight[:, -2:] = 0, 0, 0, 0
+        # into the ROI: field and weight resampled on the ROI's pixels; crop displacement ->
+        # frame displacement with the inverse of the similarity's linear part
+        x0, y0, x1, y1 = roi
+        m_roi = p2c.copy()
+        m_roi[:, 2] += m_roi[:, :2] @ np.array([x0, y0], np.float64)
+        rsize = (x1 - x0, y1 - y0)
+        inv = cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR
+        fr = cv2.warpAffine(field * weight[..., None], m_roi, rsize, flags=inv, borderMode=cv2.BORDER_CONSTANT)
+        wr = cv2.warpAffine(weight, m_roi, rsize, flags=inv, borderMode=cv2.BORDER_CONSTANT)
+        a_inv = np.linalg.inv(p2c[:, :2]).astype(np.float32)
+        fx = a_inv[0, 0] * fr[..., 0] + a_inv[0, 1] * fr[..., 1]
+        fy = a_inv[1, 0] * fr[..., 0] + a_inv[1, 1] * fr[..., 1]
+        gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+        img = cv2.remap(base, gx + fx, gy + fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        wr[wr < 1.0 / 255] = 0.0
+        return img, wr
 
     @staticmethod
     def _colour_shift(base: np.ndarray, src: np.ndarray, alpha: np.ndarray, scale: float) -> np.ndarray:
