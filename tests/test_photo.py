@@ -97,17 +97,27 @@ def test_blinks(rendered):
 
 
 def test_background_stays(rendered):
+    """Background corners stay the photo's own (the head, hair, neck and shoulders move, so
+    corners the person covers - a close-up's shoulders - are not background)."""
     from twintake.render.photo import load_photo
+    from twintake.render.photo.body import person_mask
 
     photo, res, _, frames, _ = rendered
-    img = load_photo(photo)[: res.height, : res.width].astype(np.float64)
+    img8 = np.ascontiguousarray(load_photo(photo)[: res.height, : res.width])
+    img = img8.astype(np.float64)
+    person = person_mask(img8)
     k = max(8, res.width // 10)
+    checked = 0
     for y, x in ((0, 0), (0, res.width - k), (res.height - k, 0), (res.height - k, res.width - k)):
+        if person is not None and float(person[y:y + k, x:x + k].max()) > 0.05:
+            continue
+        checked += 1
         ref = img[y:y + k, x:x + k]
         for t in (0, len(frames) // 2, len(frames) - 1):
             mse = float(np.mean((frames[t, y:y + k, x:x + k].astype(np.float64) - ref) ** 2))
             psnr = 10 * np.log10(255.0**2 / max(mse, 1e-9))
             assert psnr >= 35.0, f"corner ({x},{y}) frame {t}: PSNR {psnr:.1f} dB"
+    assert checked >= 2
 
 
 def test_open_mouth_shows_teeth_over_dark_cavity(rendered):
@@ -257,7 +267,8 @@ def smiling(speech, tmp_path_factory):
 def test_smile_is_the_rest_pose(smiling, speech):
     """In silence the mouth stays the photo's own open smile (opening within 35 % of the
     photo's, by face mesh) and its own teeth stay (the mouth region matches the photo's,
-    normalized cross-correlation >= 0.9 at the best shift of up to 3 px); a synthesized
+    normalized cross-correlation >= 0.9 at the best shift of up to 3 px from where the face mesh
+    finds the mouth: the head moves); a synthesized
     interior painted over it, or lips squeezed shut, both fail this."""
     from twintake.face import landmarks as L
     from twintake.face.tracker import detect_faces
@@ -284,9 +295,11 @@ def test_smile_is_the_rest_pose(smiling, speech):
         op = float(np.linalg.norm(lm[14, :2] - lm[13, :2]) / L.interocular_px(lm[None])[0])
         assert abs(op - open0) <= 0.35 * open0, f"frame {t}: silent opening {op:.3f}, photo {open0:.3f}"
         g = frames[t].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        # the head moves: look around where the face mesh finds the mouth in this frame
+        sx, sy = np.round(lm[L.LIPS_INNER, :2].mean(0) - pts.mean(0)).astype(int)
         best = -1.0
-        for dy in range(-3, 4):
-            for dx in range(-3, 4):
+        for dy in range(sy - 3, sy + 4):
+            for dx in range(sx - 3, sx + 4):
                 win = g[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
                 best = max(best, float(np.mean(ref * (win - win.mean()) / max(win.std(), 1e-6))))
         assert best >= 0.9, f"frame {t}: the photo's own mouth is not kept (NCC {best:.2f})"

@@ -4,12 +4,13 @@ per output frame.
 The mouth runs the same viseme driver as videos (:class:`twintake.motion.driver.VisemeDriver`,
 MPEG-4 viseme targets blended by Cohen-Massaro dominance functions and scaled by loudness) on a
 2-D "open, width" shape space, block by block. Blinks: intervals drawn from a gamma distribution
-(mean ~3.6 s, clipped to 2-6 s) and durations of 100-200 ms, in line with reported spontaneous
-blink statistics (Bentivoglio et al., "Analysis of blink rate patterns in normal subjects",
-Movement Disorders 12(6), 1997: ~17 blinks/min at rest, more while talking; Caffier et al.,
-"Experimental evaluation of eye-blink parameters as a drowsiness measure", Eur J Appl Physiol
-89, 2003: ~100-200 ms for alert subjects). Head: sub-degree rotation and a few pixels of
-translation from smooth band-limited noise, slightly larger while speaking.
+(mean 3.5 s, clipped to 2-8 s, occasional double blinks) and lengths drawn from the real
+talking videos' (3-8 frames at 25 fps), in line with reported spontaneous blink statistics
+(Bentivoglio et al., "Analysis of blink rate patterns in normal subjects", Movement Disorders
+12(6), 1997: ~17 blinks/min at rest, more while talking; Caffier et al., "Experimental
+evaluation of eye-blink parameters as a drowsiness measure", Eur J Appl Physiol 89, 2003).
+Head: pitch, yaw, roll and brow lift from the speech through the learned filter of
+:mod:`twintake.motion.head`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from ..speech.analysis import loudness_envelope
 from ..types import Speech
 from .driver import DriverOptions, VisemeDriver, VisemeShapes, phones_to_trajectory
+from .head import HeadMotionModel, load_head_model, speech_features
 from .visemes import VISEMES
 
 __all__ = ["mouth_track", "closure_track", "blink_track", "head_track", "loudness01"]
@@ -87,46 +89,65 @@ def closure_track(speech: Speech, fps: float, n: int, *, start: int = 0, stop: i
     return np.clip((c - 0.65) / 0.3, 0.0, 1.0).astype(np.float32)
 
 
-def blink_track(n: int, fps: float, rng: np.random.Generator) -> np.ndarray:
+#: Blink lengths at 25 fps, frames (real blinks last 100-400 ms; aperture below half its
+#: median, the measure of :func:`twintake.motion.head.blink_events`).
+BLINK_FRAMES_25 = (3, 8)
+#: Intervals between blinks (or double blinks), seconds.
+BLINK_INTERVAL_S = (2.0, 8.0)
+#: Chance that a blink is followed 0.25-0.5 s later by a second one (a double blink).
+DOUBLE_BLINK_P = 0.15
+
+
+def blink_track(n: int, fps: float, rng: np.random.Generator,
+                lengths_25: np.ndarray | None = None) -> np.ndarray:
     """Eyelid closure per frame, (T,) float32 in [0, 1] (1 = shut).
 
-    Inter-blink intervals: gamma(shape 4, mean 3.6 s) clipped to [2, 6] s, the first after
-    0.8-2.0 s; durations uniform in [100, 200] ms: close in 35 %, shut for 15 %, reopen in 50 %
-    (see the module docstring for sources).
+    Intervals: gamma(shape 3, mean 3.5 s) clipped to :data:`BLINK_INTERVAL_S` (2-8 s; the
+    first after 0.5-3 s), with a double blink (a second one 0.25-0.5 s later) at
+    :data:`DOUBLE_BLINK_P`. Lengths: drawn from ``lengths_25`` (the real talking videos'
+    blink lengths in frames at 25 fps, :attr:`HeadMotionModel.blink_frames`; uniform 3-5 when
+    None), clipped to :data:`BLINK_FRAMES_25` and jittered by +-0.5 frame; the lid closes in
+    30 % of the blink, stays shut for 25 % and reopens in 45 % (reopening is slower;
+    Bentivoglio et al. 1997, Caffier et al. 2003: 100-400 ms). The closure is above 0.5 for
+    about the drawn length, so the blink measure of :func:`twintake.motion.head.blink_events`
+    reads it back. Seed ``rng`` per avatar so that two photos never blink in unison.
     """
     out = np.zeros(n, np.float32)
-    t = rng.uniform(0.8, 2.0)
     ts = (np.arange(n) + 0.5) / fps
+    t = rng.uniform(0.5, 3.0)
+    pool = None if lengths_25 is None or len(lengths_25) == 0 else np.asarray(lengths_25, np.float64)
+    lo, hi = BLINK_FRAMES_25
     while t < n / fps:
-        dur = rng.uniform(0.10, 0.20)
-        # close in 35 %, stay shut for 15 %, reopen in 50 % of the blink
-        x = np.interp(ts, [t, t + 0.35 * dur, t + 0.5 * dur, t + dur], [0.0, 1.0, 1.0, 0.0], left=0.0, right=0.0)
-        # make sure a frame sees the lid shut even when the blink falls between frames
-        if 0 < x.max() < 0.999:
-            x[int(np.argmax(x))] = 1.0
-        out = np.maximum(out, x.astype(np.float32))
-        t += dur + float(np.clip(rng.gamma(4.0, 0.9), 2.0, 6.0))
+        burst = 2 if rng.uniform() < DOUBLE_BLINK_P else 1
+        for k in range(burst):
+            frames = float(rng.choice(pool)) if pool is not None else float(rng.integers(3, 6))
+            frames = float(np.clip(frames + rng.uniform(-0.5, 0.5), lo, hi))
+            # the part above half closure lasts ~ `frames`: the whole blink ~ 1.6 x that
+            dur = 1.6 * frames / 25.0
+            x = np.interp(ts, [t, t + 0.3 * dur, t + 0.55 * dur, t + dur], [0.0, 1.0, 1.0, 0.0],
+                          left=0.0, right=0.0)
+            if 0 < x.max() < 0.999:
+                x[int(np.argmax(x))] = 1.0
+            out = np.maximum(out, x.astype(np.float32))
+            t += dur + (rng.uniform(0.25, 0.5) if k + 1 < burst else 0.0)
+        t += float(np.clip(rng.gamma(3.0, 3.5 / 3.0), *BLINK_INTERVAL_S))
     return out
 
 
-def _smooth_noise(n: int, fps: float, rng: np.random.Generator) -> np.ndarray:
-    """(T,) float64 band-limited noise in [-1, 1]: 4 sinusoids of 0.07-0.5 Hz, random phases."""
-    t = np.arange(n) / fps
-    x = np.zeros(n)
-    for f in rng.uniform(0.07, 0.5, 4):
-        x += rng.uniform(0.5, 1.0) * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
-    return x / 2.5
+def head_track(speech: Speech, fps: float, n: int, rng: np.random.Generator,
+               model: HeadMotionModel | None = None) -> np.ndarray:
+    """Speech-driven head motion per frame (:class:`twintake.motion.head.HeadMotionModel`):
+    (T, 4) float64 pitch, yaw, roll (degrees), brow lift (inter-ocular distances).
 
+    Nods and tilts follow loudness, onsets and F0 through the learned filter; idle motion with
+    the real videos' spectrum is scaled down in quiet passages. ``rng`` seeds the idle part.
 
-def head_track(n: int, fps: float, loud: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Head motion per frame, (T, 3) float64: rotation (degrees, |.| < 1) and translation
-    (x, y) in face widths (~1 %), from smooth noise amplified up to 1.6x by loudness ``loud``
-    ((T,) in [0, 1])."""
-    g = 1.0 + 0.6 * np.convolve(loud, np.ones(13) / 13, mode="same")
-    rot = 0.55 * _smooth_noise(n, fps, rng) * g
-    tx = 0.010 * _smooth_noise(n, fps, rng) * g
-    ty = 0.007 * _smooth_noise(n, fps, rng) * g
-    return np.stack([np.clip(rot, -0.95, 0.95), tx, ty], 1)
+    Raises:
+        BackendError: the packaged model is missing, or pyworld is not installed.
+    """
+    model = model or load_head_model()
+    feat = speech_features(speech.samples, speech.sample_rate_hz, fps, n)
+    return model.generate(feat, fps, rng)
 
 
 def loudness01(speech: Speech, fps: float, n: int, active: np.ndarray) -> np.ndarray:

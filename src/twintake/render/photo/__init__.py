@@ -22,6 +22,7 @@ import numpy as np
 from ...errors import MediaError
 from ...face import landmarks as L
 from ...motion.driver import DriverOptions, VisemeDriver
+from ...motion.head import load_head_model
 from ...motion.photo import blink_track, closure_track, head_track, loudness01, mouth_track
 from ...speech.input import recognize_block, recognizer_mode
 from ...types import Speech
@@ -29,11 +30,17 @@ from ..region import BlendRegion
 from ..stream import Rendered
 from ..video.plan import speech_blocks
 from .animator import PhotoAnimator
+from .body import BodyMotion, person_mask
 from .face import MIN_PHOTO_FACE_PX, PhotoFace, crop_to_size, find_photo_face, load_photo, prepare_face
 from .mouth_interior import load_model
 
 __all__ = ["PhotoCompositor", "PhotoPlanner", "PhotoMotion", "PhotoFace", "load_photo", "find_photo_face",
            "MIN_PHOTO_FACE_PX", "crop_to_size", "prepare_face"]
+
+
+#: The real talking videos' head motion scaled for a warped photo (a 2-D warp of one view
+#: cannot turn a head by 5-10 degrees without showing it).
+_POSE_SCALE = 0.7
 
 
 class PhotoCompositor:
@@ -75,6 +82,8 @@ class PhotoCompositor:
         self._paste3 = paste[..., None]
         self._base_roi = self.image[y0:y1, x0:x1].astype(np.float32)
         self.mouth_region = _mouth_region(lm, (h, w))
+        # head motion: the head turns, hair, neck and shoulders follow, the background stays
+        self.body = BodyMotion(self.image, lm, person_mask(self.image))
 
     def base_frames(self) -> Iterator[np.ndarray]:
         while True:
@@ -82,8 +91,9 @@ class PhotoCompositor:
 
     def render(self, t: int, base: np.ndarray, plan: "PhotoMotion", i: int) -> Rendered:
         x0, y0, x1, y1 = self.face.roi
+        head = plan.head[i]
         work, changed = self.animator.frame(float(plan.open[i]), float(plan.width[i]), float(plan.blink[i]),
-                                            plan.head[i])
+                                            float(head[3]) if len(head) > 3 else 0.0)
         frame = base
         if changed:
             small = work if self.face.scale == 1.0 else cv2.resize(work, (x1 - x0, y1 - y0),
@@ -91,6 +101,8 @@ class PhotoCompositor:
             blended = self._base_roi + self._paste3 * (small.astype(np.float32) - self._base_roi)
             frame = base.copy()
             frame[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        if self.body.maps(float(head[0]), float(head[1]), float(head[2])) is not None:
+            frame = self.body.apply(frame.copy(), frame, head)
         return Rendered(image=frame, base=base, landmarks=self.landmarks, blend=self.mouth_region)
 
 
@@ -118,7 +130,8 @@ def _mouth_region(lm: np.ndarray, shape: tuple[int, int]) -> BlendRegion | None:
 @dataclass
 class PhotoMotion:
     """The photo's motion for one block: opening (B,), width (B,), blink (B,) float32 and head
-    (B, 3) float64 (see :mod:`twintake.motion.photo`)."""
+    (B, 4) float64 pitch, yaw, roll (degrees), brow lift (inter-ocular distances) (see
+    :mod:`twintake.motion.photo`)."""
 
     open: np.ndarray
     width: np.ndarray
@@ -136,10 +149,13 @@ class PhotoPlanner:
         fps: output frame rate.
         driver: the motion driver's options.
         seed: seed of the blink and head-motion randomness (same seed, same video).
+        photo_seed: the photo's content seed, mixed with ``seed`` so different photos blink and
+            move differently with the same ``seed``; default :attr:`PhotoAnimator.photo_seed`
+            (a hash of the working crop).
     """
 
     def __init__(self, speech: Speech, animator: PhotoAnimator, fps: float, driver: DriverOptions | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, photo_seed: int | None = None) -> None:
         self.speech = dataclasses.replace(speech, phones=list(speech.phones))
         self.animator = animator
         self.fps = float(fps)
@@ -147,12 +163,14 @@ class PhotoPlanner:
         n = self.n_frames = max(1, int(round(speech.duration_s * fps)))
         self.scale = VisemeDriver(self.driver).articulation_scale(self.speech, self.fps, n)
         active = self.scale[1]
-        rng = np.random.default_rng(seed)
-        self.blinks = blink_track(n, self.fps, rng)
+        rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, int(animator.photo_seed if photo_seed is None else photo_seed) & 0xFFFFFFFFFFFFFFFF])
+        head_model = load_head_model()
+        self.blinks = blink_track(n, self.fps, rng, head_model.blink_frames)
         self.loud = loudness01(self.speech, self.fps, n, active)
         # louder syllables open wider (on top of the driver's clipped loudness gain)
-        self.gain = np.clip(0.45 + 0.75 * np.convolve(self.loud, [0.25, 0.5, 0.25], mode="same"), 0.0, 1.1)
-        self.head = head_track(n, self.fps, self.loud * active, rng)
+        self.gain = np.clip(0.3 + 1.0 * np.convolve(self.loud, [0.25, 0.5, 0.25], mode="same"), 0.0, 1.25)
+        self.head = head_track(self.speech, self.fps, n, rng, head_model) * _POSE_SCALE
+        self.head[:, 3] = np.clip(self.head[:, 3] / _POSE_SCALE, -0.02, 0.06)
         self._known_phones = bool(self.speech.phones)
         self._mode = recognizer_mode(self.speech.duration_s)
 

@@ -16,13 +16,16 @@ head pose (flat memory: nothing is kept per frame).
    to the photo's measured sharpness at working scale.
 3. **Blinks** - the lash margin slides down onto the lower lid over new lid skin mirrored from
    below the eye (:meth:`PhotoAnimator.eyelid_field`).
-4. **Head** - a small similarity about the neck pivot, applied to the head region only through
-   a feathered head mask (background stays still).
+4. **Brows** - lifted on emphasis by a smooth bump around them that fades at the lids
+   (:meth:`PhotoAnimator.brow_field`). Head motion is applied afterwards on the whole photo
+   (:mod:`twintake.render.photo.body`).
 
-The motion itself (mouth, blinks, head) comes from :mod:`twintake.motion.photo`.
+The motion itself (mouth, blinks, head, brows) comes from :mod:`twintake.motion.photo`.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import cv2
 import numpy as np
@@ -72,6 +75,9 @@ class PhotoAnimator:
 
     def __init__(self, crop: np.ndarray, lm: np.ndarray, interior: MouthInteriorModel) -> None:
         self.crop = crop
+        #: content seed of the photo: a hash of the crop (two photos never blink in unison)
+        self.photo_seed = int.from_bytes(hashlib.blake2b(np.ascontiguousarray(crop[::3, ::3]).tobytes(),
+                                                         digest_size=8).digest(), "little")
         self.lm = lm
         self.interior = interior
         h, w = crop.shape[:2]
@@ -133,16 +139,9 @@ class PhotoAnimator:
         mask = np.zeros((h, w), np.float32)
         cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1.0, lineType=cv2.LINE_AA)
         self.warp_mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.05 * self.fw))
-        # head mask (face + hair), for the head motion
-        hm = np.zeros((h, w), np.float32)
-        hc = centre - 0.12 * self.fw * self.down
-        axes = (int(round(0.82 * self.fw)), int(round(0.5 * float(np.ptp(oval @ self.down)) + 0.3 * self.fw)))
-        angle = float(np.degrees(np.arctan2(self.right[1], self.right[0])))
-        cv2.ellipse(hm, (int(round(hc[0])), int(round(hc[1]))), axes, angle, 0, 360, 1.0, -1, cv2.LINE_AA)
-        self.head_mask = cv2.GaussianBlur(hm, (0, 0), max(1.0, 0.12 * self.fw))
-        self.pivot = chin + 0.25 * self.fw * self.down
         # blend mask for pasting back: wherever anything may move
-        self.paste_mask = np.clip(np.maximum(self.head_mask, self.warp_mask) * 1.02, 0, 1)
+        self.paste_mask = np.clip(self.warp_mask * 1.02, 0, 1)
+        self.brow_weight = self._brow_weight()
         step = int(max(4, min(w, h) / 48))
         gx, gy = np.meshgrid(np.arange(0, w + step, step, dtype=np.float64),
                              np.arange(0, h + step, step, dtype=np.float64))
@@ -421,47 +420,62 @@ class PhotoAnimator:
         roi += a[..., None] * (skin.astype(np.float32) - roi)
         out[y0:y1, x0:x1] = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
 
-    def frame(self, op: float, wd: float, blink: float, head: np.ndarray) -> tuple[np.ndarray, bool]:
-        """Render one working-crop frame: (h, w, 3) uint8 and whether anything changed."""
+    def frame(self, op: float, wd: float, blink: float, brow: float = 0.0) -> tuple[np.ndarray, bool]:
+        """Render one working-crop frame: (h, w, 3) uint8 and whether anything changed.
+
+        Args:
+            op, wd: mouth opening and width (:meth:`targets`); blink: lid closure 0..1;
+            brow: eyebrow lift in inter-ocular distances (+ = up; :meth:`brow_field`).
+        Head motion is applied on the whole photo afterwards (:class:`.body.BodyMotion`)."""
         tgt, inner = self.targets(op, wd)
         field = self.warp_field(op, wd)
         lids = self.eyelid_field(blink)
         if lids is not None:
             field = lids[0] if field is None else field + lids[0]
-        # head motion: similarity about the neck pivot, applied through the head mask
-        rot, tx, ty = float(head[0]), float(head[1]) * self.fw, float(head[2]) * self.fw
-        th = np.radians(rot)
-        c, s = np.cos(th), np.sin(th)
-        a = np.array([[c, -s], [s, c]])
-        t = self.pivot - a @ self.pivot + np.array([tx, ty])
-        hm = np.hstack([a, t[:, None]])
-        moved = abs(rot) > 1e-3 or abs(tx) > 1e-3 or abs(ty) > 1e-3
-        if field is None and not moved:
+        if abs(brow) * self.iod > 0.05:
+            bf = self.brow_field(brow)
+            field = bf if field is None else field + bf
+        if field is None:
             return self.crop, False
-        inv_a = a.T
-        inv_t = -inv_a @ t
-        qx = self._px + self.head_mask * (inv_a[0, 0] * self._px + inv_a[0, 1] * self._py + inv_t[0] - self._px)
-        qy = self._py + self.head_mask * (inv_a[1, 0] * self._px + inv_a[1, 1] * self._py + inv_t[1] - self._py)
-        qx = qx.astype(np.float32)
-        qy = qy.astype(np.float32)
-        hx, hy = qx, qy  # head motion only
-        if field is not None:
-            f = cv2.remap(field, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            qx = qx + f[..., 0]
-            qy = qy + f[..., 1]
+        qx = self._px + field[..., 0]
+        qy = self._py + field[..., 1]
         out = cv2.remap(self.crop, qx, qy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
         if lids is not None:
-            self._paint_lids(out, lids[1], lids[2], hx, hy)
+            self._paint_lids(out, lids[1], lids[2], self._px, self._py)
         gap_px = float(np.linalg.norm(inner[15] - inner[5]))
-        inner_out = inner @ hm[:, :2].T + hm[:, 2]
         if self.own is not None:
             # the photo's own teeth, hanging from the upper lip / rising with the lower lip
-            self.own.paint(out, inner_out, strength=1.0)
+            self.own.paint(out, inner, strength=1.0)
         else:
             # the generic interior; on an open photo only where the mouth opens beyond its own
             excess = gap_px - float(self.rest_gap[4]) if self.rest_open else gap_px
             if excess > 0.8:
                 strength = excess / max(2.0, 0.06 * self.mw) if self.rest_open else excess / 2.0
-                self.interior.paint(out, inner_out, self.look, strength=float(np.clip(strength, 0, 1)),
+                self.interior.paint(out, inner, self.look, strength=float(np.clip(strength, 0, 1)),
                                     iod_px=self.iod)
         return out, True
+
+    def brow_field(self, lift: float) -> np.ndarray:
+        """Backward displacement (h, w, 2) float32 lifting both eyebrows by ``lift`` inter-ocular
+        distances: a smooth bump around the brows (:attr:`brow_weight`) that fades to zero at
+        the upper lids and on the forehead, so the lids and the hairline stay put."""
+        d = float(lift) * self.iod
+        return self.brow_weight[..., None] * (d * self.down).astype(np.float32)
+
+    def _brow_weight(self) -> np.ndarray:
+        """(h, w) float32 weight of the brow lift (1 on the brows)."""
+        h, w = self.crop.shape[:2]
+        m = np.zeros((h, w), np.float32)
+        th = max(1, int(round(0.12 * self.iod)))
+        for idx in (_BROWS[:5], _BROWS[5:10]):
+            pts = np.round(self.lm[idx]).astype(np.int32)
+            cv2.polylines(m, [pts], False, 1.0, th, cv2.LINE_AA)
+        m = cv2.GaussianBlur(m, (0, 0), max(1.0, 0.12 * self.iod))
+        m /= max(float(m.max()), 1e-6)
+        # nothing moves at and below the upper lids
+        lids = np.zeros((h, w), np.float32)
+        for up in (_R_UPPER, _L_UPPER):
+            loop = np.concatenate([self.lm[up], self.lm[up][::-1] + 0.6 * self.iod * self.down])
+            cv2.fillPoly(lids, [np.round(loop).astype(np.int32)], 1.0, cv2.LINE_AA)
+        lids = cv2.GaussianBlur(lids, (0, 0), max(1.0, 0.05 * self.iod))
+        return (m * (1.0 - lids)).astype(np.float32)

@@ -41,6 +41,7 @@ import cv2
 import numpy as np
 
 from ...errors import BackendError
+from .teeth import lower_teeth_layer
 from .look import LUMA, PhotoLook, blur_sigma_px, photo_teeth_rgb, polygon_mask, sclera_luma, skin_rgb
 
 __all__ = ["LAYER_SIZE", "LAYER_S_MAX", "LipFrame", "PhotoLook", "MouthInteriorModel", "polygon_mask",
@@ -284,7 +285,12 @@ class MouthInteriorModel:
                        borderMode=cv2.BORDER_REPLICATE)
         t = s_up / np.maximum(yl - yu, 1e-6)
         a = (1.0 - _smoothstep((t - _SPLIT + 0.12) / 0.24))[..., None].astype(np.float32)
-        tex = (a * up + (1 - a) * lo) * self.colour_gain(look)
+        gain = self.colour_gain(look)
+        tex = look.grade((a * up + (1 - a) * lo) * gain, self.skin * gain)
+        # lower teeth standing on the lower lip, showing as the jaw opens
+        teeth = look.grade((self.teeth_rgb * gain).astype(np.float32).reshape(1, 1, 3), self.skin * gain).reshape(3)
+        lt, la = lower_teeth_layer(u, s_lo, yl - yu, w_px, teeth)
+        tex = tex + la[..., None] * (lt - tex)
         tex = self._match_sharpness(tex, w_px / k_size, look.blur_px)
         return _blend_inside_lips(image, tex, fr, inner, w_px, (x0, y0, x1, y1), strength)
 
@@ -338,7 +344,9 @@ class PhotoMouth:
         # the model's lower layer (tongue, lower teeth) lit like the photo's *skin* (the layers
         # are skin-normalized): its teeth-matched gain would make a tongue as bright as teeth
         skin_only = PhotoLook(skin=look.skin, white_luma=None, blur_px=look.blur_px)
-        self.lower = model.lower * model.colour_gain(skin_only)
+        gain = model.colour_gain(skin_only)
+        # graded to the photo's colours (a greyscale photo: a grey tongue)
+        self.lower = look.grade(model.lower * gain, model.skin * gain).astype(np.float32)
         # the seam of closed lips: the photo's lower lip colour (between its inner and outer
         # contour, middle of the mouth), darkened
         fr = self.frame
@@ -347,6 +355,9 @@ class PhotoMouth:
         p = fr.to_pixels(us, yl + 0.05).astype(np.float32)
         lip = cv2.remap(image, p[:, 0][None], p[:, 1][None], cv2.INTER_LINEAR)[0].astype(np.float32)
         self.seam = 0.55 * np.median(lip, 0)
+        # lower teeth in the photo's own teeth colour (or the model's, graded), a bit shaded
+        own = look.teeth if look.teeth is not None else model.teeth_rgb * gain
+        self.teeth = (0.92 * np.asarray(own, np.float32)).astype(np.float32)
         self.split = self._find_split()
 
     def _find_split(self) -> float:
@@ -412,6 +423,11 @@ class PhotoMouth:
         shade = _SHADE_TOP + (1.0 - _SHADE_TOP) * _smoothstep(depth / _SHADE_REACH)
         mid = mid * shade[..., None].astype(np.float32)
         tex = (a[..., None] * up.astype(np.float32) + b[..., None] * lo.astype(np.float32) + c[..., None] * mid)
+        # lower teeth rising with the jaw where the target opens wider than the photo
+        extra = np.clip((g_t - g) / max(1.0, 0.05 * w_px), 0.0, 1.0)
+        lt, la = lower_teeth_layer(uc, s_lo / w_px, g_t / w_px, w_px, self.teeth)
+        la = la * extra * (1.0 - a)
+        tex = tex + la[..., None] * (lt - tex)
         # nearly closed (a bilabial closure): the lips' seam, not compressed teeth
         closed = _smoothstep((0.3 - g_t / np.maximum(g0, 1e-6)) / 0.2)[..., None]
         tex = tex + closed * (self.seam - tex)
