@@ -59,8 +59,10 @@ def test_jump_cost_trades_fit_for_continuity():
     rng = np.random.default_rng(2)
     bank = rng.normal(size=(300, 5)).astype(np.float32)
     target = rng.normal(size=(60, 5)).astype(np.float32)
-    cheap = select_frames(target, bank, np.ones(300, bool), options=SelectOptions(jump_cost=0.0, hold_cost=0.0))
-    dear = select_frames(target, bank, np.ones(300, bool), options=SelectOptions(jump_cost=50.0, hold_cost=50.0))
+    cheap = select_frames(target, bank, np.ones(300, bool), options=SelectOptions(jump_cost=0.0, hold_cost=0.0,
+                                                                                     min_dwell=1))
+    dear = select_frames(target, bank, np.ones(300, bool), options=SelectOptions(jump_cost=50.0, hold_cost=50.0,
+                                                                                     min_dwell=1))
     assert np.sum(np.diff(dear) != 1) < np.sum(np.diff(cheap) != 1)
 
 

@@ -23,6 +23,9 @@ from .bank import CropBox
 from .composite import CompositeOptions, Compositor
 from .plan import FixedPlanner, MouthPlan, VideoPlanner, selection_features, speech_blocks
 
+#: Nose points (tip, nostrils, bridge) whose face-aligned position tracks head pitch.
+_NOSE = np.array([2, 98, 327, 64, 294, 1, 4, 5, 195, 197])
+
 __all__ = ["VideoCompositor", "VideoPlanner", "FixedPlanner", "MouthPlan", "speech_blocks", "selection_features"]
 
 
@@ -55,6 +58,10 @@ class VideoCompositor:
         self.descriptors, self.bank, self.box = descriptors, bank, box
         self.width, self.height = int(width), int(height)
         self._comp = Compositor(box, options)
+        ok = np.flatnonzero(valid)
+        self._mean_nose = np.mean([self._nose(int(i)) for i in ok], 0) if len(ok) else None
+        self._last: tuple[int, int] | None = None  # (output frame, mouth source) rendered last
+        self._fading: tuple[int, int] | None = None  # (old segment's frame, frames since the cut)
 
     def base_frames(self) -> Iterator[np.ndarray]:
         """(H, W, 3) uint8 RGB base frame of each output frame; at loop jumps of a forward
@@ -75,13 +82,53 @@ class VideoCompositor:
                 img = np.clip(img * (1.0 - float(a)) + other * float(a) + 0.5, 0, 255).astype(np.uint8)
             yield img
 
+    def _placed(self, target: np.ndarray, b: int) -> np.ndarray:
+        """(114,) target mouth moved with base frame ``b``'s nose: ``nose_follow`` times the
+        offset of its nose (face-aligned) from the person's mean nose position. The face-aligned
+        frame is fitted to the upper face; head pitch and tracking move the mouth relative to it,
+        and the nose - which speech does not move - tells by how much (half the offset minimizes
+        the lip landmark distance over the 12 shared videos: 5.09 -> 4.53 % IOD)."""
+        w = self._comp.o.nose_follow
+        if w == 0 or self._mean_nose is None:
+            return target
+        off = w * (self._nose(b) - self._mean_nose)
+        return (np.asarray(target, np.float32).reshape(-1, 2) + off.astype(np.float32)).reshape(-1)
+
+    def _nose(self, i: int) -> np.ndarray:
+        return apply_affine(self.transforms[i], self.landmarks[i, _NOSE, :2]).mean(0)
+
+    def _switch_fade(self, t: int, s: int) -> tuple[int, float]:
+        """(source frame to cross-fade in, its weight) for output frame ``t`` showing mouth ``s``:
+        after a cut, the previous segment continues underneath for ``switch_fade_frames``."""
+        n_fade = self._comp.o.switch_fade_frames
+        last, self._last = self._last, (t, s)
+        if n_fade <= 0 or last is None or last[0] != t - 1:
+            self._fading = None
+            return -1, 0.0
+        prev = last[1]
+        if s - prev not in (0, 1):  # a cut: start fading the old segment out
+            self._fading = (prev + 1, 1)
+        elif self._fading is not None:
+            self._fading = (self._fading[0] + 1, self._fading[1] + 1)
+        if self._fading is None:
+            return -1, 0.0
+        src, k = self._fading
+        if k > n_fade or not (0 <= src < len(self.valid)) or not self.valid[src]:
+            self._fading = None
+            return -1, 0.0
+        return src, 1.0 - k / (n_fade + 1)
+
     def render(self, t: int, base: np.ndarray, plan: MouthPlan, i: int) -> Rendered:
         b = int(self.base[t])
         if not self.valid[b]:
             return Rendered(image=base, base=base, base_index=b)
         s = int(plan.source[i])
+        fade, weight = self._switch_fade(t, s)
         mid = apply_affine(self.box.pixel_to_crop(self.transforms[s]), self.landmarks[s, MID_FACE, :2])
-        img, blend = self._comp.composite_blend(base, self.transforms[b], self.landmarks[b], np.asarray(self.bank[s]),
-                                                self.descriptors[s], plan.target[i], mid, base_desc=self.descriptors[b])
+        img, blend = self._comp.composite_blend(
+            base, self.transforms[b], self.landmarks[b], np.asarray(self.bank[s]), self.descriptors[s],
+            self._placed(plan.target[i], b),
+            mid, base_desc=self.descriptors[b], fade_crop=None if fade < 0 else np.asarray(self.bank[fade]),
+            fade_desc=None if fade < 0 else self.descriptors[fade], fade_weight=weight)
         return Rendered(image=img, base=base, landmarks=self.landmarks[b], blend=blend, source_crop=self.bank[s],
                         base_crop=self.bank[b], base_index=b, mouth_index=s)

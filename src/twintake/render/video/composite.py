@@ -54,16 +54,26 @@ class CompositeOptions:
         chin_drop_iod: how far below the target jaw line the chosen mouth may still be blended
             (0: the chin contour and what lies below it - collar, scarf, beard - come from the
             warped base frame).
+        warp_grid: cells of the warps' coarse displacement grid along the crop's shorter side
+            (finer grids keep the inner and outer lip contours apart, so the opening follows the
+            target).
+        nose_follow: share of the base frame's nose offset from the person's mean nose position
+            (face-aligned) added to the target mouth's position (the compositor's placement).
+        switch_fade_frames: at a cut to another source segment, the previous segment (going
+            on) is cross-faded out over this many frames (weights 2/3, 1/3 for 2).
     """
 
     fine_warp: bool = True
-    max_warp_iod: float = 0.06
+    max_warp_iod: float = 0.12
     feather_iod: float = 0.12
     grow_iod: float = 0.03
     color_correct: bool = True
     warp_base: bool = True
     max_base_warp_iod: float = 0.3
     chin_drop_iod: float = 0.0
+    switch_fade_frames: int = 2
+    warp_grid: int = 24
+    nose_follow: float = 0.5
 
 
 def smooth(img: np.ndarray, sigma: float) -> np.ndarray:
@@ -99,7 +109,7 @@ class Compositor:
         border = np.concatenate([np.stack([xs, np.zeros_like(xs)], 1), np.stack([xs, np.full_like(xs, h - 1)], 1),
                                  np.stack([np.zeros_like(ys), ys], 1), np.stack([np.full_like(ys, w - 1), ys], 1)])
         self._border = border
-        step = max(8, int(min(w, h) / 24))
+        step = max(3, int(min(w, h) / self.o.warp_grid))
         gx, gy = np.meshgrid(np.arange(0, w + step, step, dtype=np.float64),
                              np.arange(0, h + step, step, dtype=np.float64))
         self._grid = np.stack([gx.ravel(), gy.ravel()], 1)
@@ -142,8 +152,9 @@ class Compositor:
 
     def composite_blend(self, base: np.ndarray, base_to_aligned: np.ndarray, base_landmarks: np.ndarray,
                         crop: np.ndarray, crop_desc: np.ndarray, target_desc: np.ndarray,
-                        crop_mid_face: np.ndarray | None = None, base_desc: np.ndarray | None = None
-                        ) -> tuple[np.ndarray, "BlendRegion | None"]:
+                        crop_mid_face: np.ndarray | None = None, base_desc: np.ndarray | None = None,
+                        fade_crop: np.ndarray | None = None, fade_desc: np.ndarray | None = None,
+                        fade_weight: float = 0.0) -> tuple[np.ndarray, "BlendRegion | None"]:
         """Blend one chosen mouth onto one base frame and say where it was blended.
 
         Args:
@@ -152,12 +163,16 @@ class Compositor:
             base_landmarks: (478, 2+) base landmarks in pixels.
             crop: (Hc, Wc, 3) uint8 bank crop of the chosen source frame.
             crop_desc: (114,) face-aligned mouth points of the chosen source frame.
-            target_desc: (114,) face-aligned target mouth points.
+            target_desc: (114,) target mouth points in the base frame's face-aligned frame
+                (where the lips must end up in the output).
             crop_mid_face: (len(MID_FACE), 2) the chosen frame's mid-face points in crop pixels;
                 when given, an affine fitted from them to the base's corrects the residual
                 misalignment (head pitch) that a similarity cannot.
             base_desc: (114,) face-aligned mouth points of the base frame; with
                 ``options.warp_base`` the base's own lips and jaw are first moved to the target.
+            fade_crop, fade_desc, fade_weight: another bank crop (and its (114,) points) mixed
+                in with this weight after both are warped to the target shape - the cross-fade
+                from the previous source segment at a cut (landmark-aligned, so no double lips).
         Returns:
             ((H, W, 3) uint8 RGB frame, the :class:`BlendRegion` or None when nothing was
             blended); pixels outside the region are ``base``'s, bit for bit.
@@ -165,20 +180,28 @@ class Compositor:
         o = self.o
         scale = self.box.scale
         src_pts = apply_affine(self._a2c, crop_desc.reshape(-1, 2))
-        dst_pts = apply_affine(self._a2c, target_desc.reshape(-1, 2))
+        p2c = self.box.pixel_to_crop(base_to_aligned)
+        corr = np.eye(3)  # chosen-crop coords -> base-crop coords
+        if crop_mid_face is not None:
+            base_mid = apply_affine(p2c, base_landmarks[L.MID_FACE, :2])
+            corr = _robust_affine(crop_mid_face, base_mid, max_change=0.12)
+        # the target is where the lips must be in the base frame: in the chosen crop's
+        # coordinates that is the mid-face correction undone
+        dst_pts = apply_affine(np.linalg.inv(corr)[:2], apply_affine(self._a2c, target_desc.reshape(-1, 2)))
         if o.fine_warp:
             crop = self._fine_warp(crop, src_pts, dst_pts)
+        if fade_crop is not None and fade_desc is not None and fade_weight > 0:
+            other = fade_crop
+            if o.fine_warp:
+                other = self._fine_warp(fade_crop, apply_affine(self._a2c, fade_desc.reshape(-1, 2)), dst_pts)
+            crop = cv2.addWeighted(crop, 1.0 - float(fade_weight), other, float(fade_weight), 0.0)
+        if o.fine_warp:
             lim = o.max_warp_iod * scale
             d = dst_pts - src_pts
             n = np.linalg.norm(d, axis=1, keepdims=True)
             moved = src_pts + d * np.minimum(1.0, lim / np.maximum(n, 1e-9))
         else:
             moved = src_pts
-        p2c = self.box.pixel_to_crop(base_to_aligned)
-        corr = np.eye(3)  # chosen-crop coords -> base-crop coords
-        if crop_mid_face is not None:
-            base_mid = apply_affine(p2c, base_landmarks[L.MID_FACE, :2])
-            corr = _robust_affine(crop_mid_face, base_mid, max_change=0.12)
         base_crop_pts = apply_affine(p2c, base_landmarks[_MASK_POINTS, :2])
         jaw_moved = apply_affine(corr[:2], moved[_JAW_IN_DESC])
         jaw_src = apply_affine(corr[:2], src_pts[_JAW_IN_DESC])
@@ -321,7 +344,8 @@ class Compositor:
                            interpolation=cv2.INTER_LINEAR)[:h, :w]
         weight = np.zeros((h, w), np.float32)
         for jaw in (old[_JAW_IN_DESC], new[_JAW_IN_DESC]):
-            poly = _face_interior(jaw, inset=0.0, drop=0.02 * scale)
+            # a little below the chin too, so a chin that moves up leaves no contour behind
+            poly = _face_interior(jaw, inset=0.0, drop=0.08 * scale)
             cv2.fillPoly(weight, [poly.astype(np.int32)], 1.0, lineType=cv2.LINE_AA)
         weight = smooth(weight, max(1.0, 0.025 * scale))
         ys = np.arange(h, dtype=np.float32)[:, None]

@@ -33,6 +33,9 @@ class SelectOptions:
         opening_weight: extra weight on the inner-lip opening (IOD units) on top of the
             landmark distance, so that an open mouth is never chosen where the target is closed
             (the fine warp can only correct small differences).
+        min_dwell: shortest run of one source segment, frames: a shorter run between two cuts
+            (a one- or two-frame flash of another mouth) is replaced by the previous run
+            continuing (:func:`enforce_dwell`).
     """
 
     jump_cost: float = 3.0
@@ -40,6 +43,7 @@ class SelectOptions:
     pose_weight: float = 2.0
     beam: int = 64
     opening_weight: float = 8.0
+    min_dwell: int = 2
 
 
 def select_frames(target: np.ndarray, bank: np.ndarray, allowed: np.ndarray,
@@ -142,4 +146,50 @@ def select_frames(target: np.ndarray, bank: np.ndarray, allowed: np.ndarray,
     for t in range(t_len - 1, -1, -1):
         out[t] = ok[cands[t][i]]
         i = int(back[t][i]) if t > 0 else i
+    usable = np.asarray(allowed, bool)
+    radius = exclude_radius if base_index is not None else None
+    return enforce_dwell(out, usable, o.min_dwell, previous, radius, base_index)
+
+
+def enforce_dwell(sel: np.ndarray, allowed: np.ndarray, min_dwell: int, previous: int | None = None,
+                  exclude_radius: int | None = None, base_index: np.ndarray | None = None) -> np.ndarray:
+    """Remove runs shorter than ``min_dwell`` frames from a selection (hysteresis).
+
+    A run is a stretch of consecutive (``s + 1``) or repeated source frames. A short run that
+    follows another run is replaced by that run continuing (or holding its last frame where the
+    continuation is not allowed), so the mouth never flashes to another source for one or two
+    frames. The first run of a block continues ``previous`` the same way.
+
+    Args:
+        sel: (T,) int64 source frames; allowed: (N,) bool.
+        min_dwell: shortest run kept, frames (<= 1: unchanged).
+        previous: source frame shown just before ``sel[0]`` (streaming), or None.
+        exclude_radius, base_index: as :func:`select_frames` (forbidden frames are not used).
+    Returns:
+        (T,) int64 new selection (a copy).
+    """
+    out = np.asarray(sel, np.int64).copy()
+    t_len, n = len(out), len(allowed)
+    if min_dwell <= 1 or t_len == 0:
+        return out
+
+    def usable(s: int, t: int) -> bool:
+        if not 0 <= s < n or not allowed[s]:
+            return False
+        return exclude_radius is None or base_index is None or abs(s - int(base_index[t])) > exclude_radius
+
+    starts = [0] + [t for t in range(1, t_len) if out[t] - out[t - 1] not in (0, 1)]
+    starts.append(t_len)
+    for a, b in zip(starts[:-1], starts[1:]):
+        if b - a >= min_dwell or b == t_len:  # the last run may go on in the next block
+            continue
+        prev = out[a - 1] if a > 0 else previous
+        if prev is None:
+            continue
+        cur = int(prev)
+        for t in range(a, b):
+            cur = cur + 1 if usable(cur + 1, t) else cur
+            if not usable(cur, t):
+                break
+            out[t] = cur
     return out
