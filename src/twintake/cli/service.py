@@ -1,0 +1,79 @@
+"""``batch`` and ``serve``: flags -> :func:`twintake.service.batch.run_batch` /
+:func:`twintake.service.api.serve`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import TwintakeError
+
+
+def batch(
+    jobs: Path = typer.Argument(..., help="jobs file: .jsonl or .csv, one job a row (source, text or audio, "
+                                "voice, lang, tts_voice, out, and any say option)"),
+    out: Path = typer.Option(..., "--out", "-o", help="output folder (outputs, their input hashes, report.jsonl)"),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="local worker processes (with --ray local: "
+                                "the CPUs of the Ray started for the run)"),
+    ray: Optional[str] = typer.Option(None, "--ray", help="run the rows as Ray tasks: auto (the running "
+                                      "cluster), HOST:PORT (its head), or local (start Ray here)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
+):
+    """Make one video per row of JOBS into --out; rows already done (same inputs) are skipped."""
+    from ..service.batch import run_batch
+    from ._common import run
+
+    def job(hook):
+        if hook is not None:
+            hook.LABELS = {**hook.LABELS, "batch": "videos"}
+        return run_batch(jobs, out, workers=workers, ray=ray, hook=hook)
+
+    report = run(job, quiet)
+    typer.echo(f"{report.count('ok')} ok, {report.count('failed')} failed, {report.count('skipped')} skipped "
+               f"in {report.seconds:.1f} s; report: {report.path}")
+    for r in report.rows:
+        if r["status"] == "failed":
+            typer.echo(f"  row {r['row']}: {r['error']}", err=True)
+    if report.count("failed"):
+        raise typer.Exit(1)
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (default: this machine only)"),
+    port: int = typer.Option(8000, "--port", help="port to listen on"),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="videos rendered at once (one process each)"),
+    api_keys: Optional[Path] = typer.Option(None, "--api-keys", help="file of sha256:HEX lines (see --hash-key); "
+                                            "keys are also read from TWINTAKE_API_KEYS (comma-separated)"),
+    data: Path = typer.Option(Path("twintake-data"), "--data", help="folder of the job store, uploads and outputs"),
+    web: bool = typer.Option(False, "--web", help="also serve the web page at /web (needs twintake[web])"),
+    max_chars: int = typer.Option(5000, "--max-chars", min=1, help="per key: longest text of one job"),
+    max_queued: int = typer.Option(20, "--max-queued", min=1, help="per key: jobs queued or running at once"),
+    max_speech_min: float = typer.Option(120.0, "--max-speech-min", help="per key: speech minutes in 24 h"),
+    max_upload_mb: float = typer.Option(200.0, "--max-upload-mb", min=0.01, help="largest upload, MB"),
+    hash_key: Optional[str] = typer.Option(None, "--hash-key", help="print the line for an --api-keys file "
+                                           "for this key, and exit"),
+):
+    """Start the REST API (OpenAPI docs at /docs); jobs survive a crash in --data."""
+    from ..service.auth import Limits
+    from ..service.auth import hash_key as hash_one
+
+    if hash_key is not None:
+        typer.echo(hash_one(hash_key))
+        return
+    from ..service.api import ServeOptions
+    from ..service.api import serve as run_server
+
+    opts = ServeOptions(data=data, workers=workers, api_keys=api_keys, web=web, host=host, port=port,
+                        limits=Limits(max_chars=max_chars, max_queued=max_queued, max_speech_min=max_speech_min,
+                                      max_upload_mb=max_upload_mb))
+    typer.echo(f"twintake serve: http://{host}:{port}  (docs: /docs; Ctrl-C to stop)", err=True)
+    try:
+        run_server(opts)
+    except TwintakeError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1)
+    except OSError as e:
+        typer.echo(f"error: cannot listen on {host}:{port} ({e}); choose another --port", err=True)
+        raise typer.Exit(1)
