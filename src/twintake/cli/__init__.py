@@ -12,6 +12,7 @@ import typer
 
 from .._version import __version__
 from . import commands
+from . import service
 from .eval import bench_cli, eval_cli
 
 __all__ = ["app", "main"]
@@ -40,6 +41,8 @@ app.command("probe")(commands.probe)
 app.command("web")(commands.web)
 app.command("eval")(eval_cli)
 app.command("bench")(bench_cli)
+app.command("batch")(service.batch)
+app.command("serve")(service.serve)
 avatars_app = typer.Typer(help="Manage prepared avatars.", no_args_is_help=True, rich_markup_mode=None)
 avatars_app.command("list")(commands.avatars_list)
 app.add_typer(avatars_app, name="avatars")
