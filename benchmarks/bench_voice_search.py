@@ -5,9 +5,10 @@ Run (from the repo root; the searches are cached in $XDG_CACHE_HOME, default her
 
   PYTHONPATH=src nice python benchmarks/bench_voice_search.py [--speakers daniel,emma,...,ljspeech]
         [--sentences 20] [--budget 150] [--objective converted|raw] [--short 8] [--json out.json]
-  PYTHONPATH=src python benchmarks/bench_voice_search.py --stats     # writes src/twintake/data/kokoro_voice_stats.npz
+  PYTHONPATH=src python benchmarks/bench_voice_search.py --stats     # writes src/twintake/data/kokoro_voice_{stats,dvectors}.npz
   PYTHONPATH=src python benchmarks/bench_voice_search.py --stream    # time to first piece, RTF (400 characters)
   PYTHONPATH=src python benchmarks/bench_voice_search.py --fallback  # built-in voice chosen for short clips
+  PYTHONPATH=src python benchmarks/bench_voice_search.py --png DIR --speakers daniel  # spectrograms
 
 Per speaker (reference = tortoise clip 1, judged against clip 2; LJSpeech: LJ001-0012 + LJ030-0031
 as reference, LJ050-0158 as the held-out clip), over the 20 Harvard sentences of bench_speech.py:
@@ -185,6 +186,16 @@ def make_stats() -> None:
     path = ROOT / "src" / "twintake" / "data" / "kokoro_voice_stats.npz"
     np.savez_compressed(path, **out)
     print("wrote", path)
+    from twintake.speech.voice.search import compute_voice_table
+
+    table = compute_voice_table()
+    flat = {"key": np.array(table.pop("key"))}
+    for n, d in table.items():
+        flat.update({f"{n}_search": d["search"], f"{n}_holdout": d["holdout"], f"{n}_wer": np.array(d["wer"])})
+        print(n, "WER on the search sentences", round(d["wer"], 3))
+    path = ROOT / "src" / "twintake" / "data" / "kokoro_voice_dvectors.npz"
+    np.savez_compressed(path, **flat)
+    print("wrote", path)
 
 
 def bench_stream(args) -> None:
@@ -231,18 +242,54 @@ def bench_fallback() -> None:
         print(f"{p.name}: first 4 s -> {ch.tts_voice} (median F0 {ch.f0_median_hz:.0f} Hz, {ch.speech_s:.1f} s speech)")
 
 
+def spectrograms(args) -> None:
+    """reference / built-in voice / clone of one speaker, same sentence, as a PNG (matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy.signal import spectrogram
+
+    from twintake.speech.synthesize import base_voice_for, synthesize
+    from twintake.speech.voice import decode_audio, load_voice_profile
+
+    name = args.speakers.split(",")[0]
+    ref1, ref2 = _clips(name)
+    prof = load_voice_profile(ref1, search_options={"budget_s": args.budget, "objective": args.objective})
+    sentence = SENTENCES[0]
+    rows = [(f"reference ({name}, held-out clip, first 3 s)", decode_audio(ref2, 24000)[: 3 * 24000]),
+            (f"built-in voice ({base_voice_for(prof)})", synthesize(sentence, lang="en", tts_voice=base_voice_for(prof)).samples),
+            (f"clone (searched style, conversion {prof.search.conversion})", synthesize(sentence, lang="en", voice=prof).samples)]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(9, 7.5), sharex=True)
+    for ax, (label, x) in zip(axes, rows):
+        f, t, sxx = spectrogram(x, 24000, nperseg=1024, noverlap=768)
+        ax.pcolormesh(t, f / 1000, 10 * np.log10(sxx + 1e-12), vmin=-110, vmax=-30, shading="auto", cmap="magma")
+        ax.set_ylim(0, 8)
+        ax.set_ylabel("kHz")
+        ax.set_title(label, fontsize=10)
+    axes[-1].set_xlabel("s")
+    fig.tight_layout()
+    out = Path(args.png) / f"voice_search_{name}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    print("wrote", out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--speakers", default=",".join(SPEAKERS))
     ap.add_argument("--sentences", type=int, default=20)
-    ap.add_argument("--budget", type=float, default=150.0, help="search time budget, seconds")
-    ap.add_argument("--objective", default="converted")
+    ap.add_argument("--budget", type=float, default=120.0, help="search (ES) time budget, seconds")
+    ap.add_argument("--objective", default="raw")
     ap.add_argument("--short", type=float, default=0.0, help="use only the first N seconds of each reference")
     ap.add_argument("--json", default=None)
     ap.add_argument("--stats", action="store_true")
     ap.add_argument("--stream", action="store_true")
     ap.add_argument("--fallback", action="store_true")
+    ap.add_argument("--png", default=None, help="write spectrograms (first --speakers entry) into this folder")
     args = ap.parse_args()
+    if args.png:
+        return spectrograms(args)
     if args.stats:
         return make_stats()
     if args.stream:

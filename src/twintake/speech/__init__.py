@@ -5,6 +5,6 @@ Heavy parts (onnxruntime, pyworld, espeak) are imported when first used.
 
 from __future__ import annotations
 
-from .synthesize import synthesize
+from .synthesize import SpeechPiece, synthesize, synthesize_stream
 
-__all__ = ["synthesize"]
+__all__ = ["synthesize", "synthesize_stream", "SpeechPiece"]

@@ -140,7 +140,7 @@ def synthesize_chunks(text: str, lang: str = "auto", *, tts_voice: str | None = 
         i = j
 
 
-def _resolve_voice(voice):
+def _resolve_voice(voice, hook=None):
     from .voice import VoiceProfile, load_voice_profile
 
     if voice is None or (isinstance(voice, str) and voice.strip().lower() in ("", "none")):
@@ -148,7 +148,7 @@ def _resolve_voice(voice):
     if isinstance(voice, VoiceProfile):
         return voice
     if isinstance(voice, (str, Path)):
-        return load_voice_profile(voice)
+        return load_voice_profile(voice, hook=hook)
     raise SpeechError(f"voice must be None, 'none', a path or a VoiceProfile, not {type(voice).__name__}")
 
 
@@ -193,8 +193,8 @@ class _VoicePlan:
     notes: list[str] = field(default_factory=list)
 
 
-def _plan_voice(voice, tts_voice: str | None, ar_engine: str) -> _VoicePlan:
-    profile = _resolve_voice(voice)
+def _plan_voice(voice, tts_voice: str | None, ar_engine: str, hook=None) -> _VoicePlan:
+    profile = _resolve_voice(voice, hook)
     if profile is None:
         return _VoicePlan(tts_voice=tts_voice)
     found = getattr(profile, "search", None)
@@ -228,7 +228,12 @@ def _voiced_chunks(text: str, lang: str, plan: _VoicePlan, speed: float, max_cha
                    ar_engine: str) -> Iterator[tuple[TTSChunk, str]]:
     """Trimmed chunks, each with how it was made: ``"pack"`` (Kokoro with the searched style),
     ``"kokoro"`` (a shipped Kokoro voice) or ``"espeak"`` (eSpeak NG's Arabic voice)."""
-    from .tts import arabic_chunks, kokoro_chunks
+    if plan.pack is None:
+        for chunk in synthesize_chunks(text, lang, tts_voice=plan.tts_voice, speed=speed, max_chars=max_chars,
+                                       ar_engine=ar_engine):
+            yield chunk, ("espeak" if chunk.language == "ar" and ar_engine != "kokoro" else "kokoro")
+        return
+    from .tts import arabic_chunks
     from .voice.style import style_chunks
 
     if not 0.5 <= float(speed) <= 2.0:
@@ -243,12 +248,8 @@ def _voiced_chunks(text: str, lang: str, plan: _VoicePlan, speed: float, max_cha
         group = [s for _, s in pieces[i:j]]
         if lg == "ar" and ar_engine != "kokoro":  # eSpeak's own voice: no style pack
             gen, kind = arabic_chunks(group, speed, engine=ar_engine, voice=plan.tts_voice), "espeak"
-        elif plan.pack is not None:
-            gen, kind = style_chunks(group, lg, plan.pack, speed), "pack"
-        elif lg == "en":
-            gen, kind = kokoro_chunks(group, plan.tts_voice, speed), "kokoro"
         else:
-            gen, kind = arabic_chunks(group, speed, engine=ar_engine, voice=plan.tts_voice), "kokoro"
+            gen, kind = style_chunks(group, lg, plan.pack, speed), "pack"
         for chunk in gen:
             yield _trim(chunk), kind
         i = j
@@ -303,7 +304,7 @@ def synthesize_stream(text: str, lang: str = "auto", voice: str | Path | object 
         from .tts.kokoro import _voice_pack
 
         _voice_pack(tts_voice)
-    plan = _plan_voice(voice, tts_voice, engine)
+    plan = _plan_voice(voice, tts_voice, engine, progress)  # a first-time reference is searched here
     total = len(pieces)
     progress("tts", 0, total)
     out_q: queue.Queue = queue.Queue(maxsize=2)
@@ -362,6 +363,8 @@ def synthesize_stream(text: str, lang: str = "auto", voice: str | Path | object 
             phones.extend(Phone(p.symbol, round(t + p.start_s, 6), round(t + p.end_s, 6)) for p in chunk.phones)
             t = start + len(y) / SAMPLE_RATE
             phones = _tidy_phones(phones, start, t)
+            if plan.profile is not None:
+                progress("voice", min(index + 1, total), total)
             yield SpeechPiece(samples=y.astype(np.float32), sample_rate_hz=SAMPLE_RATE, phones=phones,
                               text=chunk.text, language=chunk.language, start_s=round(start, 6), index=index,
                               total=total)
@@ -416,8 +419,9 @@ def synthesize(text: str, lang: str = "auto", voice: str | Path | object | None 
             searched voice (and is then converted to the reference).
         speed: speaking rate, 0.5-2.0.
         max_chars: longest accepted text.
-        hook: progress hook, called as ``hook("tts", done, total)`` (and ``"voice_search"``
-            when a reference is searched for the first time).
+        hook: progress hook, called as ``hook("tts", done, total)``, ``hook("voice", done,
+            total)`` with a reference, and ``hook("voice_search", done, total)`` when a
+            reference file is searched for the first time.
         ar_engine: Arabic speech engine, ``"kokoro"`` (default: Kokoro-82M reading eSpeak's
             Arabic phonemes) or ``"espeak"`` (eSpeak NG's formant voice); None = default.
         cancel: a ``threading.Event``; set it to stop (raises Cancelled).

@@ -25,12 +25,14 @@ encoder work):
    best (a heavier mode must win by ``vc_margin``) is stored with the found voice's own F0 and
    cepstral statistics, so sentence-by-sentence conversion is the same for every piece.
 
-Everything is seeded; a time budget (default 150 s) stops the ES early on a busy machine.
+Everything is seeded; a time budget (default 120 s for the ES; the held-out checks add 15-40 s)
+stops the ES early on a busy machine.
 Progress goes through ``hook("voice_search", done, total)``. Measured in docs/speech.md.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -222,6 +224,51 @@ def _wer(auds: list[np.ndarray], sentences) -> float:
     return err / max(n, 1)
 
 
+def _sentences_key(sentences) -> str:
+    import hashlib
+
+    return hashlib.sha256("|".join(sentences).encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_voice_table() -> dict:
+    """Per shipped voice: d-vectors of its search- and held-out-sentence audio and its word
+    error on the search sentences — target-independent, so the search's start phase costs no
+    synthesis. Read from ``data/kokoro_voice_dvectors.npz`` (made by
+    ``benchmarks/bench_voice_search.py --stats``) when it matches the current sentences and
+    voices; computed here otherwise (about 10-20 s)."""
+    import importlib.resources as res
+
+    from .style import shipped_packs
+
+    names = tuple(shipped_packs())
+    key = _sentences_key(SEARCH_SENTENCES + HOLDOUT_SENTENCES + names)
+    try:
+        with (res.files("twintake") / "data" / "kokoro_voice_dvectors.npz").open("rb") as f, np.load(f) as z:
+            if str(z["key"]) == key:
+                return {n: {"search": z[f"{n}_search"], "holdout": z[f"{n}_holdout"], "wer": float(z[f"{n}_wer"])}
+                        for n in names}
+    except (FileNotFoundError, OSError, KeyError):
+        pass
+    return compute_voice_table()
+
+
+def compute_voice_table() -> dict:
+    """The :func:`shipped_voice_table` computed now (and its ``key`` for the data file)."""
+    from .style import shipped_packs
+
+    packs = shipped_packs()
+    names = tuple(packs)
+    out: dict = {"key": _sentences_key(SEARCH_SENTENCES + HOLDOUT_SENTENCES + names)}
+    zero = np.zeros(256, np.float32)
+    ev, hold = _Evaluator(zero, SEARCH_SENTENCES), _Evaluator(zero, HOLDOUT_SENTENCES)
+    for n in names:
+        auds = ev.audio(packs[n])
+        out[n] = {"search": ev.encoder.embed_many(auds, 24000), "holdout": hold.encoder.embed_many(hold.audio(packs[n]), 24000),
+                  "wer": _wer(auds, SEARCH_SENTENCES)}
+    return out
+
+
 def reference_embedding(samples: np.ndarray, rate: int) -> np.ndarray:
     """d-vector of the speech in a reference (energy VAD first, at most 90 s)."""
     from .encoder import dvector_encoder
@@ -235,7 +282,7 @@ def reference_embedding(samples: np.ndarray, rate: int) -> np.ndarray:
     return dvector_encoder().embed(x[: int(90 * rate)], rate)
 
 
-def search_voice(samples: np.ndarray, rate: int, profile, *, budget_s: float = 150.0, generations: int = 10,
+def search_voice(samples: np.ndarray, rate: int, profile, *, budget_s: float = 120.0, generations: int = 10,
                  popsize: int = 6, sigma: float = 0.4, walk_steps: int = 0, objective: str = "raw",
                  seed: int = 0, max_wer_increase: float = 0.10, vc_margin: float = 0.01, finalists_n: int = 3,
                  hook: ProgressHook | None = None) -> VoiceSearchResult:
@@ -244,7 +291,7 @@ def search_voice(samples: np.ndarray, rate: int, profile, *, budget_s: float = 1
     Args:
         samples, rate: the reference recording (its speech is found by an energy VAD).
         profile: the reference's :class:`~.profile.VoiceProfile` (for the conversion decision).
-        budget_s: wall-time budget of the ES + walk (the start and the final checks add ~10 %).
+        budget_s: wall-time budget of the ES + walk (the held-out checks add 15-40 s).
         generations, popsize: CMA-ES generations and candidates per generation.
         sigma: initial CMA-ES step (weights are relative to the start voice's one-hot).
         walk_steps: steps of the offset walk after the ES (0 = none).
@@ -273,17 +320,20 @@ def search_voice(samples: np.ndarray, rate: int, profile, *, budget_s: float = 1
     ev = _Evaluator(target, SEARCH_SENTENCES, profile if objective == "converted" else None)
     packs = shipped_packs()
     names = tuple(packs)
-    pool: list[tuple[float, np.ndarray, list[np.ndarray], str]] = []  # (score, pack, audio, label)
+    pool: list[tuple[float, np.ndarray, list[np.ndarray] | None, str]] = []  # (score, pack, audio, label)
+    table = shipped_voice_table()
     start_scores = {}
     for name in names:
-        sc, _, auds = ev(packs[name])
-        start_scores[name] = sc
-        pool.append((sc, packs[name], auds, name))
+        start_scores[name] = score_embeddings(table[name]["search"], ev.target)[0]
+        pool.append((start_scores[name], packs[name], None, name))
         done += 1
-        progress("voice_search", done, total)
+    progress("voice_search", done, total)
     start_name = max(start_scores, key=start_scores.get)
     start = np.array([1.0 if n == start_name else 0.0 for n in names])
-    deadline = t0 + budget_s
+    if objective == "converted":  # the table holds raw audio only: score the start again
+        start_scores[start_name], _, _ = ev(packs[start_name])
+        pool[names.index(start_name)] = (start_scores[start_name], packs[start_name], None, start_name)
+    deadline = time.perf_counter() + budget_s
     # --- CMA-ES over the two affine mixes
     es = _CMAES(np.zeros(2 * len(names)), sigma, popsize, rng)
     best = (start_scores[start_name], np.zeros(2 * len(names)))
@@ -324,10 +374,10 @@ def search_voice(samples: np.ndarray, rate: int, profile, *, budget_s: float = 1
         done += 1
         progress("voice_search", done, total)
     # --- intelligibility guard, then the finalists (and the start voice) re-scored on held-out text
-    start_wer = _wer(pool[names.index(start_name)][2], SEARCH_SENTENCES)
+    start_wer = table[start_name]["wer"]
     finalists = [(start_scores[start_name], packs[start_name], start_wer, start_name)]
     for sc, pack, auds, label in sorted(pool, key=lambda r: -r[0])[:4]:
-        if label == start_name or len(finalists) > finalists_n:
+        if auds is None or len(finalists) > finalists_n:  # shipped voices: only the start competes
             continue
         w = _wer(auds, SEARCH_SENTENCES)
         if w <= start_wer + max_wer_increase:
@@ -339,10 +389,15 @@ def search_voice(samples: np.ndarray, rate: int, profile, *, budget_s: float = 1
     holdout = _Evaluator(target, HOLDOUT_SENTENCES)
     held = []
     for sc, pack, w, label in finalists:
-        hs, _, auds = holdout(pack)
+        if label == start_name:
+            hs, auds = score_embeddings(table[start_name]["holdout"], holdout.target)[0], None
+        else:
+            hs, _, auds = holdout(pack)
         held.append((hs, sc, pack, w, label, auds))
         log.debug("voice search: finalist %s search %.3f held-out %.3f", label, sc, hs)
     hs, sc, pack, w, label, auds = max(held, key=lambda r: r[0])
+    if auds is None:
+        auds = holdout.audio(pack)
     chosen = (sc, pack, w, label)
     result = _decide_conversion(np.array(pack, np.float32), profile, holdout, auds, vc_margin)
     result.info["holdout_scores"] = {r[4]: round(r[0], 4) for r in held}
