@@ -99,17 +99,18 @@ class VideoCompositor:
 
     def _switch_fade(self, t: int, s: int) -> tuple[int, float]:
         """(source frame to cross-fade in, its weight) for output frame ``t`` showing mouth ``s``:
-        after a cut, the previous segment continues underneath for ``switch_fade_frames``."""
+        after a cut, the mouth shown last stays underneath (warped to each new target) for
+        ``switch_fade_frames``, fading out."""
         n_fade = self._comp.o.switch_fade_frames
         last, self._last = self._last, (t, s)
         if n_fade <= 0 or last is None or last[0] != t - 1:
             self._fading = None
             return -1, 0.0
         prev = last[1]
-        if s - prev not in (0, 1):  # a cut: start fading the old segment out
-            self._fading = (prev + 1, 1)
+        if s - prev not in (0, 1):  # a cut: fade out the mouth shown last (held: its own
+            self._fading = (prev, 1)  # continuation is what the selection cut away from)
         elif self._fading is not None:
-            self._fading = (self._fading[0] + 1, self._fading[1] + 1)
+            self._fading = (self._fading[0], self._fading[1] + 1)
         if self._fading is None:
             return -1, 0.0
         src, k = self._fading

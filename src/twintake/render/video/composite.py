@@ -59,8 +59,10 @@ class CompositeOptions:
             target).
         nose_follow: share of the base frame's nose offset from the person's mean nose position
             (face-aligned) added to the target mouth's position (the compositor's placement).
-        switch_fade_frames: at a cut to another source segment, the previous segment (going
-            on) is cross-faded out over this many frames (weights 2/3, 1/3 for 2).
+        switch_fade_frames: at a cut to another source segment, the mouth shown last is
+            warped to the new target and cross-faded out over this many frames (weights 2/3,
+            1/3 for 2). Off by default: averaging two mouths blurs the lip seam, and the
+            re-tracked pauses opened (silent mouth 0.028 -> 0.069 of the range on 12 videos).
     """
 
     fine_warp: bool = True
@@ -71,7 +73,7 @@ class CompositeOptions:
     warp_base: bool = True
     max_base_warp_iod: float = 0.3
     chin_drop_iod: float = 0.0
-    switch_fade_frames: int = 2
+    switch_fade_frames: int = 0
     warp_grid: int = 24
     nose_follow: float = 0.5
 
