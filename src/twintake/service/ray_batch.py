@@ -37,6 +37,15 @@ def connect(address: str, num_cpus: int) -> bool:
         raise BackendError('--ray needs Ray: pip install "twintake[ray]"') from None
     if ray.is_initialized():
         return False
+    if address not in ("auto", "local"):  # fail fast: ray.init retries an unreachable head for minutes
+        import socket
+
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+        except (OSError, ValueError) as e:
+            raise BackendError(f"cannot reach the Ray cluster at {address!r}: {e} "
+                               "(start one with `ray start --head`, or use --ray local)") from None
     try:
         if address == "local":
             ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
