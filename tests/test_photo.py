@@ -143,9 +143,10 @@ def test_open_mouth_shows_teeth_over_dark_cavity(rendered):
         skin = float(skin_rgb(img, lm[t]) @ LUMA)
         top, mid = luma[inside & (rel < 0.35)], luma[inside & (rel > 0.4) & (rel < 0.8)]
         assert top.size >= 10 and mid.size >= 10
-        teeth, cavity = np.percentile(top, 90) / skin, np.percentile(mid, 25) / skin
+        # (the 10th percentile: lower teeth and tongue now show in the lower part of the gap)
+        teeth, cavity = np.percentile(top, 90) / skin, np.percentile(mid, 10) / skin
         assert teeth >= 0.6, f"frame {t}: no teeth band (upper 90th percentile {teeth:.2f} x skin)"
-        assert cavity <= 0.3, f"frame {t}: no dark cavity (25th percentile {cavity:.2f} x skin)"
+        assert cavity <= 0.3, f"frame {t}: no dark cavity (10th percentile {cavity:.2f} x skin)"
 
 
 @pytest.mark.parametrize("name", ["portrait/avg_woman2.jpg", "portrait/sadtalker_art_0.png"])

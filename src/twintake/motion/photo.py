@@ -89,8 +89,9 @@ def closure_track(speech: Speech, fps: float, n: int, *, start: int = 0, stop: i
     return np.clip((c - 0.65) / 0.3, 0.0, 1.0).astype(np.float32)
 
 
-#: Blink lengths at 25 fps, frames (real blinks last 100-400 ms; aperture below half its
-#: median, the measure of :func:`twintake.motion.head.blink_events`).
+#: Blink lengths at 25 fps, frames, as the measure of
+#: :func:`twintake.motion.head.blink_events` reads them (aperture below half its median, with
+#: hysteresis); real blinks last 100-400 ms.
 BLINK_FRAMES_25 = (3, 8)
 #: Intervals between blinks (or double blinks), seconds.
 BLINK_INTERVAL_S = (2.0, 8.0)
@@ -104,13 +105,14 @@ def blink_track(n: int, fps: float, rng: np.random.Generator,
 
     Intervals: gamma(shape 3, mean 3.5 s) clipped to :data:`BLINK_INTERVAL_S` (2-8 s; the
     first after 0.5-3 s), with a double blink (a second one 0.25-0.5 s later) at
-    :data:`DOUBLE_BLINK_P`. Lengths: drawn from ``lengths_25`` (the real talking videos'
+    :data:`DOUBLE_BLINK_P`. Lengths ``L``: drawn from ``lengths_25`` (the real talking videos'
     blink lengths in frames at 25 fps, :attr:`HeadMotionModel.blink_frames`; uniform 3-5 when
-    None), clipped to :data:`BLINK_FRAMES_25` and jittered by +-0.5 frame; the lid closes in
-    30 % of the blink, stays shut for 25 % and reopens in 45 % (reopening is slower;
-    Bentivoglio et al. 1997, Caffier et al. 2003: 100-400 ms). The closure is above 0.5 for
-    about the drawn length, so the blink measure of :func:`twintake.motion.head.blink_events`
-    reads it back. Seed ``rng`` per avatar so that two photos never blink in unison.
+    None), jittered by +-0.5 frame, rounded and clipped to :data:`BLINK_FRAMES_25`; the 25 fps
+    closure profile is ``0.45, 1 x (L - 2), 0.75, 0.45, 0.2``: closing in one frame, reopening
+    slower over three (Bentivoglio et al. 1997, Caffier et al. 2003: 100-400 ms), so that the
+    blink measure of :func:`twintake.motion.head.blink_events` reads back ``L`` frames;
+    resampled at other frame rates. Seed ``rng`` per avatar so that two photos never blink in
+    unison.
     """
     out = np.zeros(n, np.float32)
     ts = (np.arange(n) + 0.5) / fps
@@ -121,15 +123,15 @@ def blink_track(n: int, fps: float, rng: np.random.Generator,
         burst = 2 if rng.uniform() < DOUBLE_BLINK_P else 1
         for k in range(burst):
             frames = float(rng.choice(pool)) if pool is not None else float(rng.integers(3, 6))
-            frames = float(np.clip(frames + rng.uniform(-0.5, 0.5), lo, hi))
-            # the part above half closure lasts ~ `frames`: the whole blink ~ 1.6 x that
-            dur = 1.6 * frames / 25.0
-            x = np.interp(ts, [t, t + 0.3 * dur, t + 0.55 * dur, t + dur], [0.0, 1.0, 1.0, 0.0],
-                          left=0.0, right=0.0)
+            length = int(np.clip(round(frames + rng.uniform(-0.5, 0.5)), lo, hi))
+            # a 25 fps profile: closing in one frame, shut, reopening over three (slower)
+            prof = np.array([0.0, 0.45] + [1.0] * (length - 2) + [0.75, 0.45, 0.2, 0.0])
+            start = round(t * 25.0) / 25.0
+            x = np.interp(ts, start + (np.arange(len(prof)) + 0.5) / 25.0, prof, left=0.0, right=0.0)
             if 0 < x.max() < 0.999:
                 x[int(np.argmax(x))] = 1.0
             out = np.maximum(out, x.astype(np.float32))
-            t += dur + (rng.uniform(0.25, 0.5) if k + 1 < burst else 0.0)
+            t = start + len(prof) / 25.0 + (rng.uniform(0.15, 0.4) if k + 1 < burst else 0.0)
         t += float(np.clip(rng.gamma(3.0, 3.5 / 3.0), *BLINK_INTERVAL_S))
     return out
 

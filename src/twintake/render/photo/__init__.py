@@ -41,6 +41,8 @@ __all__ = ["PhotoCompositor", "PhotoPlanner", "PhotoMotion", "PhotoFace", "load_
 #: The real talking videos' head motion scaled for a warped photo (a 2-D warp of one view
 #: cannot turn a head by 5-10 degrees without showing it).
 _POSE_SCALE = 0.7
+#: Soft limits (degrees) of pitch, yaw and roll on a photo.
+_POSE_LIMIT = np.array([5.0, 5.0, 3.0])
 
 
 class PhotoCompositor:
@@ -169,8 +171,11 @@ class PhotoPlanner:
         self.loud = loudness01(self.speech, self.fps, n, active)
         # louder syllables open wider (on top of the driver's clipped loudness gain)
         self.gain = np.clip(0.3 + 1.0 * np.convolve(self.loud, [0.25, 0.5, 0.25], mode="same"), 0.0, 1.25)
-        self.head = head_track(self.speech, self.fps, n, rng, head_model) * _POSE_SCALE
-        self.head[:, 3] = np.clip(self.head[:, 3] / _POSE_SCALE, -0.02, 0.06)
+        head = head_track(self.speech, self.fps, n, rng, head_model)
+        # a warped photo cannot turn far: scaled, and softly limited (tanh) per channel
+        self.head = head.copy()
+        self.head[:, :3] = _POSE_LIMIT * np.tanh(head[:, :3] * _POSE_SCALE / _POSE_LIMIT)
+        self.head[:, 3] = np.clip(head[:, 3], -0.02, 0.06)
         self._known_phones = bool(self.speech.phones)
         self._mode = recognizer_mode(self.speech.duration_s)
 

@@ -14,8 +14,8 @@ head pose (flat memory: nothing is kept per frame).
    painted from the lip-aligned model of :mod:`twintake.render.photo.mouth_interior`, lit like the
    photo (its own teeth when it shows some, else skin and eye whites) and blurred or sharpened
    to the photo's measured sharpness at working scale.
-3. **Blinks** - the lash margin slides down onto the lower lid over new lid skin mirrored from
-   below the eye (:meth:`PhotoAnimator.eyelid_field`).
+3. **Blinks** - the photo's own upper lid unfolds down over the eye: the lash margin slides
+   onto the lower lid, the lid skin above it stretches (:meth:`PhotoAnimator.eyelid_field`).
 4. **Brows** - lifted on emphasis by a smooth bump around them that fades at the lids
    (:meth:`PhotoAnimator.brow_field`). Head motion is applied afterwards on the whole photo
    (:mod:`twintake.render.photo.body`).
@@ -45,6 +45,8 @@ _L_UPPER = np.array([466, 388, 387, 386, 385, 384, 398])
 _L_LOWER = np.array([249, 390, 373, 374, 380, 381, 382])
 _EYE_CORNERS = np.array([33, 133, 263, 362])
 _BROWS = np.array([70, 63, 105, 66, 107, 300, 293, 334, 296, 336, 55, 285])
+#: Lower edge of the right and left eyebrow (outer to inner).
+_BROW_LOW = (np.array([46, 53, 52, 65, 55]), np.array([276, 283, 282, 295, 285]))
 _NOSE = np.array([1, 2, 4, 5, 6, 195, 197, 98, 327, 48, 278, 64, 294, 168])
 _CHEEKS = np.array([147, 187, 205, 425, 411, 376, 123, 352, 50, 280, 116, 345])
 #: Node spacing of the cached warp fields in mouth space (opening, width).
@@ -55,9 +57,9 @@ _CHIN_LINE = np.array([18, 200, 199, 175])
 #: A photo whose inner-lip gap exceeds this fraction of the inner mouth width has an open rest.
 _OPEN_REST = 0.05
 #: Thickness of the upper lid's lash margin that slides down in a blink, in eye widths.
-_LASH_MARGIN = 0.13
-#: How far above the lash margin the new lid skin covers the photo's lid crease (eye widths).
-_LID_REACH = 0.14
+_LASH_MARGIN = 0.08
+#: How much lid skin above the lash margin unfolds over the eye in a blink (eye widths).
+_LID_REACH = 0.30
 #: Real speech's inner-lip opening / inner mouth width, 99th percentile, when the model file
 #: does not store it (measured by scripts/train_mouth_model.py on the 9 real talking videos).
 _REAL_OPEN_P99 = 0.40
@@ -203,30 +205,40 @@ class PhotoAnimator:
         x1 = int(min(w, np.ceil(origin[0] + pad + 0.1 * ew)))
         y0 = int(max(0, np.floor(origin[1] - 0.7 * ew)))
         y1 = int(min(h, np.ceil(origin[1] + 0.5 * ew)))
-        return dict(origin=origin, ew=ew, us=us[ou], vu=vu[ou], ls=ls[ol], vl=vl[ol], box=(x0, y0, x1, y1))
+        # the brow's lower edge above this eye: the unfolding lid skin stops short of it
+        brow = lm[_BROW_LOW[0] if upper_i[0] == _R_UPPER[0] else _BROW_LOW[1]]
+        bs, bv = (brow - origin) @ r, (brow - origin) @ d
+        ob = np.argsort(bs)
+        # the lid skin's brightness: the skin just below the lower lid (lit like an open lid)
+        below = origin + np.array([[t * ew, 0.0] for t in np.linspace(-0.25, 0.25, 5)]) @ np.stack([r, d]) \
+            + (float(np.max(vl)) + 0.18 * ew) * d
+        ys = np.clip(np.round(below[:, 1]).astype(int), 0, h - 1)
+        xs = np.clip(np.round(below[:, 0]).astype(int), 0, w - 1)
+        skin_rgb = np.median(self.crop[ys, xs].astype(np.float64), axis=0)
+        return dict(origin=origin, ew=ew, us=us[ou], vu=vu[ou], ls=ls[ol], vl=vl[ol], box=(x0, y0, x1, y1),
+                    bs=bs[ob], bv=bv[ob], skin_rgb=skin_rgb)
 
-    def eyelid_field(self, blink: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The blink of both eyes closed by ``blink`` (0..1): ``(field, fill, alpha)``, all in
-        working-crop pixels of the unmoved photo, or None when ``blink`` < 0.02.
+    def eyelid_field(self, blink: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """The blink of both eyes closed by ``blink`` (0..1): ``(field, band)``, a backward
+        displacement (h, w, 2) float32 (working-crop pixels, added to the mouth warp) and the
+        (h, w) float32 weight of the unfolded lid (for :meth:`_relight_lids`), or None when
+        ``blink`` < 0.02.
 
-        ``field`` (h, w, 2) float32 is a backward displacement added to the mouth warp: per
-        column of the eye frame (u along the eye, v down) the lash margin (a band ``m`` = 0.08
-        eye widths above the upper lid) is *translated* down by ``d = 0.985 * blink * (v_l -
-        v_u)`` and the eye opening is compressed into the strip left above the lower lid; the
-        lid above the lash margin stays where it is. The band uncovered between them (the lid
-        unfolding from its crease) is new lid skin: ``fill`` (h, w, 2) float32 is the backward
-        displacement sampling it from the skin just below the lower lid, mirrored (its lower
-        lashes land next to the upper lashes, as on a closed eye), and ``alpha`` (h, w) float32
-        its feathered opacity. Stretching the lid skin instead (the previous method) dragged
-        the dark lash margin and crease shadow over the whole eye of narrow or small eyes: a
-        dark smear that the face mesh still read as an open eye. Faded out beyond the eye
-        corners; no global spline (it would overshoot through nearly coincident lids)."""
+        A pure warp of the photo's own upper lid, no pasted shape: per column of the eye frame
+        (u along the eye, v down) the lash margin (a band ``m`` = :data:`_LASH_MARGIN` eye widths
+        above the upper lid) is translated down by ``d = 0.985 * blink * (v_l - v_u)`` towards
+        the lower lid; the lid skin above it, from ``v_u - m - R`` (``R`` = :data:`_LID_REACH`
+        eye widths, at most 60 % of the way to the brow's lower edge) to the margin, is *stretched* over the same span plus
+        ``d`` (the lid unfolding from its crease, as a real upper lid does); the eye opening is
+        compressed into the strip left above the lower lid. Faded out beyond the eye corners;
+        no global spline (it would overshoot through nearly coincident lids). Painting new lid
+        skin (mirrored from below the eye) over the opening was tried first: on a closed eye it
+        read as an oval sticker with a dark rim."""
         if blink < 0.02:
             return None
         h, w = self.crop.shape[:2]
         field = np.zeros((h, w, 2), np.float32)
-        fill = np.zeros((h, w, 2), np.float32)
-        alpha = np.zeros((h, w), np.float32)
+        band = np.zeros((h, w), np.float32)
         for e in self.eyes:
             x0, y0, x1, y1 = e["box"]
             if x1 - x0 < 2 or y1 - y0 < 2:
@@ -240,12 +252,16 @@ class PhotoAnimator:
             vl = np.maximum(np.interp(u, e["ls"], e["vl"]), vu)
             hgt = vl - vu
             m = _LASH_MARGIN * ew
+            # up to _LID_REACH, at most 60 % of the way to the brow (a close brow and its
+            # shadow would be dragged over the eye)
+            to_brow = vu - m - np.interp(u, e["bs"], e["bv"])
+            reach = np.clip(0.6 * to_brow, 0.08 * ew, _LID_REACH * ew)
             d = 0.985 * blink * hgt
-            top, bot = vu - m, vu - m + d  # the new lid band (output)
+            top = vu - m - reach  # the lid skin stretched from here ...
             src = v.copy()
-            a = (v >= top) & (v < bot)
-            src[a] = top[a] - 0.5  # under the fill
-            b = (v >= bot) & (v < vu + d)
+            a = (v >= top) & (v < vu - m + d)  # ... down to the translated lash margin
+            src[a] = top[a] + (v[a] - top[a]) * reach[a] / np.maximum(reach[a] + d[a], 1e-6)
+            b = (v >= vu - m + d) & (v < vu + d)
             src[b] = v[b] - d[b]  # the lash margin, translated
             c = (v >= vu + d) & (v <= vl)
             src[c] = vu[c] + (v[c] - vu[c] - d[c]) * hgt[c] / np.maximum(hgt[c] - d[c], 1e-6)
@@ -254,20 +270,31 @@ class PhotoAnimator:
             dv = (src - v) * fade
             field[y0:y1, x0:x1, 0] += (dv * self.down[0]).astype(np.float32)
             field[y0:y1, x0:x1, 1] += (dv * self.down[1]).astype(np.float32)
-            # new lid skin: mirrored from just below the lower lid
-            gap = 0.5 * m
-            fsrc = vl + gap + (bot - v)
-            fv = fsrc - v
-            # reach over the lid crease above the band, more the further the lid has come down
-            ext = max(0.8, _LID_REACH * ew) * min(1.0, float(blink))
-            a_top = _smoothstep((v - top + ext) / max(ext, 0.8))
-            a_bot = 1.0 - _smoothstep((v - bot) / (0.5 * m) + 0.3)
-            al = a_top * a_bot * np.clip(d / max(0.5, 0.05 * ew), 0.0, 1.0) * fade
-            sl = (slice(y0, y1), slice(x0, x1))
-            alpha[sl] = np.maximum(alpha[sl], al.astype(np.float32))
-            fill[y0:y1, x0:x1, 0] += (fv * self.down[0] * (al > 0)).astype(np.float32)
-            fill[y0:y1, x0:x1, 1] += (fv * self.down[1] * (al > 0)).astype(np.float32)
-        return field, fill, alpha
+            # where the unfolded lid lies over the eye (for relighting), feathered
+            # broad at the top (no edge where the photo's lid skin meets the relit one)
+            lid = _smoothstep((v - vu + m + 0.5 * reach) / np.maximum(0.5 * reach + m, 0.5)) * \
+                (1 - _smoothstep((v - vu - d + 1.0 * m) / max(0.5 * m, 0.5)))
+            band[y0:y1, x0:x1] = np.maximum(band[y0:y1, x0:x1], (0.8 * lid * fade * min(1.0, 2 * blink)).astype(np.float32))
+        return field, band
+
+    def _relight_lids(self, out: np.ndarray, band: np.ndarray) -> None:
+        """Light the unfolded lid (``band`` (h, w) float32 weight) of ``out`` (in place) like
+        the skin just below the eye, blended by up to 80 %: its colour becomes 0.92 x that
+        skin's colour, modulated by 0.8 of the stretched lid's own luminance detail (relative to
+        a Gaussian mean of 0.06 eye widths, clipped to 0.6-1.3). The crease's shadow and the
+        lashes stretched into streaks fade; the lid's shading stays."""
+        for e in self.eyes:
+            x0, y0, x1, y1 = e["box"]
+            b = band[y0:y1, x0:x1]
+            if x1 - x0 < 2 or y1 - y0 < 2 or float(b.max()) <= 0.0:
+                continue
+            roi = out[y0:y1, x0:x1].astype(np.float32)
+            luma = roi @ np.array([0.299, 0.587, 0.114], np.float32)
+            mean = cv2.GaussianBlur(luma, (0, 0), max(0.8, 0.06 * e["ew"]))
+            detail = np.clip(1.0 + 0.8 * (luma / np.maximum(mean, 1.0) - 1.0), 0.6, 1.3)
+            lid = (0.92 * e["skin_rgb"]).astype(np.float32)[None, None, :] * detail[..., None]
+            roi += b[..., None] * (lid - roi)
+            out[y0:y1, x0:x1] = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
 
     def _inner_width(self, wd: np.ndarray) -> np.ndarray:
         """Target inner-mouth width (corner 78 to 308, working pixels) at width ``wd``."""
@@ -401,25 +428,6 @@ class PhotoAnimator:
                           interpolation=cv2.INTER_LINEAR)[:h, :w]
         return full * self.warp_mask[..., None]
 
-    def _paint_lids(self, out: np.ndarray, fill: np.ndarray, alpha: np.ndarray, qx: np.ndarray,
-                    qy: np.ndarray) -> None:
-        """Blend the new lid skin of :meth:`eyelid_field` into the frame ``out`` (in place);
-        ``qx``, ``qy`` (h, w) float32 map output pixels to the unmoved photo (head motion)."""
-        ys, xs = np.nonzero(alpha > 0.0)
-        if len(ys) == 0:
-            return
-        h, w = out.shape[:2]
-        pad = int(np.ceil(0.05 * self.fw)) + 2
-        x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
-        y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
-        sx, sy = qx[y0:y1, x0:x1], qy[y0:y1, x0:x1]
-        a = cv2.remap(alpha, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        f = cv2.remap(fill, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        skin = cv2.remap(self.crop, sx + f[..., 0], sy + f[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        roi = out[y0:y1, x0:x1].astype(np.float32)
-        roi += a[..., None] * (skin.astype(np.float32) - roi)
-        out[y0:y1, x0:x1] = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
-
     def frame(self, op: float, wd: float, blink: float, brow: float = 0.0) -> tuple[np.ndarray, bool]:
         """Render one working-crop frame: (h, w, 3) uint8 and whether anything changed.
 
@@ -441,7 +449,7 @@ class PhotoAnimator:
         qy = self._py + field[..., 1]
         out = cv2.remap(self.crop, qx, qy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
         if lids is not None:
-            self._paint_lids(out, lids[1], lids[2], self._px, self._py)
+            self._relight_lids(out, lids[1])
         gap_px = float(np.linalg.norm(inner[15] - inner[5]))
         if self.own is not None:
             # the photo's own teeth, hanging from the upper lip / rising with the lower lip

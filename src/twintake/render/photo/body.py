@@ -8,8 +8,9 @@ where the forward displacement of a small head rotation is
 ``D(q) = w(q) [R(roll) (q - pivot) + pivot - q] + Z(q) (yaw, pitch)``  (radians),
 
 ``pivot`` the neck below the chin, ``w`` the *follow weight* (1 on the head and hair, falling
-smoothly to 0.25 at the shoulders one face height below the chin and to 0 two face heights
-down, times the person mask, and fading to 0 at the frame's border: over the outer 30 % of
+smoothly to 0.45 half a face height below the chin, 0.2 at the shoulders one face height
+below it and to 0 two face heights
+down, times the person mask, and fading to 0 at the frame's border: over the outer 35 % of
 the frame at the sides and bottom, 0.3 face widths at the top) and ``Z(q) = w(q) n(q) (z0 + z_face(q))`` a depth proxy (``n`` keeps the
 turns on the head and neck: 1 at the chin, 0 0.8 face heights below it): an ellipsoid
 over the face oval (0.5 face widths at its centre) on top of the head's depth from its
@@ -90,7 +91,7 @@ class BodyMotion:
         v = rel @ down  # down the face from its centre
         u = rel @ right
         below = (np.stack([px - chin[0], py - chin[1]], -1) @ down) / max(fh, 1.0)  # face heights below the chin
-        fall = np.interp(below, [0.0, 1.0, 2.0], [1.0, 0.25, 0.0])
+        fall = np.interp(below, [0.0, 0.5, 1.0, 2.0], [1.0, 0.45, 0.2, 0.0])
         head = np.zeros((y1 - y0, x1 - x0), np.float32)
         axes = (int(round(0.75 * fw)), int(round(0.5 * fh + 0.35 * fw)))
         angle = float(np.degrees(np.arctan2(right[1], right[0])))
@@ -107,11 +108,11 @@ class BodyMotion:
         else:
             wgt = head * np.clip(fall, 0.0, 1.0)
         # the frame's border stays put (a still camera; nothing is pulled in from outside): the
-        # sides and the bottom, where the body is cut, are still in their outer 8 % and move
-        # fully from 30 % in; the top (hair) from 0.05 to 0.3 face widths
+        # sides and the bottom, where the body is cut, are still in their outer 10 % and move
+        # fully from 35 % in; the top (hair) from 0.05 to 0.3 face widths
         mn = float(min(h, w))
         sides = np.minimum(np.minimum(px, w - 1 - px), h - 1 - py)
-        taper = np.clip((sides - 0.08 * mn) / (0.22 * mn), 0.0, 1.0)
+        taper = np.clip((sides - 0.1 * mn) / (0.25 * mn), 0.0, 1.0)
         taper = np.minimum(taper, np.clip((py - 0.05 * fw) / (0.25 * fw), 0.0, 1.0))
         wgt = wgt.astype(np.float64) * taper * taper * (3 - 2 * taper)
         # out-of-plane turns move the head and the neck; the shoulders only follow the roll

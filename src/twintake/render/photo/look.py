@@ -137,11 +137,14 @@ class PhotoLook:
         Returns:
             (h, w, 3) float32 RGB 0-255.
         """
-        if self.chroma_k >= 0.999 and self.skin is None:
-            return tex
         lab = cv2.cvtColor(np.clip(tex / 255.0, 0, 1).astype(np.float32), cv2.COLOR_RGB2LAB)
         ref = _lab(ref_rgb)
         skin = _lab(self.skin)
+        if self.chroma_k < 0.05 and float(np.hypot(skin[1], skin[2])) < 1.5:
+            # a greyscale photo: exactly grey (no rounding tint from the Lab round trip)
+            g = cv2.cvtColor(np.stack([lab[..., 0], np.zeros_like(lab[..., 0]), np.zeros_like(lab[..., 0])], -1),
+                             cv2.COLOR_LAB2RGB)[..., 1:2] * 255.0
+            return np.repeat(g, 3, axis=-1)
         lab[..., 1:] = skin[1:] + float(self.chroma_k) * (lab[..., 1:] - ref[1:])
         return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255.0
 
