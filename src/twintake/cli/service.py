@@ -26,9 +26,11 @@ def batch(
     from ._common import run
 
     def job(hook):
-        if hook is not None:
-            hook.LABELS = {**hook.LABELS, "batch": "videos"}
-        return run_batch(jobs, out, workers=workers, ray=ray, hook=hook)
+        def counted(stage, completed, total=None):  # the bar shows "3/10 videos" and the time left
+            hook(stage, completed, total)
+            hook.progress.update(hook.tasks[stage], description=f"{completed}/{total} videos")
+
+        return run_batch(jobs, out, workers=workers, ray=ray, hook=None if hook is None else counted)
 
     report = run(job, quiet)
     typer.echo(f"{report.count('ok')} ok, {report.count('failed')} failed, {report.count('skipped')} skipped "
