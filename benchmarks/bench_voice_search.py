@@ -9,6 +9,7 @@ Run (from the repo root; the searches are cached in $XDG_CACHE_HOME, default her
   PYTHONPATH=src python benchmarks/bench_voice_search.py --stream    # time to first piece, RTF (400 characters)
   PYTHONPATH=src python benchmarks/bench_voice_search.py --fallback  # built-in voice chosen for short clips
   PYTHONPATH=src python benchmarks/bench_voice_search.py --png DIR --speakers daniel  # spectrograms
+  PYTHONPATH=src python benchmarks/bench_voice_search.py --arabic    # Arabic text, 6 shared speakers
 
 Per speaker (reference = tortoise clip 1, judged against clip 2; LJSpeech: LJ001-0012 + LJ030-0031
 as reference, LJ050-0158 as the held-out clip), over the 20 Harvard sentences of bench_speech.py:
@@ -119,10 +120,13 @@ def bench_speakers(args) -> list[dict]:
         before = convert_many(base, 24000, prof)
         from twintake.speech.voice.style import style_chunks
 
-        found = [np.concatenate([c.samples for c in style_chunks([s], "en", prof.search.pack)]) for s in sentences]
         t = time.perf_counter()
         product = [synthesize(s, lang="en", voice=prof).samples for s in sentences]
         t_prod = time.perf_counter() - t
+        if prof.search.conversion == "none":
+            found = product  # the same voice, no conversion (only the loudness differs)
+        else:
+            found = [np.concatenate([c.samples for c in style_chunks([s], "en", prof.search.pack)]) for s in sentences]
         dur = sum(len(p) for p in product) / 24000
         row = {"speaker": name, "ref_f0": round(prof.f0_median_hz), "speech_s": round(prof.speech_s, 1),
                "start": info["start_voice"], "conversion": prof.search.conversion,
@@ -242,6 +246,33 @@ def bench_fallback() -> None:
         print(f"{p.name}: first 4 s -> {ch.tts_voice} (median F0 {ch.f0_median_hz:.0f} Hz, {ch.speech_s:.1f} s speech)")
 
 
+def bench_arabic(args) -> None:
+    """Arabic text (bench_arabic_voice.TEXT) in the cloned voice of the shared speakers: built-in
+    voice (F0 rule) vs before (built-in + conversion) vs product, both judges, vs clip 2."""
+    from bench_arabic_voice import TEXT
+
+    from twintake.speech.synthesize import base_voice_for, synthesize
+    from twintake.speech.voice import VoiceProfile, decode_audio, load_voice_profile
+
+    judges = Judges()
+    rows = []
+    for name in args.speakers.split(","):
+        ref1, ref2 = _clips(name)
+        held = judges.embed(decode_audio(ref2, 16000), 16000)
+        prof = load_voice_profile(ref1, search_options={"budget_s": args.budget, "objective": args.objective})
+        bare = VoiceProfile.from_audio(ref1)
+        bare.search = None  # the pre-search behaviour: F0-chosen voice + conversion
+        v = base_voice_for(prof)
+        r = {"speaker": name,
+             "builtin": judges.sims(synthesize(TEXT, lang="ar", tts_voice=v).samples, 24000, held),
+             "before": judges.sims(synthesize(TEXT, lang="ar", voice=bare).samples, 24000, held),
+             "product": judges.sims(synthesize(TEXT, lang="ar", voice=prof).samples, 24000, held)}
+        rows.append(r)
+        print(json.dumps(r), flush=True)
+    for k in ("builtin", "before", "product"):
+        print(f"Arabic {k}: resemblyzer {np.mean([r[k][0] for r in rows]):.3f}, d-vector {np.mean([r[k][1] for r in rows]):.3f}")
+
+
 def spectrograms(args) -> None:
     """reference / built-in voice / clone of one speaker, same sentence, as a PNG (matplotlib)."""
     import matplotlib
@@ -286,10 +317,15 @@ def main() -> None:
     ap.add_argument("--stats", action="store_true")
     ap.add_argument("--stream", action="store_true")
     ap.add_argument("--fallback", action="store_true")
+    ap.add_argument("--arabic", action="store_true", help="Arabic text, speakers daniel,freeman,emma,angie,deniro,jlaw")
     ap.add_argument("--png", default=None, help="write spectrograms (first --speakers entry) into this folder")
     args = ap.parse_args()
     if args.png:
         return spectrograms(args)
+    if args.arabic:
+        if args.speakers == ",".join(SPEAKERS):
+            args.speakers = "daniel,freeman,emma,angie,deniro,jlaw"
+        return bench_arabic(args)
     if args.stats:
         return make_stats()
     if args.stream:

@@ -327,7 +327,9 @@ def synthesize_stream(text: str, lang: str = "auto", voice: str | Path | object 
         except BaseException as exc:  # handed to the consumer
             out_q.put(exc)
 
-    worker = threading.Thread(target=produce, name="twintake-tts", daemon=True)
+    # not a daemon: at interpreter exit Python waits for the sentence in progress (the worker
+    # stops between sentences once ``stop`` is set) instead of killing it inside onnxruntime
+    worker = threading.Thread(target=produce, name="twintake-tts", daemon=False)
     worker.start()
     gap = np.zeros(int(SENTENCE_PAUSE_S * SAMPLE_RATE), np.float32)
     gain = None
