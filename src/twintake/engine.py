@@ -25,7 +25,7 @@ from .render.video import VideoCompositor, VideoPlanner
 from .render.video.timeline import base_timeline, loop_features
 from .types import RenderResult, Speech, TimeRange
 
-__all__ = ["render_video", "render_photo"]
+__all__ = ["render_video", "render_video_stream", "render_photo"]
 
 
 def _stream_options(o: LipsyncOptions, fps: float, factor: int, filters) -> StreamOptions:
@@ -86,6 +86,65 @@ def render_video(prep: PreparedVideo, speech: Speech, out: str | Path, options: 
                         height=res.height, frames_without_face=without, timings_s=timings,
                         cache_hits=list(prep.cache_hits), base_frames=res.base_frames, mouth_frames=res.mouth_frames,
                         first_frame_s=res.first_frame_s)
+
+
+def render_video_stream(prep: PreparedVideo, pieces, out: str | Path, options: LipsyncOptions | None = None,
+                        progress: Progress | None = None, *, frame_filters=()) -> tuple[RenderResult, Speech]:
+    """Render a prepared source video speaking speech that is still being synthesized.
+
+    As :func:`render_video`, but the speech arrives piece by piece (a generator such as
+    :func:`twintake.speech.synthesize.synthesize_stream`): the first frames are rendered and
+    encoded after the first sentence, while the next ones are synthesized
+    (:class:`twintake.render.chained.ChainPlanner`). The base timeline is the same forward
+    loop, laid out for the longest speech allowed and cut where the speech ends.
+
+    Args:
+        prep: the prepared source.
+        pieces: the speech pieces (samples at an AAC rate, phones in utterance time, start_s).
+        out, options, progress, frame_filters: as :func:`render_video`.
+    Returns:
+        ``(RenderResult, the whole Speech)``.
+    Raises:
+        what the synthesizer raises (from the first piece, before the output is opened),
+        OutputError, BackendError, Cancelled.
+    """
+    from .render.chained import ChainPlanner
+
+    o = options or LipsyncOptions()
+    progress = progress or Progress()
+    out = check_output_path(out)
+    fps = prep.fps
+    factor = 1 if o.fps is None else interpolation_factor(prep.fps, o.fps)
+    so = _stream_options(o, fps, factor, frame_filters)
+    t0 = time.perf_counter()
+    n_max = max(1, int(round(o.max_duration_s * fps)))
+    timeline = base_timeline(n_max, prep.openness, loop_features(prep.track.landmarks, prep.track.valid), fps)
+    base = timeline.base
+
+    def make(speech: Speech, f0: int, f1: int, previous):
+        sub = VideoPlanner(speech, prep.model, prep.shapes, prep.descriptors, prep.track.valid, prep.pose, base[f0:f1],
+                           fps, driver=o.driver, select=o.select)
+        if previous is not None:  # the Viterbi selection continues from the last chosen mouth
+            sub._previous = previous._previous
+        return sub
+
+    chain = ChainPlanner(pieces, fps, make, max_frames=n_max)
+    chain.start()  # the first sentence: bad text or voice fails before the file is opened
+    t_plan = time.perf_counter() - t0
+    comp = VideoCompositor(prep.source, base, fps, prep.track.landmarks, prep.track.valid, prep.transforms,
+                           prep.descriptors, prep.bank, prep.box, prep.track.width, prep.track.height, o.composite,
+                           fade_from=timeline.fade_from, fade_alpha=timeline.fade_alpha)
+    res = render_stream(chain, comp, chain.audio, out, so, progress)
+    timings = dict(prep.timings_s)
+    timings.update(res.timings_s)
+    timings["motion"] += t_plan
+    n_out = res.frames
+    without = [TimeRange(a / fps, (b + 1) / fps) for a, b in invalid_ranges(prep.track.valid[base[:n_out]], fps)]
+    result = RenderResult(path=out, duration_s=n_out / fps, fps=fps * factor, frames=n_out * factor, width=res.width,
+                          height=res.height, frames_without_face=without, timings_s=timings,
+                          cache_hits=list(prep.cache_hits), base_frames=res.base_frames,
+                          mouth_frames=res.mouth_frames, first_frame_s=res.first_frame_s)
+    return result, chain.speech()
 
 
 def render_photo(image_path: str | Path, speech: Speech, out: str | Path, options: LipsyncOptions | None = None,

@@ -21,7 +21,7 @@ decoded, composited, enhanced, encoded and dropped one at a time.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,23 +37,54 @@ from .enhance import Enhancer, enhance_frame
 from .interpolate import FlowInterpolator
 from .region import BlendRegion
 
-__all__ = ["Planner", "Compositor", "Rendered", "StreamOptions", "StreamResult", "render_stream"]
+__all__ = ["Planner", "Compositor", "Rendered", "StreamOptions", "StreamResult", "AudioTrack", "render_stream"]
 
 #: A frame filter: ``f(image (H, W, 3) uint8 RGB, output frame index) -> image``, applied last.
 FrameFilter = Callable[[np.ndarray, int], np.ndarray]
+
+
+class AudioTrack(Protocol):
+    """Audio the stream writes in step with the frames; it may still be growing while the first
+    frames are made (speech synthesized sentence by sentence), but the samples of a frame exist
+    by the time the planner has planned that frame.
+
+    Attributes:
+        sample_rate_hz: an AAC rate (:data:`twintake.media.AAC_RATES`).
+    """
+
+    sample_rate_hz: int
+
+    def read(self, start: int, stop: int | None = None) -> np.ndarray:
+        """(S,) float32 samples ``start .. stop - 1`` (``stop`` None: all that is left)."""
+        ...
+
+
+class _SpeechAudio:
+    """A whole :class:`Speech` as an :class:`AudioTrack` (resampled to 48 kHz when AAC does not
+    take its rate)."""
+
+    def __init__(self, speech: Speech) -> None:
+        self.sample_rate_hz = aac_rate(speech.sample_rate_hz)
+        self._x = (speech.samples if self.sample_rate_hz == speech.sample_rate_hz
+                   else resample(speech.samples, speech.sample_rate_hz, self.sample_rate_hz))
+
+    def read(self, start: int, stop: int | None = None) -> np.ndarray:
+        return self._x[start:stop]
 
 
 class Planner(Protocol):
     """The speech side of a render.
 
     Attributes:
-        n_frames: T, output frames at the planning rate.
+        n_frames: T, output frames at the planning rate (an estimate while the speech is still
+            arriving; exact once :meth:`blocks` is exhausted).
     """
 
     n_frames: int
 
-    def blocks(self) -> Sequence[tuple[int, int]]:
-        """[(start, stop), ...] covering 0 .. T, planned one after another."""
+    def blocks(self) -> Iterable[tuple[int, int]]:
+        """[(start, stop), ...] covering 0 .. T, planned one after another (may be a generator
+        that yields a block as soon as its speech exists)."""
         ...
 
     def speech_block(self, start: int, stop: int) -> None:
@@ -151,14 +182,16 @@ class StreamResult:
     first_frame_s: float = 0.0
 
 
-def render_stream(planner: Planner, compositor: Compositor, speech: Speech, out: str | Path,
+def render_stream(planner: Planner, compositor: Compositor, speech: Speech | AudioTrack, out: str | Path,
                   options: StreamOptions, progress: Progress | None = None) -> StreamResult:
     """Render ``planner``'s timeline with ``compositor`` and write an MP4 with ``speech``.
 
     Args:
         planner, compositor: the two sides (see the module docstring).
-        speech: the audio, written in step with the frames (resampled to 48 kHz when AAC does
-            not take its rate); the video has ``planner.n_frames / fps`` seconds.
+        speech: the audio, written in step with the frames: a :class:`Speech` (resampled to
+            48 kHz when AAC does not take its rate) or an :class:`AudioTrack` still being
+            written; the video has ``planner.n_frames / fps`` seconds, the audio's samples
+            after the last frame are written at the end.
         out: the MP4 (temp file renamed when complete; nothing left behind on error).
         options: :class:`StreamOptions`.
         progress: reports ``speech`` and ``motion`` (frames planned so far / T) per block and
@@ -170,11 +203,11 @@ def render_stream(planner: Planner, compositor: Compositor, speech: Speech, out:
     """
     progress = progress or Progress()
     o = options
-    fps, factor, n = float(o.fps), int(o.factor), int(planner.n_frames)
-    sr = aac_rate(speech.sample_rate_hz)
-    samples = speech.samples if sr == speech.sample_rate_hz else resample(speech.samples, speech.sample_rate_hz, sr)
+    fps, factor = float(o.fps), int(o.factor)
+    audio = speech if hasattr(speech, "read") else _SpeechAudio(speech)
+    sr = audio.sample_rate_hz
     timings = {"phones": 0.0, "motion": 0.0}
-    result = StreamResult(frames=n, width=compositor.width, height=compositor.height)
+    result = StreamResult(frames=0, width=compositor.width, height=compositor.height)
     t_start = time.perf_counter()
     with VideoWriter(out, fps * factor, compositor.width, compositor.height, crf=o.crf, preset=o.preset,
                      audio_sample_rate_hz=sr) as writer:
@@ -185,14 +218,16 @@ def render_stream(planner: Planner, compositor: Compositor, speech: Speech, out:
                 stream = o.enhancer.enhance(stream)
             if factor > 1:
                 stream = FlowInterpolator(factor).interpolate(stream)
+            written = 0
             for j, img in enumerate(stream):
                 for f in o.frame_filters:
                     img = f(img, j)
                 writer.write(img)
                 if j % factor == factor - 1:  # the last output frame of composited frame t
                     t = j // factor
-                    a0, a1 = int(round(t * sr / fps)), int(round((t + 1) * sr / fps))
-                    writer.write_audio(samples[a0:(len(samples) if t == n - 1 else a1)])
+                    written = int(round((t + 1) * sr / fps))
+                    writer.write_audio(audio.read(int(round(t * sr / fps)), written))
+            writer.write_audio(audio.read(written))  # what the last frame's share left over
 
         encoder = StreamWorker(consume, depth=4)
         frames = prefetch(compositor.base_frames())
@@ -202,16 +237,16 @@ def render_stream(planner: Planner, compositor: Compositor, speech: Speech, out:
                 t0 = time.perf_counter()
                 planner.speech_block(b0, b1)
                 t1 = time.perf_counter()
-                progress("speech", b1, n)
+                progress("speech", b1, max(b1, planner.n_frames))
                 plan = planner.motion_block(b0, b1)
                 t2 = time.perf_counter()
-                progress("motion", b1, n)
+                progress("motion", b1, max(b1, planner.n_frames))
                 timings["phones"] += t1 - t0
                 timings["motion"] += t2 - t1
                 for i in range(b1 - b0):
                     t = b0 + i
                     base = next(frames)
-                    progress("render", t + 1, n)
+                    progress("render", t + 1, max(t + 1, planner.n_frames))
                     r = compositor.render(t, base, plan, i)
                     result.base_frames.append(r.base_index)
                     result.mouth_frames.append(r.mouth_index)
@@ -223,6 +258,7 @@ def render_stream(planner: Planner, compositor: Compositor, speech: Speech, out:
                     if t == 0:
                         result.first_frame_s = time.perf_counter() - t_start
                     encoder.submit(item)
+                    result.frames += 1
         finally:
             frames.close()
             encoder.finish()
