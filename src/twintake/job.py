@@ -143,7 +143,8 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
                audio: str | Path | Speech | None = None, out: str | Path = "out.mp4",
                voice: str | Path | None = None, lang: str = "auto", tts_voice: str | None = None,
                max_chars: int = 20000, options: LipsyncOptions | None = None, hook: ProgressHook | None = None,
-               cancel: threading.Event | None = None) -> VideoJobResult:
+               cancel: threading.Event | None = None, provenance: bool = True, sign_cert: str | Path | None = None,
+               sign_key: str | Path | None = None) -> VideoJobResult:
     """Make ``source`` say ``text`` (in the person's voice) or lip-sync ``audio``; write an MP4.
 
     Args:
@@ -159,6 +160,10 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
         hook: progress hook ``hook(stage, completed, total)``; stages ``tts``, ``voice``,
             ``track``, ``bank`` (video), ``face`` (photo), ``speech``, ``motion``, ``render``.
         cancel: set to stop the job (raises :class:`Cancelled`; no file left behind).
+        provenance: label the video (on by default): an inaudible mark in the speech, an
+            invisible mark in the frames and a signed C2PA manifest (:mod:`twintake.provenance`).
+        sign_cert, sign_key: PEM certificate chain and private key to sign the manifest with
+            (both or neither; default: this machine's local key, made on first use).
     Returns:
         :class:`VideoJobResult`.
     Raises:
@@ -170,27 +175,63 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
     o = options or LipsyncOptions()
     if (text is None) == (audio is None):
         raise SpeechError("give the speech: either a text to speak or an audio file, not both")
-    check_output_path(out)
+    out = check_output_path(out)
     progress = Progress(hook, cancel)
     kind = source_kind(source)
     if kind == "avatar":
         source = source if isinstance(source, AvatarFolder) else AvatarFolder.load(source)
         o = source.options(options)
+    prov = None
+    if provenance:  # a bad certificate/key fails before any work
+        from .provenance import Provenance
+
+        prov = Provenance.start(sign_cert, sign_key)
     speech, notes = make_speech(text, audio=audio, voice=voice, source=source, lang=lang, tts_voice=tts_voice,
                                 max_chars=max_chars, max_duration_s=o.max_duration_s, hook=hook, cancel=cancel)
-    if kind == "photo" or (kind == "avatar" and source.prepared is None):
-        photo = source if kind == "photo" else source.path / source.manifest["source_file"]
-        return VideoJobResult(engine.render_photo(photo, speech, out, o, progress), speech, notes)
-    if kind == "avatar":
-        return VideoJobResult(engine.render_video(source.prepared, speech, out, o, progress), speech, notes)
-    if o.enhancer_model is not None:  # a wrong checkpoint fails before the face tracking (load is cached)
-        from .render.enhance import make_enhancer
+    if prov is not None:
+        from .provenance import job_ingredients
 
-        make_enhancer(o.enhance, 25.0, o.enhancer_model, o.detail)
-    from .prepare import prepare_video
+        src_file = source.path / source.manifest["source_file"] if kind == "avatar" else source
+        prov.ingredients = job_ingredients(src_file, text=text, audio=audio, voice=voice, speech=speech)
+        speech = prov.mark_speech(speech)
 
-    prep = prepare_video(source, face_index=o.face_index, progress=progress, use_cache=o.use_cache)
-    return VideoJobResult(engine.render_video(prep, speech, out, o, progress), speech, notes)
+    def render(target: Path, filters: list) -> RenderResult:
+        if kind == "photo" or (kind == "avatar" and source.prepared is None):
+            photo = source if kind == "photo" else source.path / source.manifest["source_file"]
+            return engine.render_photo(photo, speech, target, o, progress, frame_filters=filters)
+        if kind == "avatar":
+            return engine.render_video(source.prepared, speech, target, o, progress, frame_filters=filters)
+        if o.enhancer_model is not None:  # a wrong checkpoint fails before the face tracking (load is cached)
+            from .render.enhance import make_enhancer
+
+            make_enhancer(o.enhance, 25.0, o.enhancer_model, o.detail)
+        from .prepare import prepare_video
+
+        prep = prepare_video(source, face_index=o.face_index, progress=progress, use_cache=o.use_cache)
+        return engine.render_video(prep, speech, target, o, progress, frame_filters=filters)
+
+    if prov is None:
+        return VideoJobResult(render(out, []), speech, notes)
+    return VideoJobResult(_render_signed(render, out, prov), speech, notes)
+
+
+def _render_signed(render, out: Path, prov) -> RenderResult:
+    """Render with the frame mark to a temp file beside ``out``, sign it, then rename it onto
+    ``out`` (the output path only ever holds a finished, signed file)."""
+    import dataclasses
+    import os
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.signing-", suffix=out.suffix, dir=out.absolute().parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        res = render(tmp, [prov.frame_marker])
+        prov.sign(tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dataclasses.replace(res, path=out)
 
 
 def lipsync(video: str | Path, audio: str | Path | Speech, out: str | Path,

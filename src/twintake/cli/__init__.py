@@ -14,6 +14,7 @@ from .._version import __version__
 from . import commands
 from . import service
 from .eval import bench_cli, eval_cli
+from .provenance import verify as verify_cli
 
 __all__ = ["app", "main"]
 
@@ -38,6 +39,7 @@ app.command("say")(commands.say)
 app.command("tts")(commands.tts)
 app.command("prepare")(commands.prepare)
 app.command("probe")(commands.probe)
+app.command("verify")(verify_cli)
 app.command("web")(commands.web)
 app.command("eval")(eval_cli)
 app.command("bench")(bench_cli)

@@ -37,6 +37,11 @@ def say(
     enhancer_model: Optional[Path] = typer.Option(None, "--enhancer-model", help="restore with this local GFPGAN "
                                                   "checkpoint (.pth) instead; needs twintake[neural]"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
+    no_provenance: bool = typer.Option(False, "--no-provenance", help="do not label the video (no C2PA manifest, "
+                                       "no invisible marks); twintake labels its output by default"),
+    sign_cert: Optional[Path] = typer.Option(None, "--sign-cert", help="sign the C2PA manifest with this PEM "
+                                             "certificate chain (with --sign-key; default: a local key)"),
+    sign_key: Optional[Path] = typer.Option(None, "--sign-key", help="the PEM private key of --sign-cert"),
     report: Optional[Path] = typer.Option(None, "--report", help="also write the render result as JSON here "
                                           "(incl. base_frames and mouth_frames: source frame under / mouth of "
                                           "each output frame)"),
@@ -63,8 +68,12 @@ def say(
     except TwintakeError as e:  # a bad --size / --enhance / --enhancer-model
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2)
+    if no_provenance:
+        typer.echo("warning: --no-provenance: the video will carry no C2PA manifest and no invisible marks; "
+                   "label it as AI-generated yourself wherever you publish it", err=True)
     job = run(lambda hook: make_video(source, text, audio=audio, out=out, voice=voice, lang=lang,
-                                       tts_voice=tts_voice, max_chars=max_chars, options=opts, hook=hook), quiet)
+                                       tts_voice=tts_voice, max_chars=max_chars, options=opts, hook=hook,
+                                       provenance=not no_provenance, sign_cert=sign_cert, sign_key=sign_key), quiet)
     for note in job.notes:
         typer.echo(f"note: {note}", err=True)
     res = job.render

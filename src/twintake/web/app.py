@@ -237,7 +237,9 @@ def build_app(options: WebOptions | None = None):
             wav = job_dir / "speech.wav"
             write_wav(wav, job.speech.samples, job.speech.sample_rate_hz)
             r = job.render
-            lines = [f"Done in {time.monotonic() - started:.0f} s: {r.duration_s:.2f} s of video, {r.frames} frames "
+            lines = ["<b id=\"ai-label\">AI-generated</b> - this video is labelled as such (C2PA manifest and "
+                     "invisible marks; check it with <code>twintake verify</code>).",
+                     f"Done in {time.monotonic() - started:.0f} s: {r.duration_s:.2f} s of video, {r.frames} frames "
                      f"at {r.fps:g} fps, {r.width}x{r.height}."]
             if r.frames_without_face:
                 lines.append(f"No face in {len(r.frames_without_face)} stretch(es); those frames are unchanged.")
@@ -300,7 +302,8 @@ def build_app(options: WebOptions | None = None):
                     stop = gr.Button("Cancel", variant="stop", elem_id="cancel")
             with gr.Column(scale=1):
                 status = gr.HTML("", elem_id="status")
-                video = gr.Video(label="Result", interactive=False, buttons=["download"], elem_id="result-video")
+                video = gr.Video(label="Result - AI-generated (signed C2PA manifest, invisible marks)",
+                                 interactive=False, buttons=["download"], elem_id="result-video")
                 speech_out = gr.Audio(label="The speech on its own", interactive=False, type="filepath",
                                       buttons=["download"], elem_id="result-audio")
 

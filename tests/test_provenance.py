@@ -1,0 +1,219 @@
+"""Provenance: the payload code, the frame and audio marks (through real re-encoding), the C2PA
+manifest (local key, tampering, another signer), and the whole job + ``twintake verify``.
+
+Every test uses a temporary config folder (``XDG_CONFIG_HOME``), never the user's key."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from twintake.media import VideoWriter, iter_frames, load_audio
+from twintake.provenance import FrameMarker, MarkDetector, detect_audio, mark_audio, read_manifest, sign_mp4, verify
+from twintake.provenance.attacks import mp3_roundtrip, reencode_video
+from twintake.provenance.manifest import Ingredient, config_dir, local_key
+from twintake.provenance.video_mark import luma_of_frame
+from twintake.provenance.payload import decode, encode
+
+
+@pytest.fixture(autouse=True)
+def config_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config"
+
+
+def test_payload_round_trip_and_noise_is_rejected():
+    z = encode(0xABCDEF)
+    z[[0, 17, 40, 77]] *= -1  # four scattered channel errors
+    d = decode(z, expected=0xABCDEF)
+    assert d.magic_ok and d.job_id == 0xABCDEF
+    rng = np.random.default_rng(0)
+    assert not any(decode(rng.standard_normal(108)).magic_ok for _ in range(500))
+
+
+def _frames(path):
+    return [fr.image for fr in iter_frames(path)]
+
+
+def _lumas(path):
+    import av
+
+    with av.open(str(path)) as c:
+        return [luma_of_frame(f) for f in c.decode(video=0)]
+
+
+def _mark_and_encode(frames, path, job_id):
+    marker = FrameMarker(job_id)
+    marked = [marker(f, i) for i, f in enumerate(frames)]
+    with VideoWriter(path, 25, frames[0].shape[1], frames[0].shape[0], crf=18) as w:
+        for f in marked:
+            w.write(f)
+    return marked
+
+
+def _detect(path, expected=None):
+    det = MarkDetector()
+    for y in _lumas(path):
+        det.add(y)
+    return det.result(expected=expected)
+
+
+def test_frame_mark_is_small_and_survives_the_output_encode(tiny_video, tmp_path):
+    frames = _frames(tiny_video)
+    marked = _mark_and_encode(frames, tmp_path / "marked.mp4", 0x123456)
+    diff = np.abs(marked[10].astype(int) - frames[10].astype(int))
+    assert diff.max() <= 6 and diff.mean() < 1.5  # a level or two, at most MAX_LEVEL + 1
+    r = _detect(tmp_path / "marked.mp4", 0x123456)
+    assert r.found and r.job_id == 0x123456 and r.bit_accuracy == 1.0, r
+    plain = tmp_path / "plain.mp4"
+    with VideoWriter(plain, 25, frames[0].shape[1], frames[0].shape[0], crf=18) as w:
+        for f in frames:
+            w.write(f)
+    assert not _detect(plain).found
+
+
+def test_frame_mark_survives_a_reencode_and_half_size_on_a_real_video(media, tmp_path):
+    """CRF 23 and half size at CRF 18 (CRF 28 is not met yet: docs/provenance.md)."""
+    frames = _frames(media / "video" / "sadtalker_wda_aoc.mp4")[:100]
+    _mark_and_encode(frames, tmp_path / "marked.mp4", 0x654321)
+    for name, kw in (("crf23", {"crf": 23}), ("half", {"crf": 18, "scale": 0.5})):
+        reencode_video(tmp_path / "marked.mp4", tmp_path / f"{name}.mp4", **kw)
+        r = _detect(tmp_path / f"{name}.mp4", 0x654321)
+        assert r.found and r.job_id == 0x654321 and r.bit_accuracy >= 0.95, (name, r)
+
+
+def test_audio_mark_survives_mp3_and_gain(tiny_speech):
+    x = load_audio(tiny_speech, 24000)
+    m = mark_audio(x, 24000, 0x0BCDEF)
+    snr = 10 * np.log10(np.sum(x ** 2) / np.sum((m - x) ** 2))
+    assert snr > 25  # the mark is ~28 dB under the speech
+    r = detect_audio(mp3_roundtrip(m, 24000, gain_db=-6.0), 24000, expected=0x0BCDEF)
+    assert r.found and r.job_id == 0x0BCDEF and r.bit_accuracy >= 0.95, r
+    assert not detect_audio(x, 24000).found
+
+
+def test_manifest_local_key_tamper_and_other_signer(tiny_video, tmp_path, config_home, monkeypatch):
+    video = tmp_path / "v.mp4"
+    video.write_bytes(tiny_video.read_bytes())
+    sign_mp4(video, [Ingredient("source", "tiny_talk.mp4", "00" * 32)], "tt-000001")
+    key_file = config_dir() / "signing" / "signer.key"
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    anchor = (config_dir() / "signing" / "signer.pem").read_bytes()
+    r = read_manifest(video, anchor)
+    assert r.valid and r.trusted and r.claim_generator.startswith("twintake/") and r.job_id == "tt-000001"
+    assert r.actions[0]["action"] == "c2pa.created"
+    assert r.actions[0]["digitalSourceType"].endswith("trainedAlgorithmicMedia")
+    data = bytearray(video.read_bytes())
+    i = data.find(b"tt-000001")
+    data[i + 3] ^= 1  # one byte of the manifest
+    tampered = tmp_path / "t.mp4"
+    tampered.write_bytes(bytes(data))
+    t = read_manifest(tampered, anchor)
+    assert t.present and t.valid is False and t.errors
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "someone_else"))
+    other = tmp_path / "o.mp4"
+    other.write_bytes(tiny_video.read_bytes())
+    sign_mp4(other, [], "tt-000002", local_key())
+    o = read_manifest(other, anchor)
+    assert o.valid and not o.trusted
+    assert read_manifest(tiny_video).present is False
+
+
+@pytest.fixture(scope="module")
+def labelled(tiny_video, tiny_speech, tmp_path_factory):
+    """One real job with provenance on (the default), in its own config folder."""
+    from twintake.job import make_video
+
+    folder = tmp_path_factory.mktemp("labelled")
+    old = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(folder / "config")
+    try:
+        job = make_video(tiny_video, audio=tiny_speech, out=folder / "out.mp4")
+    finally:
+        if old is None:
+            os.environ.pop("XDG_CONFIG_HOME")
+        else:
+            os.environ["XDG_CONFIG_HOME"] = old
+    return folder, job
+
+
+def test_job_output_is_signed_and_marked(labelled, monkeypatch, tiny_video):
+    folder, job = labelled
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder / "config"))
+    out = folder / "out.mp4"
+    assert job.render.path == out and not [p for p in folder.iterdir() if p.name.startswith(".")]
+    r = verify(out)
+    assert r.c2pa.valid and r.c2pa.trusted and r.video.found and r.audio.found
+    assert {i["role"] for i in r.c2pa.ingredients} == {"source", "speech"}
+    assert f"tt-{r.video.job_id:06x}" == r.c2pa.job_id == f"tt-{r.audio.job_id:06x}"
+    # a re-encode strips the manifest; the audio mark stays (the frame mark: the real-video test
+    # above; this 320 px synthetic clip loses it on any re-encode)
+    reencode_video(out, folder / "reupload.mp4", crf=23)
+    s = verify(folder / "reupload.mp4")
+    assert not s.c2pa.present and s.audio.found and s.ai_generated
+    assert not verify(tiny_video).ai_generated
+
+
+def test_verify_cli_json_and_exit_codes(labelled, tmp_path, monkeypatch, tiny_video):
+    from twintake.cli import app
+
+    folder, _ = labelled
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder / "config"))
+    runner = CliRunner()
+    res = runner.invoke(app, ["verify", str(folder / "out.mp4"), "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert d["c2pa"]["valid"] is True and d["watermark"]["video"]["found"] is True
+    assert d["watermark"]["audio"]["found"] is True and d["watermark"]["video"]["bit_accuracy"] >= 0.95
+    assert d["watermark"]["audio"]["bit_accuracy"] >= 0.95
+    res = runner.invoke(app, ["verify", str(tiny_video)])  # nothing found: not an error
+    assert res.exit_code == 0 and "no twintake manifest or mark found" in res.stdout
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    truncated = tmp_path / "cut.mp4"
+    truncated.write_bytes((folder / "out.mp4").read_bytes()[:30000])
+    data = bytearray((folder / "out.mp4").read_bytes())
+    i = data.find(b"tt-")
+    data[i + 4] ^= 1
+    tampered = tmp_path / "tampered.mp4"
+    tampered.write_bytes(bytes(data))
+    for path, code in ((text, 2), (truncated, 2), (tmp_path / "missing.mp4", 2), (tampered, 1)):
+        res = runner.invoke(app, ["verify", str(path)])
+        assert res.exit_code == code, (path, res.output)
+        errors = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
+        assert len(errors) == 1, res.stderr
+
+
+def test_no_provenance_warns_and_leaves_no_label(tiny_video, tiny_speech, tmp_path):
+    from twintake.cli import app
+
+    out = tmp_path / "plain.mp4"
+    res = CliRunner().invoke(app, ["say", str(tiny_video), "--audio", str(tiny_speech), "-o", str(out), "-q",
+                                   "--no-provenance"])
+    assert res.exit_code == 0, res.output
+    assert "warning: --no-provenance" in res.stderr
+    r = verify(out)
+    assert not r.c2pa.present and not r.video.found and not r.audio.found
+    assert not (tmp_path / "config" / "twintake").exists()  # no key was made
+
+
+def test_sign_with_users_certificate(labelled, tiny_video, tiny_speech, tmp_path):
+    from twintake.cli import app
+
+    folder, _ = labelled
+    signing = folder / "config" / "twintake" / "signing"
+    out = tmp_path / "mine.mp4"
+    res = CliRunner().invoke(app, ["say", str(tiny_video), "--audio", str(tiny_speech), "-o", str(out), "-q",
+                                   "--sign-cert", str(signing / "signer.pem"), "--sign-key", str(signing / "signer.key")])
+    assert res.exit_code == 0, res.output
+    r = verify(out, trust=signing / "signer.pem")
+    assert r.c2pa.valid and r.c2pa.trusted
+    assert not (tmp_path / "config" / "twintake" / "signing").exists()  # the local key was not needed
+    res = CliRunner().invoke(app, ["say", str(tiny_video), "--audio", str(tiny_speech), "-o", str(out), "-q",
+                                   "--sign-cert", str(signing / "signer.pem")])
+    assert res.exit_code == 1 and "--sign-key" in res.stderr
