@@ -58,6 +58,8 @@ _CHIN_LINE = np.array([18, 200, 199, 175])
 _OPEN_REST = 0.05
 #: Thickness of the upper lid's lash margin that slides down in a blink, in eye widths.
 _LASH_MARGIN = 0.08
+#: How much thinner the lash margin gets on a closed eye (fraction).
+_LASH_THIN = 0.6
 #: How much lid skin above the lash margin unfolds over the eye in a blink (eye widths).
 _LID_REACH = 0.30
 #: Real speech's inner-lip opening / inner mouth width, 99th percentile, when the model file
@@ -259,10 +261,13 @@ class PhotoAnimator:
             d = 0.985 * blink * hgt
             top = vu - m - reach  # the lid skin stretched from here ...
             src = v.copy()
-            a = (v >= top) & (v < vu - m + d)  # ... down to the translated lash margin
-            src[a] = top[a] + (v[a] - top[a]) * reach[a] / np.maximum(reach[a] + d[a], 1e-6)
-            b = (v >= vu - m + d) & (v < vu + d)
-            src[b] = v[b] - d[b]  # the lash margin, translated
+            # the lash margin thins as the lid closes (its lashes point down over it): a
+            # closed eye shows a thin lash line, not a dark slit
+            me = m * (1.0 - _LASH_THIN * blink)
+            a = (v >= top) & (v < vu - me + d)  # ... down to the translated lash margin
+            src[a] = top[a] + (v[a] - top[a]) * (reach[a] + m - me) / np.maximum(reach[a] + m - me + d[a], 1e-6)
+            b = (v >= vu - me + d) & (v < vu + d)
+            src[b] = vu[b] - m + (v[b] - (vu[b] - me + d[b])) * m / me  # the lash margin, translated
             c = (v >= vu + d) & (v <= vl)
             src[c] = vu[c] + (v[c] - vu[c] - d[c]) * hgt[c] / np.maximum(hgt[c] - d[c], 1e-6)
             fade = np.clip((0.62 * ew - np.abs(u)) / (0.14 * ew), 0.0, 1.0)
