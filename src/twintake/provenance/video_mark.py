@@ -32,7 +32,7 @@ __all__ = ["FrameMarker", "MarkDetector", "MarkReport", "luma_of_frame", "GRID",
 GRID = 64
 #: Lattice step of a bit's projection (luma levels x cells; one level on all ~38 cells of a bit
 #: projects to ~19).
-STEP = 90.0
+STEP = 80.0
 #: Largest luma offset at a cell centre, in levels.
 MAX_LEVEL = 5.0
 #: Bounds of a cell's share of its bit's change, by its texture. (0.05, 3.0) - most change where
@@ -67,17 +67,23 @@ def _grid_residual(g: np.ndarray) -> np.ndarray:
 
 def _to_grid(image: np.ndarray) -> np.ndarray:
     """(GRID, GRID) float32 mean luma of each cell of an (H, W, 3) RGB or (H, W) luma image
-    (area average first: luma is linear in R, G, B, so the order does not matter)."""
+    (area average first - luma is linear in R, G, B, so the order does not matter - through a
+    4 x GRID uint8 step for speed: its rounding averages out over the 16 pixels of a cell)."""
     import cv2
 
+    if image.dtype == np.uint8 and min(image.shape[:2]) > 4 * GRID:
+        image = cv2.resize(image, (4 * GRID, 4 * GRID), interpolation=cv2.INTER_AREA)
     g = cv2.resize(image.astype(np.float32), (GRID, GRID), interpolation=cv2.INTER_AREA)
     return g @ _LUMA_709 if g.ndim == 3 else g
 
 
-def _grid_stats(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(GRID, GRID) mean luma and luma standard deviation of each cell."""
+def _grid_stats(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(GRID, GRID) mean luma and luma standard deviation of each cell (None when the texture
+    weights are off: :data:`WEIGHT_RANGE` is a single value)."""
     import cv2
 
+    if WEIGHT_RANGE[0] == WEIGHT_RANGE[1]:
+        return _to_grid(image), None
     y = image.astype(np.float32) @ _LUMA_709 if image.ndim == 3 else image.astype(np.float32)
     mean = cv2.resize(y, (GRID, GRID), interpolation=cv2.INTER_AREA)
     sq = cv2.resize(y * y, (GRID, GRID), interpolation=cv2.INTER_AREA)
@@ -106,7 +112,7 @@ class FrameMarker:
     Args:
         job_id: the 24-bit job id carried with the twintake mark.
         step: the lattice step of a projection (default :data:`STEP`; the largest luma offset
-            at a cell centre is about ``step / 50`` levels, the mean a quarter of that).
+            at a cell centre is about ``step / 40`` levels, the mean a third of that).
         refresh: frames between two rebuilds of the pattern.
     """
 
@@ -142,20 +148,27 @@ class FrameMarker:
         host = _projections(grid_luma)
         # (optionally) put the change where the frame is textured: there the encoder keeps small
         # changes (in flat areas it rounds them away) and the eye does not see them
-        weight = np.clip(texture / TEXTURE_LEVELS, WEIGHT_RANGE[0], WEIGHT_RANGE[1]).reshape(-1).astype(np.float32)
+        if texture is None:
+            weight = np.full(GRID * GRID, WEIGHT_RANGE[0], np.float32)
+        else:
+            weight = np.clip(texture / TEXTURE_LEVELS, *WEIGHT_RANGE).reshape(-1).astype(np.float32)
         unit = self._gain / (GRID * GRID / CODED_BITS)  # response of one cell at one level
         gain = np.bincount(self._owner, weights=weight, minlength=CODED_BITS) * unit
         target = _nearest(host, self._bits, self.step)
         level = (target - host) / np.maximum(gain, 1e-6)
         grid = (self._chips * weight * level[self._owner]).reshape(GRID, GRID).astype(np.float32)
         np.clip(grid, -MAX_LEVEL, MAX_LEVEL, out=grid)  # a bit the frame fights hard may fall short
-        if self._noise is None or self._noise.shape != (h, w):  # dithered rounding keeps sub-level offsets
-            self._noise = np.random.default_rng(_SEED + 2).random((h, w), dtype=np.float32) - 0.5
-        delta = cv2.add(cv2.resize(grid, (w, h), interpolation=cv2.INTER_LINEAR), self._noise)
-        self._add = cv2.convertScaleAbs(cv2.max(delta, 0.0))  # rounds and saturates to uint8
-        self._sub = cv2.convertScaleAbs(cv2.min(delta, 0.0))
-        if image.ndim == 3:
-            self._add, self._sub = cv2.merge([self._add] * 3), cv2.merge([self._sub] * 3)
+        # the offsets in 1/16 levels, positive and negative parts apart, upsampled as uint8 and
+        # rounded with a fixed dither (keeps sub-level offsets), all in saturating uint8 ops
+        if self._noise is None or self._noise.shape != (h, w):
+            self._noise = np.random.default_rng(_SEED + 2).integers(0, 16, (h, w), dtype=np.uint8)
+        sixteenths = np.rint(grid * 16.0)
+        parts = []
+        for part in (np.clip(sixteenths, 0, 255), np.clip(-sixteenths, 0, 255)):
+            up = cv2.resize(part.astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
+            level = cv2.convertScaleAbs(cv2.add(up, self._noise), alpha=1.0 / 16.0, beta=-0.5)
+            parts.append(cv2.cvtColor(level, cv2.COLOR_GRAY2RGB) if image.ndim == 3 else level)
+        self._add, self._sub = parts
 
     def __call__(self, image: np.ndarray, index: int = 0) -> np.ndarray:
         """Mark one (H, W, 3) uint8 RGB frame (a new array; the input is not changed)."""
