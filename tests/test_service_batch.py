@@ -92,8 +92,7 @@ def test_missing_jobs_file_is_one_line(tmp_path):
     assert res.exit_code == 1 and "does not exist" in res.output
 
 
-@pytest.mark.parametrize("value", ["auto"])
-def test_ray_unreachable_is_a_clear_error(tmp_path, tiny_photo, tiny_speech, value, monkeypatch):
+def test_ray_unreachable_is_a_clear_error(tmp_path, tiny_photo, tiny_speech, monkeypatch):
     pytest.importorskip("ray")
     from twintake.errors import BackendError
 

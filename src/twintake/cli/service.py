@@ -58,7 +58,7 @@ def serve(
                                            "for this key, and exit"),
 ):
     """Start the REST API (OpenAPI docs at /docs); jobs survive a crash in --data."""
-    from ..service.auth import Limits
+    from ..service.auth import Limits, load_keys
     from ..service.auth import hash_key as hash_one
 
     if hash_key is not None:
@@ -70,8 +70,9 @@ def serve(
     opts = ServeOptions(data=data, workers=workers, api_keys=api_keys, web=web, host=host, port=port,
                         limits=Limits(max_chars=max_chars, max_queued=max_queued, max_speech_min=max_speech_min,
                                       max_upload_mb=max_upload_mb))
-    typer.echo(f"twintake serve: http://{host}:{port}  (docs: /docs; Ctrl-C to stop)", err=True)
     try:
+        load_keys(api_keys)  # no key, or a bad keys file: say so before announcing the address
+        typer.echo(f"twintake serve: http://{host}:{port}  (docs: /docs; Ctrl-C to stop)", err=True)
         run_server(opts)
     except TwintakeError as e:
         typer.echo(f"error: {e}", err=True)
