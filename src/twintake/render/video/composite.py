@@ -117,6 +117,10 @@ class Compositor:
         self._grid = np.stack([gx.ravel(), gy.ravel()], 1)
         self._grid_shape = gx.shape
         self._step = step
+        gx2, gy2 = np.meshgrid(np.arange(0, w + 2 * step, 2 * step, dtype=np.float64),
+                               np.arange(0, h + 2 * step, 2 * step, dtype=np.float64))
+        self._grid2 = np.stack([gx2.ravel(), gy2.ravel()], 1)
+        self._grid2_shape = gx2.shape
         px, py = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         self._px, self._py = px, py
 
@@ -340,9 +344,10 @@ class Compositor:
         fixed = np.concatenate([self._border, row])
         rbf = RBFInterpolator(np.concatenate([new, fixed]), np.concatenate([d, np.zeros_like(fixed)]),
                               kernel="thin_plate_spline", smoothing=1.0)
-        coarse = rbf(self._grid).reshape(*self._grid_shape, 2).astype(np.float32)
-        gh, gw = self._grid_shape
-        field = cv2.resize(coarse, ((gw - 1) * self._step + 1, (gh - 1) * self._step + 1),
+        # the base warp is smooth (no lip-thin detail to keep apart): a grid twice as coarse
+        coarse = rbf(self._grid2).reshape(*self._grid2_shape, 2).astype(np.float32)
+        gh, gw = self._grid2_shape
+        field = cv2.resize(coarse, ((gw - 1) * 2 * self._step + 1, (gh - 1) * 2 * self._step + 1),
                            interpolation=cv2.INTER_LINEAR)[:h, :w]
         weight = np.zeros((h, w), np.float32)
         for jaw in (old[_JAW_IN_DESC], new[_JAW_IN_DESC]):
@@ -353,21 +358,36 @@ class Compositor:
         ys = np.arange(h, dtype=np.float32)[:, None]
         weight *= np.clip((ys - (top - 0.05 * scale)) / max(1.0, 0.05 * scale), 0.0, 1.0)
         weight[:2], weight[-2:], weight[:, :2], weight[:, -2:] = 0, 0, 0, 0
-        # into the ROI: field and weight resampled on the ROI's pixels; crop displacement ->
-        # frame displacement with the inverse of the similarity's linear part
+        # into the ROI: field and weight resampled on the pixels of the weight's box only;
+        # crop displacement -> frame displacement with the inverse of the similarity's linear part
         x0, y0, x1, y1 = roi
+        nz_r, nz_c = np.flatnonzero(weight.max(axis=1) > 1.0 / 255), np.flatnonzero(weight.max(axis=0) > 1.0 / 255)
+        if len(nz_r) == 0:
+            return None
+        corners = np.array([[nz_c[0], nz_r[0]], [nz_c[-1] + 1, nz_r[0]], [nz_c[0], nz_r[-1] + 1],
+                            [nz_c[-1] + 1, nz_r[-1] + 1]], np.float64)
+        fc = apply_affine(invert_affine(p2c), corners)
+        sx0, sy0 = max(x0, int(np.floor(fc[:, 0].min())) - 1), max(y0, int(np.floor(fc[:, 1].min())) - 1)
+        sx1, sy1 = min(x1, int(np.ceil(fc[:, 0].max())) + 2), min(y1, int(np.ceil(fc[:, 1].max())) + 2)
+        if sx1 - sx0 < 2 or sy1 - sy0 < 2:
+            return None
         m_roi = p2c.copy()
-        m_roi[:, 2] += m_roi[:, :2] @ np.array([x0, y0], np.float64)
-        rsize = (x1 - x0, y1 - y0)
+        m_roi[:, 2] += m_roi[:, :2] @ np.array([sx0, sy0], np.float64)
+        rsize = (sx1 - sx0, sy1 - sy0)
         inv = cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR
-        fr = cv2.warpAffine(field * weight[..., None], m_roi, rsize, flags=inv, borderMode=cv2.BORDER_CONSTANT)
-        wr = cv2.warpAffine(weight, m_roi, rsize, flags=inv, borderMode=cv2.BORDER_CONSTANT)
+        both = cv2.warpAffine(np.dstack([field * weight[..., None], weight]), m_roi, rsize, flags=inv,
+                              borderMode=cv2.BORDER_CONSTANT)  # one resampling for field and weight
+        fr, wr_sub = both[..., :2], np.ascontiguousarray(both[..., 2])
         a_inv = np.linalg.inv(p2c[:, :2]).astype(np.float32)
         fx = a_inv[0, 0] * fr[..., 0] + a_inv[0, 1] * fr[..., 1]
         fy = a_inv[1, 0] * fr[..., 0] + a_inv[1, 1] * fr[..., 1]
-        gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
-        img = cv2.remap(base, gx + fx, gy + fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        wr[wr < 1.0 / 255] = 0.0
+        gx, gy = np.meshgrid(np.arange(sx0, sx1, dtype=np.float32), np.arange(sy0, sy1, dtype=np.float32))
+        img = base[y0:y1, x0:x1].copy()
+        img[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = cv2.remap(base, gx + fx, gy + fy, cv2.INTER_LINEAR,
+                                                              borderMode=cv2.BORDER_REPLICATE)
+        wr = np.zeros((y1 - y0, x1 - x0), np.float32)
+        wr_sub[wr_sub < 1.0 / 255] = 0.0
+        wr[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = wr_sub
         return img, wr
 
     @staticmethod
