@@ -144,7 +144,7 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
                voice: str | Path | None = None, lang: str = "auto", tts_voice: str | None = None,
                max_chars: int = 20000, options: LipsyncOptions | None = None, hook: ProgressHook | None = None,
                cancel: threading.Event | None = None, provenance: bool = True, sign_cert: str | Path | None = None,
-               sign_key: str | Path | None = None) -> VideoJobResult:
+               sign_key: str | Path | None = None, stream_speech: bool = True) -> VideoJobResult:
     """Make ``source`` say ``text`` (in the person's voice) or lip-sync ``audio``; write an MP4.
 
     Args:
@@ -164,6 +164,9 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
             invisible mark in the frames and a signed C2PA manifest (:mod:`twintake.provenance`).
         sign_cert, sign_key: PEM certificate chain and private key to sign the manifest with
             (both or neither; default: this machine's local key, made on first use).
+        stream_speech: for a text on a video or video avatar, synthesize sentence by sentence and
+            start rendering after the first sentence (:func:`twintake.engine.render_video_stream`);
+            False waits for the whole speech first.
     Returns:
         :class:`VideoJobResult`.
     Raises:
@@ -183,36 +186,71 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
         o = source.options(options)
     prov = None
     if provenance:  # a bad certificate/key fails before any work
-        from .provenance import Provenance
+        from .provenance import Provenance, job_ingredients
 
         prov = Provenance.start(sign_cert, sign_key)
+    photo = kind == "photo" or (kind == "avatar" and source.prepared is None)
+    src_file = source.path / source.manifest["source_file"] if kind == "avatar" else source
+    if text is not None and not photo and stream_speech:
+        # a text on a video: synthesized sentence by sentence, rendering from the first sentence
+        from .speech.synthesize import synthesize_stream
+
+        ref, note = resolve_voice(voice, source)
+        notes = [note] if note else []
+        if prov is not None:
+            prov.ingredients = job_ingredients(src_file, text=text, voice=voice)
+        speech_out: list[Speech] = []
+
+        def render(target: Path, filters: list) -> RenderResult:
+            prep = _prepared(source, kind, o, progress)
+            pieces = synthesize_stream(text, lang=lang, voice=ref, tts_voice=tts_voice, max_chars=max_chars,
+                                       hook=hook, cancel=cancel)
+            if prov is not None:
+                pieces = _marked_pieces(pieces, prov)
+            res, whole = engine.render_video_stream(prep, pieces, target, o, progress, frame_filters=filters)
+            speech_out.append(whole)
+            return res
+
+        res = render(out, []) if prov is None else _render_signed(render, out, prov)
+        return VideoJobResult(res, speech_out[0], notes)
+
     speech, notes = make_speech(text, audio=audio, voice=voice, source=source, lang=lang, tts_voice=tts_voice,
                                 max_chars=max_chars, max_duration_s=o.max_duration_s, hook=hook, cancel=cancel)
     if prov is not None:
-        from .provenance import job_ingredients
-
-        src_file = source.path / source.manifest["source_file"] if kind == "avatar" else source
         prov.ingredients = job_ingredients(src_file, text=text, audio=audio, voice=voice, speech=speech)
         speech = prov.mark_speech(speech)
 
     def render(target: Path, filters: list) -> RenderResult:
-        if kind == "photo" or (kind == "avatar" and source.prepared is None):
-            photo = source if kind == "photo" else source.path / source.manifest["source_file"]
-            return engine.render_photo(photo, speech, target, o, progress, frame_filters=filters)
-        if kind == "avatar":
-            return engine.render_video(source.prepared, speech, target, o, progress, frame_filters=filters)
-        if o.enhancer_model is not None:  # a wrong checkpoint fails before the face tracking (load is cached)
-            from .render.enhance import make_enhancer
-
-            make_enhancer(o.enhance, 25.0, o.enhancer_model, o.detail)
-        from .prepare import prepare_video
-
-        prep = prepare_video(source, face_index=o.face_index, progress=progress, use_cache=o.use_cache)
-        return engine.render_video(prep, speech, target, o, progress, frame_filters=filters)
+        if photo:
+            return engine.render_photo(src_file, speech, target, o, progress, frame_filters=filters)
+        return engine.render_video(_prepared(source, kind, o, progress), speech, target, o, progress,
+                                   frame_filters=filters)
 
     if prov is None:
         return VideoJobResult(render(out, []), speech, notes)
     return VideoJobResult(_render_signed(render, out, prov), speech, notes)
+
+
+def _prepared(source, kind: str, o: LipsyncOptions, progress: Progress):
+    """The prepared video of a video or avatar source (tracked and banked now, or cached)."""
+    if kind == "avatar":
+        return source.prepared
+    if o.enhancer_model is not None:  # a wrong checkpoint fails before the face tracking (load is cached)
+        from .render.enhance import make_enhancer
+
+        make_enhancer(o.enhance, 25.0, o.enhancer_model, o.detail)
+    from .prepare import prepare_video
+
+    return prepare_video(source, face_index=o.face_index, progress=progress, use_cache=o.use_cache)
+
+
+def _marked_pieces(pieces, prov):
+    """Speech pieces with the audio mark, its carrier continuous across pieces (each piece is
+    marked at its place in the whole utterance)."""
+    offset = 0
+    for piece in pieces:
+        yield prov.mark_speech(piece, offset=offset)
+        offset += len(piece.samples)
 
 
 def _render_signed(render, out: Path, prov) -> RenderResult:

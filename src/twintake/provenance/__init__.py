@@ -87,9 +87,11 @@ class Provenance:
         """The job id as written in the manifest (``tt-`` and six hex digits)."""
         return f"tt-{self.job_id:06x}"
 
-    def mark_speech(self, speech: Speech) -> Speech:
-        """``speech`` with the audio mark added (a new :class:`Speech`; phones kept)."""
-        return dataclasses.replace(speech, samples=mark_audio(speech.samples, speech.sample_rate_hz, self.job_id))
+    def mark_speech(self, speech: Speech, offset: int = 0) -> Speech:
+        """``speech`` with the audio mark added (a new :class:`Speech` of the same class; phones
+        kept); ``offset``: where it starts in the whole utterance, samples (streamed pieces)."""
+        return dataclasses.replace(speech, samples=mark_audio(speech.samples, speech.sample_rate_hz, self.job_id,
+                                                              offset=offset))
 
     def sign(self, path: str | Path) -> None:
         """Embed the signed manifest in the finished MP4 ``path`` (rewritten in place)."""

@@ -68,16 +68,22 @@ def _envelope(x: np.ndarray, rate: int) -> np.ndarray:
     return np.sqrt(uniform_filter1d(x.astype(np.float64) ** 2, n, mode="nearest"))
 
 
-def mark_audio(samples: np.ndarray, sample_rate_hz: int, job_id: int, level: float = LEVEL) -> np.ndarray:
-    """Mark mono float speech with ``job_id``; returns float32 samples of the same length and rate."""
+def mark_audio(samples: np.ndarray, sample_rate_hz: int, job_id: int, level: float = LEVEL,
+               offset: int = 0) -> np.ndarray:
+    """Mark mono float speech with ``job_id``; returns float32 samples of the same length and rate.
+
+    ``offset``: where ``samples`` start in the whole utterance (samples at ``sample_rate_hz``),
+    so that pieces marked one by one (streamed speech) carry one continuous carrier."""
     x = np.asarray(samples, dtype=np.float32)
     if x.size == 0:
         return x
-    n16 = int(np.ceil(x.size * RATE_HZ / sample_rate_hz)) + 1
+    period = _PERIOD * sample_rate_hz / RATE_HZ
+    pad = int(offset % period) if float(period).is_integer() else int(offset)
+    n16 = int(np.ceil((x.size + pad) * RATE_HZ / sample_rate_hz)) + 1
     signs = np.repeat(encode(job_id).astype(np.float64), _SYMBOL)
     reps = n16 // _PERIOD + 1
     wm16 = np.tile(_carrier() * signs, reps)[:n16]
-    wm = _resample(wm16, RATE_HZ, sample_rate_hz)[: x.size]
+    wm = _resample(wm16, RATE_HZ, sample_rate_hz)[pad: pad + x.size]
     if wm.size < x.size:
         wm = np.pad(wm, (0, x.size - wm.size))
     out = x + (level * _envelope(x, sample_rate_hz) * wm).astype(np.float32)

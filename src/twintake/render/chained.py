@@ -5,8 +5,8 @@ another (sentence by sentence), so the first frames are made while later sentenc
     chain = ChainPlanner(pieces, fps, make_planner)          # one sub-planner per piece
     render_stream(chain, compositor, chain.audio, out, ...)  # the one frame loop
 
-Each piece covers output frames ``[round(start_s * fps), round(end_s * fps))`` of the whole
-timeline (the last piece up to ``max(1, round(duration_s * fps))``, exactly as a whole render),
+Each piece plans the output frames its audio completely covers, from where the previous piece
+stopped (the last piece up to ``max(1, round(duration_s * fps))``, exactly as a whole render),
 and is planned by its own sub-planner (e.g. :class:`twintake.render.video.VideoPlanner`) on the
 audio of exactly those frames, so frame times and phone times agree to the sample. Pieces start
 with the pause between sentences, so nothing is lost at the joins.
@@ -124,7 +124,10 @@ class ChainPlanner:
             rate = self.audio.sample_rate_hz
             total_s = self.audio.length / rate
             f0 = self._offset
-            f1 = max(1, int(round(total_s * self.fps))) if following is None else int(round(total_s * self.fps))
+            # a piece plans the frames its audio covers completely; the last one ends the timeline
+            # as a whole render would (round(duration * fps) frames, the rest of the audio after)
+            f1 = (max(1, int(round(total_s * self.fps))) if following is None
+                  else int(np.floor(total_s * self.fps + 1e-9)))
             if self.max_frames is not None:
                 f1 = min(f1, self.max_frames)
             if f1 > f0:
