@@ -10,7 +10,8 @@ where the forward displacement of a small head rotation is
 ``pivot`` the neck below the chin, ``w`` the *follow weight* (1 on the head and hair, falling
 smoothly to 0.45 half a face height below the chin, 0.2 at the shoulders one face height
 below it and to 0 two face heights
-down, times the person mask, and fading to 0 at the frame's border: over the outer 35 % of
+down, times the person mask, fading to 0 from 0.8 to 1.6 face widths to the side of the face
+(1.2 to 2.0 at the shoulders: a neighbour stays still), and fading to 0 at the frame's border: over the outer 35 % of
 the frame at the sides and bottom, 0.3 face widths at the top) and ``Z(q) = w(q) n(q) (z0 + z_face(q))`` a depth proxy (``n`` keeps the
 turns on the head and neck: 1 at the chin, 0 0.8 face heights below it): an ellipsoid
 over the face oval (0.5 face widths at its centre) on top of the head's depth from its
@@ -115,6 +116,11 @@ class BodyMotion:
         taper = np.clip((sides - 0.1 * mn) / (0.25 * mn), 0.0, 1.0)
         taper = np.minimum(taper, np.clip((py - 0.05 * fw) / (0.25 * fw), 0.0, 1.0))
         wgt = wgt.astype(np.float64) * taper * taper * (3 - 2 * taper)
+        # only this person: full weight within 0.8 face widths of the face's axis (1.2 at the
+        # shoulders), none beyond 0.8 more (a neighbour in a group shot or a second panel stays)
+        lim = 0.8 + 0.4 * np.clip(below, 0.0, 1.0)
+        side = np.clip((lim + 0.8 - np.abs(u) / max(fw, 1.0)) / 0.8, 0.0, 1.0)
+        wgt = wgt * side * side * (3 - 2 * side)
         # out-of-plane turns move the head and the neck; the shoulders only follow the roll
         near = np.interp(below, [0.0, 0.4, 0.8], [1.0, 0.4, 0.0])
         # depth proxy: ellipsoid over the face oval on top of the head's depth from its axis
