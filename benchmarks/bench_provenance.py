@@ -112,8 +112,8 @@ def bench_video(tmp: Path, names: list[str], frames_limit: int, rows: dict) -> N
                "mark_ms_per_frame": 1000 * t_mark / len(raw)}
         r, ch = detect(lumas(marked_path), job)
         row["as_written"] = {"found": r.found, "bit_accuracy": r.bit_accuracy, "channel": ch}
-        for attack, kw in (("crf28", {"crf": 28}), ("half_crf23", {"crf": 23, "scale": 0.5}),
-                           ("half_crf28", {"crf": 28, "scale": 0.5})):
+        for attack, kw in (("crf23", {"crf": 23}), ("crf28", {"crf": 28}), ("half_crf18", {"crf": 18, "scale": 0.5}),
+                           ("half_crf23", {"crf": 23, "scale": 0.5}), ("half_crf28", {"crf": 28, "scale": 0.5})):
             out = tmp / f"{name}_{attack}.mp4"
             reencode_video(marked_path, out, **kw)
             r, ch = detect(lumas(out), job)
@@ -133,7 +133,7 @@ def bench_cut(tmp: Path, names: list[str], rows: dict) -> None:
         dur = len(lumas(marked_path)) / fps
         start = max(0.0, dur / 2 - 5.0)
         row = {"duration_s": dur, "cut_start_s": start}
-        for attack, crf in (("cut10s_crf23", 23), ("cut10s_crf28", 28)):
+        for attack, crf in (("cut10s_crf18", 18), ("cut10s_crf23", 23), ("cut10s_crf28", 28)):
             out = tmp / f"{name}_{attack}.mp4"
             reencode_video(marked_path, out, crf=crf, start_s=start, duration_s=10.0)
             r, ch = detect(lumas(out), job)
