@@ -10,8 +10,8 @@ Tooth widths follow the mandibular arch: incisors 5.0 and 5.5 mm, canine 6.5 mm,
 7.0 mm (mean crown widths, e.g. Moyers' tables, "Handbook of Orthodontics", 1988), projected
 onto the image plane of an arch of 0.38 W half-width (a central incisor ~0.12 W), so
 teeth narrow towards the corners. Each tooth is shaded as a rounded crown (brighter in its
-middle, ``0.85 + 0.15 sin(pi t)^0.6``), separated by an interproximal line darker towards the
-incisal edge, with a slightly
+middle, ``0.85 + 0.15 sin(pi t)^0.6``, +-3 % per tooth), separated by an interproximal line
+darker towards the incisal edge, a translucent (12 % darker) incisal fifth, with a slightly
 rounded incisal edge, and the whole row darkens towards the corners (the cheeks' shade).
 """
 
@@ -38,6 +38,13 @@ def _tooth_edges_u() -> np.ndarray:
 
 
 _EDGES = _tooth_edges_u()
+#: Per-tooth brightness offsets (fixed, symmetric-free: real rows are not uniform).
+_TOOTH_VAR = np.array([0.02, -0.03, 0.01, 0.03, -0.02, 0.0, -0.01, 0.02, -0.03, 0.01])[:len(_EDGES) - 1]
+
+
+def _smooth01(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
 
 
 def lower_teeth_layer(u: np.ndarray, s_lo: np.ndarray, gap: np.ndarray, width_px: float,
@@ -64,7 +71,10 @@ def lower_teeth_layer(u: np.ndarray, s_lo: np.ndarray, gap: np.ndarray, width_px
     dist = np.minimum(u - lo, hi - u)
     # the gaps show mostly towards the incisal edges (dark triangles), hardly at the lip
     depth = np.clip(s_lo / np.maximum(height, 1e-6), 0.0, 1.0)
-    sep = 1.0 - (0.12 + 0.18 * depth) * (1.0 - np.clip(dist / edge_w, 0.0, 1.0))
+    sep = 1.0 - (0.08 + 0.14 * depth) * (1.0 - np.clip(dist / edge_w, 0.0, 1.0))
+    # teeth differ a little in brightness (fixed per tooth), the incisal edge is translucent
+    crown = crown * (1.0 + _TOOTH_VAR[k])
+    edge = 1.0 - 0.12 * _smooth01((s_lo / np.maximum(height, 1e-6) - 0.8) / 0.2)
     # rounded incisal edge (the corners of each crown a little lower) and the row's shade
     top = height * (0.82 + 0.18 * np.sin(np.pi * t) ** 0.5)
     inside = (u > _EDGES[0]) & (u < _EDGES[-1])
@@ -72,6 +82,6 @@ def lower_teeth_layer(u: np.ndarray, s_lo: np.ndarray, gap: np.ndarray, width_px
     alpha = np.clip((top - s_lo) / max(px, 1e-6) + 0.5, 0.0, 1.0) * inside * (s_lo >= -px)
     alpha = alpha * np.clip(height / max(2 * px, 1e-6), 0.0, 1.0)
     # a little darker at the corners (the cheeks' shade) and at the lip
-    shade = crown * sep * (0.8 + 0.2 * corner) * (0.92 + 0.08 * depth)
+    shade = crown * sep * edge * (0.8 + 0.2 * corner) * (0.92 + 0.08 * depth)
     rgb = shade[..., None].astype(np.float32) * np.asarray(teeth_rgb, np.float32)
     return rgb, alpha.astype(np.float32)
