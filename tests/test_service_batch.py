@@ -45,6 +45,7 @@ def test_csv_rows_resolve_relative_paths(tmp_path, tiny_photo):
     assert row.lang == "en" and row.out == "hello.mp4"
 
 
+@pytest.mark.slow
 def test_batch_runs_skips_and_reports(tmp_path, tiny_photo, tiny_video, tiny_speech):
     """Two good rows and a bad one on 2 local workers; a rerun skips the done rows; a changed
     input runs again; the failing row never stops the others."""

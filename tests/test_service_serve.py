@@ -112,6 +112,7 @@ def test_hash_key_prints_the_file_line():
     assert res.output.strip() == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 
+@pytest.mark.slow
 def test_whole_flow(server, tiny_photo, tiny_speech):
     c = httpx.Client(base_url=server.url, timeout=30)
     # an avatar from a photo, prepared in the background; a video on it queued at once
@@ -189,6 +190,7 @@ def test_errors_are_status_codes_and_one_line(server, tiny_photo, tiny_speech, t
     assert str(server.data) not in cases[6][0].json()["error"]  # no server paths in messages
 
 
+@pytest.mark.slow
 def test_cancel_stops_within_a_second(server, tiny_photo, tiny_speech):
     c = httpx.Client(base_url=server.url, timeout=30)
     r = c.post("/v1/videos", headers=AUTH, files={"source": tiny_photo.open("rb"), "audio": tiny_speech.open("rb")})
@@ -207,6 +209,7 @@ def test_cancel_stops_within_a_second(server, tiny_photo, tiny_speech):
     assert _wait(c, r.json()["id"])["status"] == "done"
 
 
+@pytest.mark.slow
 def test_kill_9_and_restart_loses_no_job(tmp_path, keys_file, tiny_photo, tiny_speech):
     """Three jobs accepted; the server is killed (-9) while the first renders; after a restart
     on the same data folder every one of them ends done, and a finished one is still served."""
