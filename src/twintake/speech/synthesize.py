@@ -337,7 +337,8 @@ def synthesize_stream(text: str, lang: str = "auto", voice: str | Path | object 
     index = 0
     try:
         while True:
-            progress("tts", min(index, total), total)  # raises Cancelled when asked
+            if cancel is not None and cancel.is_set():
+                progress("tts", min(index, total), total)  # raises Cancelled
             try:
                 item = out_q.get(timeout=0.1)
             except queue.Empty:
@@ -371,6 +372,7 @@ def synthesize_stream(text: str, lang: str = "auto", voice: str | Path | object 
                               text=chunk.text, language=chunk.language, start_s=round(start, 6), index=index,
                               total=total)
             index += 1
+            progress("tts", min(index, total), total)  # the hook may raise Cancelled too
         if index == 0:
             raise SpeechError(f"nothing to pronounce in the text {text[:40]!r}")
         progress("tts", total, total)
