@@ -60,6 +60,9 @@ _OPEN_REST = 0.05
 _LASH_MARGIN = 0.08
 #: How much thinner the lash margin gets on a closed eye (fraction).
 _LASH_THIN = 0.6
+#: How far the lash margin comes down, in lid gaps (a little past the lower lid margin, so
+#: its waterline is covered).
+_CLOSE = 1.0
 #: How much lid skin above the lash margin unfolds over the eye in a blink (eye widths).
 _LID_REACH = 0.30
 #: Real speech's inner-lip opening / inner mouth width, 99th percentile, when the model file
@@ -227,11 +230,12 @@ class PhotoAnimator:
         ``blink`` < 0.02.
 
         A pure warp of the photo's own upper lid, no pasted shape: per column of the eye frame
-        (u along the eye, v down) the lash margin (a band ``m`` = :data:`_LASH_MARGIN` eye widths
-        above the upper lid) is translated down by ``d = 0.985 * blink * (v_l - v_u)`` towards
-        the lower lid; the lid skin above it, from ``v_u - m - R`` (``R`` = :data:`_LID_REACH`
-        eye widths, at most 60 % of the way to the brow's lower edge) to the margin, is *stretched* over the same span plus
-        ``d`` (the lid unfolding from its crease, as a real upper lid does); the eye opening is
+        (u along the eye, v down) the lash margin (a band ``m`` = :data:`_LASH_MARGIN` eye
+        widths above the upper lid, thinning by :data:`_LASH_THIN` as it closes) is translated
+        down by ``d = blink * (v_l - v_u)`` onto the lower lid; the lid skin above it, from
+        ``v_u - m - R`` (``R`` = :data:`_LID_REACH` eye widths, at most 60 % of the way to the
+        brow's lower edge) to the margin, is *stretched* over the same span plus ``d`` (the
+        lid unfolding from its crease, as a real upper lid does); the eye opening is
         compressed into the strip left above the lower lid. Faded out beyond the eye corners;
         no global spline (it would overshoot through nearly coincident lids). Painting new lid
         skin (mirrored from below the eye) over the opening was tried first: on a closed eye it
@@ -258,7 +262,7 @@ class PhotoAnimator:
             # shadow would be dragged over the eye)
             to_brow = vu - m - np.interp(u, e["bs"], e["bv"])
             reach = np.clip(0.6 * to_brow, 0.08 * ew, _LID_REACH * ew)
-            d = 0.985 * blink * hgt
+            d = _CLOSE * blink * hgt
             top = vu - m - reach  # the lid skin stretched from here ...
             src = v.copy()
             # the lash margin thins as the lid closes (its lashes point down over it): a
