@@ -2,11 +2,14 @@
 
 * :mod:`.face` - reading the photo, finding one usable face, the upscaled working crop;
 * :mod:`.animator` - one frame of the working crop for a mouth shape, a blink and a head pose;
-* :mod:`.mouth_interior` - teeth, tongue and cavity of the open mouth (model + the photo's own);
+* :mod:`.mouth_interior` - teeth, tongue and cavity of the open mouth (model + the photo's own),
+  graded to the photo's colours (:mod:`.look`), lower teeth drawn per tooth (:mod:`.teeth`);
+* :mod:`.body` - head motion on the whole photo: hair, neck and shoulders follow, the
+  background stays;
 * :class:`PhotoPlanner` (here) - the speech side of the stream: phones and the photo's motion
   (:mod:`twintake.motion.photo`) block by block;
-* :class:`PhotoCompositor` (here) - the picture side: animate the working crop, scale it back and
-  paste it with a feathered mask (pixels outside the head stay exactly the photo's).
+* :class:`PhotoCompositor` (here) - the picture side: animate the working crop, scale it back,
+  paste it with a feathered mask, then move the head and body (:class:`.body.BodyMotion`).
 """
 
 from __future__ import annotations
