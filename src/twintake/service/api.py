@@ -373,17 +373,20 @@ def create_app(options: ServeOptions | None = None, keys: set[str] | None = None
         return remove(video_of(video_id, request))
 
     if o.web:
-        _mount_web(app, data)
+        _mount_web(app, data, store, pool, jobs_dir)
     return app
 
 
-def _mount_web(app, data: Path) -> None:
-    """The Gradio page at ``/web`` (its avatars in ``DATA/web-avatars``)."""
+def _mount_web(app, data: Path, store: JobStore, pool: WorkerPool, jobs_dir: Path) -> None:
+    """The Gradio page at ``/web`` (its avatars in ``DATA/web-avatars``); its videos are made
+    by the same worker queue as the API's."""
     from ..web.app import CSS, WebOptions, build_app
+    from .webqueue import QueuedJobs
 
     import gradio as gr
 
-    blocks, _folders = build_app(WebOptions(avatars_dir=data / "web-avatars"))
+    blocks, _folders = build_app(WebOptions(avatars_dir=data / "web-avatars",
+                                            run_job=QueuedJobs(store, pool, jobs_dir)))
     gr.mount_gradio_app(app, blocks, path="/web", css=CSS, theme=getattr(blocks, "_twintake_theme", None),
                         show_error=False)
 

@@ -250,11 +250,13 @@ def write_sidecar(out: Path, digest: str, row: JobRow, seconds: float) -> None:
 
 
 def run_row(row: JobRow, out: Path, *, hook: ProgressHook | None = None,
-            cancel: threading.Event | None = None) -> dict:
+            cancel: threading.Event | None = None, speech_wav: Path | None = None) -> dict:
     """Render one row to ``out`` (atomically) with :func:`twintake.job.make_video`.
 
+    Args:
+        speech_wav: also write the video's speech here (WAV).
     Returns:
-        ``{"duration_s", "frames", "seconds", "notes"}``.
+        ``{"duration_s", "frames", "fps", "width", "height", "no_face_ranges", "seconds", "notes"}``.
     Raises:
         TwintakeError: the job failed (one-line message); Cancelled.
     """
@@ -266,5 +268,10 @@ def run_row(row: JobRow, out: Path, *, hook: ProgressHook | None = None,
     t0 = time.monotonic()
     res = make_video(row.source, row.text, audio=row.audio, out=out, voice=row.voice, lang=row.lang,
                      tts_voice=row.tts_voice, max_chars=max_chars, options=opts, hook=hook, cancel=cancel)
-    return {"duration_s": res.render.duration_s, "frames": res.render.frames,
-            "seconds": time.monotonic() - t0, "notes": list(res.notes)}
+    if speech_wav is not None:
+        from ..media import write_wav
+
+        write_wav(speech_wav, res.speech.samples, res.speech.sample_rate_hz)
+    r = res.render
+    return {"duration_s": r.duration_s, "frames": r.frames, "fps": r.fps, "width": r.width, "height": r.height,
+            "no_face_ranges": len(r.frames_without_face), "seconds": time.monotonic() - t0, "notes": list(res.notes)}

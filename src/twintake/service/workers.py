@@ -22,13 +22,14 @@ from pathlib import Path
 from ..errors import Cancelled, TwintakeError
 from .store import JobStore
 
-__all__ = ["WorkerPool", "execute", "CANCEL_GRACE_S", "MAX_ATTEMPTS"]
+__all__ = ["WorkerPool", "execute", "CANCEL_GRACE_S", "MAX_ATTEMPTS", "OUTPUT", "SPEECH"]
 
 log = logging.getLogger(__name__)
 
 CANCEL_GRACE_S = 0.7
 MAX_ATTEMPTS = 3
 OUTPUT = "out.mp4"
+SPEECH = "speech.wav"
 
 
 def execute(task: dict, hook, cancel) -> dict:
@@ -46,7 +47,8 @@ def execute(task: dict, hook, cancel) -> dict:
     row = JobRow(index=0, source=p["source"], text=p.get("text"), audio=p.get("audio"), voice=p.get("voice"),
                  lang=p.get("lang") or "auto", tts_voice=p.get("tts_voice"), out=OUTPUT,
                  options=dict(p.get("options") or {}))
-    return run_row(row, folder / OUTPUT, hook=hook, cancel=cancel)
+    return run_row(row, folder / OUTPUT, hook=hook, cancel=cancel,
+                   speech_wav=folder / SPEECH if p.get("speech_wav") else None)
 
 
 def _worker_main(conn, cancel) -> None:
@@ -119,7 +121,8 @@ class WorkerPool:
     """``n`` worker slots over ``store``; job folders are ``jobs_dir/<id>``.
 
     Attributes:
-        live: running job id -> ``{"progress", "stage", "eta_s"}`` (in memory only).
+        live: running job id -> ``{"progress", "stage", "eta_s", "raw"}`` (in memory only; ``raw``
+            is the last hook call ``(stage, completed, total)``).
     """
 
     def __init__(self, store: JobStore, jobs_dir: Path, n: int):
@@ -203,7 +206,8 @@ class WorkerPool:
             if msg is not None and msg[0] == "progress":
                 fraction, _ = tracker.update(msg[1], msg[2], msg[3])
                 self.live[job_id] = {"progress": round(fraction, 3), "stage": msg[1],
-                                     "eta_s": None if tracker.eta_s is None else round(tracker.eta_s, 1)}
+                                     "eta_s": None if tracker.eta_s is None else round(tracker.eta_s, 1),
+                                     "raw": msg[1:]}
                 msg = None
         self.live.pop(job_id, None)
         if msg is None:  # the pool is stopping: the job stays running and is recovered at restart

@@ -69,6 +69,8 @@ class WebOptions:
         auth: optional ``(user, password)``.
         enhancer_model: a local GFPGAN checkpoint used by the page's enhancement (a server
             setting: the browser never names a file).
+        run_job: runs each video job, called like :func:`twintake.job.make_video`; None = that
+            function in this process (``twintake serve --web`` passes its job queue).
     """
 
     avatars_dir: Path = Path("avatars")
@@ -78,6 +80,7 @@ class WebOptions:
     port: int = 7860
     auth: tuple[str, str] | None = None
     enhancer_model: str | None = None
+    run_job: object | None = None
 
 
 ENHANCE_DEFAULT = "default"
@@ -232,15 +235,16 @@ def build_app(options: WebOptions | None = None):
                                 enhance=None if enhance in (None, ENHANCE_DEFAULT) else enhance,
                                 enhancer_model=o.enhancer_model)
             out = job_dir / "twintake.mp4"
-            job = make_video(source, text_arg, audio=audio_arg, out=out, voice=voice, lang=lang,
-                             tts_voice=tts_voice, options=lo, hook=hook, cancel=event)
+            run_job = o.run_job or make_video
+            job = run_job(source, text_arg, audio=audio_arg, out=out, voice=voice, lang=lang,
+                          tts_voice=tts_voice, options=lo, hook=hook, cancel=event)
             wav = job_dir / "speech.wav"
             write_wav(wav, job.speech.samples, job.speech.sample_rate_hz)
             r = job.render
-            lines = ["<b id=\"ai-label\">AI-generated</b> - this video is labelled as such (C2PA manifest and "
-                     "invisible marks; check it with <code>twintake verify</code>).",
-                     f"Done in {time.monotonic() - started:.0f} s: {r.duration_s:.2f} s of video, {r.frames} frames "
-                     f"at {r.fps:g} fps, {r.width}x{r.height}."]
+            lines = [f"Done in {time.monotonic() - started:.0f} s: {r.duration_s:.2f} s of video, {r.frames} frames "
+                     f"at {r.fps:g} fps, {r.width}x{r.height}.",
+                     "<b id=\"ai-label\">AI-generated</b> - this video is labelled as such (C2PA manifest and "
+                     "invisible marks; check it with <code>twintake verify</code>)."]
             if r.frames_without_face:
                 lines.append(f"No face in {len(r.frames_without_face)} stretch(es); those frames are unchanged.")
             lines += [f"Note: {_escape(n)}" for n in job.notes]
