@@ -129,7 +129,7 @@ def _make_local_key(folder: Path) -> None:
             .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
     pkcs8 = serialization.PrivateFormat.PKCS8
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     _write_private(folder / "root.key", ca_key.private_bytes(pem, pkcs8, serialization.NoEncryption()))
     _write_private(folder / "signer.key", key.private_bytes(pem, pkcs8, serialization.NoEncryption()))
     (folder / "root.pem").write_bytes(ca.public_bytes(pem))
@@ -137,11 +137,26 @@ def _make_local_key(folder: Path) -> None:
 
 
 def local_key() -> SigningKey:
-    """This machine's signing key, made on first use in ``config_dir()/signing``."""
+    """This machine's signing key, made on first use in ``config_dir()/signing`` (made in a
+    temp folder and renamed into place, so workers starting together never see half a key)."""
+    import shutil
+    import tempfile
+
     folder = config_dir() / "signing"
     if not (folder / "signer.pem").is_file() or not (folder / "signer.key").is_file():
         log.info("making a local C2PA signing key in %s", folder)
-        _make_local_key(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".signing-", dir=folder.parent))
+        try:
+            _make_local_key(tmp)
+            try:
+                os.rename(tmp, folder)
+            except OSError:  # another process made it first (or a partial folder is there)
+                if not (folder / "signer.key").is_file():
+                    shutil.rmtree(folder, ignore_errors=True)
+                    os.rename(tmp, folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return SigningKey((folder / "signer.pem").read_bytes(), (folder / "signer.key").read_bytes(), local=True)
 
 
