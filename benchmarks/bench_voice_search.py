@@ -173,7 +173,7 @@ def make_stats() -> None:
     from twintake.speech.tts import kokoro_chunks
     from twintake.speech.voice.search import HOLDOUT_SENTENCES, SEARCH_SENTENCES
     from twintake.speech.voice.style import shipped_packs
-    from twintake.speech.voice.world_knn import N_CODED, VC_RATE, active_frames, analyze, cepstral_stats, code
+    from twintake.speech.voice.world import N_CODED, VC_RATE, active_frames, analyze, cepstral_stats, code
 
     extra = ["Many people enjoy a long walk after dinner.", "The train to the city leaves at seven.",
              "Please write your name at the top of the page."]

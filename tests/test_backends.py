@@ -211,3 +211,33 @@ def test_stage_packages_import_no_heavy_backend():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_voice_converter_registry_plugs_in_a_second_backend():
+    """Voice conversion is a registered stage: the default backend matches the protocol, and a
+    fake backend registered from here is what the synthesizer's conversion step calls."""
+    import importlib
+
+    import numpy as np
+
+    from twintake.speech.voice import CONVERTERS, VoiceConverter
+
+    S = importlib.import_module("twintake.speech.synthesize")  # the module (the package exports the function)
+
+    assert isinstance(CONVERTERS.create("world"), VoiceConverter)
+
+    class Halve:
+        name = "halve"
+
+        def convert(self, chunks, rate, profile, **options):
+            return [np.asarray(c, np.float32) * 0.5 for c in chunks]
+
+    CONVERTERS.register("halve", Halve)
+    try:
+        plan = S._VoicePlan(tts_voice="jf_gongitsune", profile=object(), conversion="mvn", converter="halve")
+        x = np.ones(100, np.float32)
+        assert np.allclose(S._convert_piece(x, "espeak", plan), 0.5)
+    finally:
+        CONVERTERS.unregister("halve")
+    with pytest.raises(BackendError, match="world"):
+        CONVERTERS.create("nope")

@@ -141,7 +141,7 @@ class AvatarFolder:
             from .speech.voice import load_voice_profile
 
             try:
-                profile = load_voice_profile(voice if voice is not None else source)
+                profile = load_voice_profile(voice if voice is not None else source, hook=progress)
             except (VoiceError, MediaError) as e:
                 if voice is not None:
                     raise
@@ -194,7 +194,7 @@ class AvatarFolder:
         if voice is not None and not is_builtin_voice(voice):
             from .speech.voice import load_voice_profile
 
-            profile = load_voice_profile(voice)
+            profile = load_voice_profile(voice, hook=progress)
         name = f"source{source.suffix.lower() or '.png'}"
         with atomic_dir(out) as tmp:
             shutil.copyfile(source, tmp / name)

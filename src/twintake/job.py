@@ -71,37 +71,46 @@ def source_kind(source: str | Path | AvatarFolder) -> str:
     return "video"
 
 
-def resolve_voice(voice: str | Path | object | None, source: str | Path | AvatarFolder | None):
-    """The voice to clone for a job.
+def resolve_voice(voice: str | Path | object | None, source: str | Path | AvatarFolder | None,
+                  hook: ProgressHook | None = None):
+    """The voice to speak a job's text in.
 
     Args:
         voice: a reference clip (audio or video path) or a voice profile; ``"none"`` for the
             built-in voice; None for the default: an avatar's own profile, or the source video's
-            own audio when it has enough usable speech (a photo has none).
+            own audio when it has enough usable speech (a photo has none). With too little of
+            the video's speech to clone, the built-in voice nearest to it (by pitch: male or
+            female) is chosen and a note says so (:func:`twintake.speech.voice.choose_voice`).
         source: the job's source (video, photo or avatar), used when ``voice`` is None.
+        hook: progress of a first-time voice search (``voice_search``).
     Returns:
-        ``(reference, note)``: a path, a :class:`~twintake.speech.voice.VoiceProfile` or None
-        (built-in voice); and a note for the user (str) or None.
+        ``(reference, note, tts_voice)``: a path, a
+        :class:`~twintake.speech.voice.VoiceProfile` or None (built-in voice); a note for the
+        user (str) or None; the built-in TTS voice to use (None = the default or the one the
+        reference implies).
     Raises:
         MediaError: ``source`` cannot be read.
     """
     if voice is not None:
-        return (None if is_builtin_voice(voice) else voice), None
+        return (None if is_builtin_voice(voice) else voice), None, None
     if source is None:
-        return None, None
+        return None, None, None
     if isinstance(source, AvatarFolder):
         if source.voice is None:
-            return None, "this avatar has no voice profile; the built-in voice was used"
-        return source.voice, None
+            return None, "this avatar has no voice profile; the built-in voice was used", None
+        return source.voice, None, None
     if probe(source).is_image:
-        return None, "a photo has no voice; the built-in voice was used (give a voice reference to clone one)"
-    from .speech.voice import load_voice_profile
+        return None, "a photo has no voice; the built-in voice was used (give a voice reference to clone one)", None
+    from .speech.voice import choose_voice
 
     try:
-        return load_voice_profile(source), None
+        choice = choose_voice(source, hook=hook)
     except (VoiceError, MediaError) as e:
         return None, (f"the built-in voice was used: the video's own audio cannot be cloned ({e}); "
-                      "give a clip of the person as the voice reference")
+                      "give a clip of the person as the voice reference"), None
+    if choice.profile is not None:
+        return choice.profile, None, None
+    return None, choice.note, choice.tts_voice
 
 
 def make_speech(text: str | None = None, *, audio: str | Path | Speech | None = None,
@@ -133,8 +142,9 @@ def make_speech(text: str | None = None, *, audio: str | Path | Speech | None = 
         return speech, []
     from .speech import synthesize
 
-    ref, note = resolve_voice(voice, source)
-    speech = synthesize(text, lang=lang, voice=ref, tts_voice=tts_voice, speed=speed, max_chars=max_chars,
+    ref, note, fallback = resolve_voice(voice, source, Progress(hook, cancel))
+    speech = synthesize(text, lang=lang, voice=ref, tts_voice=tts_voice or fallback, speed=speed,
+                        max_chars=max_chars,
                         hook=Progress(hook, cancel), ar_engine=ar_engine)
     return speech, [note] if note else []
 
@@ -195,7 +205,7 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
         # a text on a video: synthesized sentence by sentence, rendering from the first sentence
         from .speech.synthesize import synthesize_stream
 
-        ref, note = resolve_voice(voice, source)
+        ref, note, fallback = resolve_voice(voice, source, progress)
         notes = [note] if note else []
         if prov is not None:
             prov.ingredients = job_ingredients(src_file, text=text, voice=voice)
@@ -203,7 +213,8 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
 
         def render(target: Path, filters: list) -> RenderResult:
             prep = _prepared(source, kind, o, progress)
-            pieces = synthesize_stream(text, lang=lang, voice=ref, tts_voice=tts_voice, max_chars=max_chars,
+            pieces = synthesize_stream(text, lang=lang, voice=ref, tts_voice=tts_voice or fallback,
+                                       max_chars=max_chars,
                                        hook=hook, cancel=cancel)
             if prov is not None:
                 pieces = _marked_pieces(pieces, prov)

@@ -17,7 +17,7 @@ class RichHook:
 
     LABELS = {"track": "tracking face", "bank": "building mouth bank", "tts": "text to speech",
               "voice": "voice cloning", "speech": "speech timing", "motion": "mouth motion",
-              "render": "rendering", "face": "finding the face"}
+              "render": "rendering", "face": "finding the face", "voice_search": "searching the voice"}
 
     def __init__(self, progress) -> None:
         self.progress = progress

@@ -21,9 +21,9 @@ from ..errors import SpeechError
 from ..hooks import Progress, ProgressHook
 from ..types import Phone, Speech
 from .tts import TTSChunk
+from .voice.choose import FEMALE_BASE_VOICE, MALE_BASE_F0_HZ, MALE_BASE_VOICE
 from .tts.text import (
     chunk_text,
-    detect_language,
     has_arabic,
     normalize_arabic,
     normalize_english,
@@ -40,12 +40,6 @@ LANGUAGES = ("en", "ar", "auto")
 SENTENCE_PAUSE_S = 0.2
 EDGE_PAD_S = 0.05
 _CHUNK_CHARS = 300
-# Base voice fed to voice conversion when the caller names none: references whose median F0
-# is below this get the male ``jm_kumo``, the others the default ``jf_gongitsune``. Measured in
-# docs/speech.md ("Base voice for cloning"): male references 106-130 Hz, female 142-215 Hz.
-MALE_BASE_F0_HZ = 136.0
-MALE_BASE_VOICE = "jm_kumo"
-FEMALE_BASE_VOICE = "jf_gongitsune"
 
 
 def plan_text(text: str, lang: str = "auto", max_chars: int = 20000) -> list[tuple[str, str]]:
@@ -188,6 +182,7 @@ class _VoicePlan:
     pack: np.ndarray | None = None
     profile: object | None = None
     conversion: str = "none"  # "none" | "f0" | "mvn"
+    converter: str = "world"  # the backend in twintake.speech.voice.CONVERTERS
     src_lf0: tuple[float, float] | None = None
     src_cep: dict | None = None
     notes: list[str] = field(default_factory=list)
@@ -259,7 +254,9 @@ def _convert_piece(audio: np.ndarray, kind: str, plan: _VoicePlan) -> np.ndarray
     """Voice conversion of one piece with fixed source statistics (so pieces match)."""
     if plan.profile is None or (kind == "pack" and plan.conversion == "none"):
         return audio
-    from .voice import convert_many
+    from .voice.base import CONVERTERS
+
+    convert_many = CONVERTERS.create(plan.converter).convert  # the registered voice-conversion backend
 
     if kind == "espeak":  # statistics of this piece: eSpeak's voice is not a Kokoro one
         return convert_many([audio], SAMPLE_RATE, plan.profile, loudness_lufs=None)[0]
@@ -293,7 +290,7 @@ def synthesize_stream(text: str, lang: str = "auto", voice: str | Path | object 
     import queue
 
     from .voice import TARGET_LUFS, integrated_loudness
-    from .voice import _soft_limit as soft_limit
+    from .voice.convert import _soft_limit as soft_limit
 
     progress = Progress(hook, cancel)
     pieces = plan_text(text, lang, max_chars)  # validate before loading anything heavy

@@ -18,11 +18,18 @@ import numpy as np
 from ...errors import MediaError, VoiceError
 from ...hooks import ProgressHook
 
-__all__ = ["VoiceChoice", "fallback_voice", "choose_voice", "MIN_FALLBACK_VOICED_S"]
+__all__ = ["VoiceChoice", "fallback_voice", "choose_voice", "MIN_FALLBACK_VOICED_S", "MALE_BASE_F0_HZ",
+           "MALE_BASE_VOICE", "FEMALE_BASE_VOICE"]
 
 log = logging.getLogger(__name__)
 
 MIN_FALLBACK_VOICED_S = 0.5  # less voiced speech than this: no pitch to go by
+# Base voice fed to voice conversion when the caller names none: references whose median F0
+# is below this get the male ``jm_kumo``, the others the default ``jf_gongitsune``. Measured in
+# docs/speech.md ("Base voice for cloning"): male references 106-130 Hz, female 142-215 Hz.
+MALE_BASE_F0_HZ = 136.0
+MALE_BASE_VOICE = "jm_kumo"
+FEMALE_BASE_VOICE = "jf_gongitsune"
 
 
 @dataclass
@@ -46,8 +53,9 @@ class VoiceChoice:
 
 def _voiced_f0(samples: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
     """(voiced F0 values in Hz, seconds of speech) by the profile's VAD + WORLD Harvest."""
-    from .profile import _VAD_FRAME_S, speech_segments
-    from .world_knn import F0_CEIL, F0_FLOOR, FRAME_MS, _pyworld
+    from .vad import VAD_FRAME_S as _VAD_FRAME_S
+    from .vad import speech_segments
+    from .world import F0_CEIL, F0_FLOOR, FRAME_MS, _pyworld
 
     pw = _pyworld()
     mask = speech_segments(samples, rate)
@@ -71,7 +79,6 @@ def fallback_voice(samples: np.ndarray, rate: int, source: str = "the reference"
     Raises:
         VoiceError: fewer than :data:`MIN_FALLBACK_VOICED_S` seconds of voiced speech.
     """
-    from ..synthesize import FEMALE_BASE_VOICE, MALE_BASE_F0_HZ, MALE_BASE_VOICE
 
     x = np.asarray(samples, np.float32).ravel()
     f0, speech_s = _voiced_f0(x, rate)

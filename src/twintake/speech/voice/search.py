@@ -87,7 +87,7 @@ class VoiceSearchResult:
     version: int = SEARCH_VERSION
 
     def src_cep_stats(self) -> dict | None:
-        """The source statistics in :func:`.world_knn.cepstral_stats` form (None if empty)."""
+        """The source statistics in :func:`.world.cepstral_stats` form (None if empty)."""
         out = {}
         for flag, row in ((True, 0), (False, 2)):
             if np.all(np.isfinite(self.src_cep[row])):
@@ -141,7 +141,7 @@ class _Evaluator:
         self.evals += 1
         judged = auds
         if self.profile is not None:
-            from . import convert_many
+            from .convert import convert_many
 
             judged = convert_many(auds, 24000, self.profile, loudness_lufs=None)
         score, sims = score_embeddings(self.encoder.embed_many(judged, 24000), self.target)
@@ -204,7 +204,7 @@ def _weights(x: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _wer(auds: list[np.ndarray], sentences) -> float:
-    from twintake.evaluate.metrics import word_errors
+    from ..wer import word_errors
 
     try:
         from pocketsphinx import Decoder
@@ -272,7 +272,7 @@ def compute_voice_table() -> dict:
 def reference_embedding(samples: np.ndarray, rate: int) -> np.ndarray:
     """d-vector of the speech in a reference (energy VAD first, at most 90 s)."""
     from .encoder import dvector_encoder
-    from .profile import speech_segments
+    from .vad import speech_segments
 
     x = np.asarray(samples, np.float32).ravel()
     mask = speech_segments(x, rate)
@@ -418,8 +418,8 @@ def search_voice(samples: np.ndarray, rate: int, profile, *, budget_s: float = 1
 def _decide_conversion(pack: np.ndarray, profile, ev: _Evaluator, auds: list[np.ndarray],
                        margin: float) -> VoiceSearchResult:
     """Score raw / F0-only / mvn conversion of the found voice's held-out audio ``auds``."""
-    from . import convert_many
-    from .world_knn import N_CODED, VC_RATE, active_frames, analyze, cepstral_stats, code
+    from .convert import convert_many
+    from .world import N_CODED, VC_RATE, active_frames, analyze, cepstral_stats, code
 
     feats = [analyze(a, VC_RATE) for a in auds]
     lf0 = np.concatenate([np.log(f.f0[f.f0 > 0]) for f in feats])
