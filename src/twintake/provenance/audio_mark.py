@@ -65,7 +65,8 @@ def _envelope(x: np.ndarray, rate: int) -> np.ndarray:
     from scipy.ndimage import uniform_filter1d
 
     n = max(1, int(0.02 * rate))
-    return np.sqrt(uniform_filter1d(x.astype(np.float64) ** 2, n, mode="nearest"))
+    # the running mean of x^2 can come out slightly negative in silence (float cancellation)
+    return np.sqrt(np.maximum(uniform_filter1d(x.astype(np.float64) ** 2, n, mode="nearest"), 0.0))
 
 
 def mark_audio(samples: np.ndarray, sample_rate_hz: int, job_id: int, level: float = LEVEL,
