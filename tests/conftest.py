@@ -54,6 +54,11 @@ SLOW = frozenset({
     "tests/test_web.py::test_page_makes_a_video_of_typed_text",
     "tests/test_web.py::test_page_shows_one_readable_error_for_a_photo_without_a_face",
     "tests/test_web.py::test_cancel_stops_the_job_and_frees_the_worker",
+    "tests/test_video_report.py",  # 16 s
+    # text to video, streamed: TTS of six sentences and a render each (~10-25 s)
+    "tests/test_streaming.py::test_rendering_starts_before_the_speech_is_finished",
+    "tests/test_streaming.py::test_streamed_speech_carries_one_continuous_audio_mark",
+    "tests/test_streaming.py::test_whole_and_streamed_speech_have_the_same_length",
 })
 
 
