@@ -9,7 +9,7 @@ import typer
 
 from ..errors import TwintakeError
 
-__all__ = ["RichHook", "run", "read_text", "parse_size"]
+__all__ = ["RichHook", "run", "read_text", "parse_size", "run_server"]
 
 
 class RichHook:
@@ -70,3 +70,17 @@ def parse_size(size: Optional[str]) -> Optional[tuple[int, int]]:
     if not sep or not w.isdigit() or not h.isdigit() or not (16 <= int(w) <= 8192 and 16 <= int(h) <= 8192):
         raise MediaError(f"--size {size!r} is not WIDTHxHEIGHT in pixels (16..8192), e.g. 512x512 or 720x1280")
     return int(w), int(h)
+
+
+def run_server(start, host: str, port: int) -> None:
+    """Run a server until it stops: ``start()`` blocks; a twintake error or a port that cannot be
+    bound becomes one line on stderr and exit code 1."""
+    try:
+        start()
+    except TwintakeError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1)
+    except OSError as e:
+        typer.echo(f"error: cannot listen on {host}:{port} ({e}); choose another --port", err=True)
+        raise typer.Exit(1)
+

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from ..errors import TwintakeError
-from ._common import parse_size, read_text, run
+from ._common import parse_size, read_text, run, run_server
 
 def say(
     source: Path = typer.Argument(..., help="talking video or portrait photo of the person, or a prepared "
@@ -276,11 +276,4 @@ def web(
     opts = WebOptions(avatars_dir=avatars, concurrency=concurrency, max_upload_mb=max_upload_mb, host=host,
                       port=port, auth=credentials, enhancer_model=None if enhancer_model is None else str(enhancer_model))
     typer.echo(f"twintake web: http://{host}:{port}  (Ctrl-C to stop)", err=True)
-    try:
-        serve(opts)
-    except TwintakeError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1)
-    except OSError as e:
-        typer.echo(f"error: cannot listen on {host}:{port} ({e}); choose another --port", err=True)
-        raise typer.Exit(1)
+    run_server(lambda: serve(opts), host, port)

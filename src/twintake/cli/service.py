@@ -8,7 +8,6 @@ from typing import Optional
 
 import typer
 
-from ..errors import TwintakeError
 
 
 def batch(
@@ -67,16 +66,14 @@ def serve(
     from ..service.api import ServeOptions
     from ..service.api import serve as run_server
 
+    from ._common import run_server as serve_until_stopped
+
     opts = ServeOptions(data=data, workers=workers, api_keys=api_keys, web=web, host=host, port=port,
                         limits=Limits(max_chars=max_chars, max_queued=max_queued, max_speech_min=max_speech_min,
                                       max_upload_mb=max_upload_mb))
-    try:
+    def start() -> None:
         load_keys(api_keys)  # no key, or a bad keys file: say so before announcing the address
         typer.echo(f"twintake serve: http://{host}:{port}  (docs: /docs; Ctrl-C to stop)", err=True)
         run_server(opts)
-    except TwintakeError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1)
-    except OSError as e:
-        typer.echo(f"error: cannot listen on {host}:{port} ({e}); choose another --port", err=True)
-        raise typer.Exit(1)
+
+    serve_until_stopped(start, host, port)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import SpeechError
 from ..hooks import Progress, ProgressHook
-from ..types import Phone, Speech
+from ..types import Phone, Speech, is_builtin_voice
 from .tts import TTSChunk
 from .voice.choose import FEMALE_BASE_VOICE, MALE_BASE_F0_HZ, MALE_BASE_VOICE
 from .tts.text import (
@@ -119,25 +119,29 @@ def synthesize_chunks(text: str, lang: str = "auto", *, tts_voice: str | None = 
     if not 0.5 <= float(speed) <= 2.0:
         raise SpeechError(f"speed {speed} is out of range; use 0.5 to 2.0")
     engine = _check_ar_engine(ar_engine)
-    pieces = plan_text(text, lang, max_chars)
+    for lg, group in _language_groups(plan_text(text, lang, max_chars)):
+        gen = (kokoro_chunks(group, tts_voice, speed) if lg == "en"
+               else arabic_chunks(group, speed, engine=engine, voice=tts_voice))
+        for chunk in gen:
+            yield _trim(chunk)
+
+
+def _language_groups(pieces: list[tuple[str, str]]):
+    """Consecutive ``(language, sentence)`` pieces of one language, as ``(language, [sentences])``."""
     i = 0
     while i < len(pieces):
         lg = pieces[i][0]
         j = i
         while j < len(pieces) and pieces[j][0] == lg:
             j += 1
-        group = [s for _, s in pieces[i:j]]
-        gen = (kokoro_chunks(group, tts_voice, speed) if lg == "en"
-               else arabic_chunks(group, speed, engine=engine, voice=tts_voice))
-        for chunk in gen:
-            yield _trim(chunk)
+        yield lg, [s for _, s in pieces[i:j]]
         i = j
 
 
 def _resolve_voice(voice, hook=None):
     from .voice import VoiceProfile, load_voice_profile
 
-    if voice is None or (isinstance(voice, str) and voice.strip().lower() in ("", "none")):
+    if voice is None or is_builtin_voice(voice):
         return None
     if isinstance(voice, VoiceProfile):
         return voice
@@ -233,21 +237,13 @@ def _voiced_chunks(text: str, lang: str, plan: _VoicePlan, speed: float, max_cha
 
     if not 0.5 <= float(speed) <= 2.0:
         raise SpeechError(f"speed {speed} is out of range; use 0.5 to 2.0")
-    pieces = plan_text(text, lang, max_chars)
-    i = 0
-    while i < len(pieces):
-        lg = pieces[i][0]
-        j = i
-        while j < len(pieces) and pieces[j][0] == lg:
-            j += 1
-        group = [s for _, s in pieces[i:j]]
+    for lg, group in _language_groups(plan_text(text, lang, max_chars)):
         if lg == "ar" and ar_engine != "kokoro":  # eSpeak's own voice: no style pack
             gen, kind = arabic_chunks(group, speed, engine=ar_engine, voice=plan.tts_voice), "espeak"
         else:
             gen, kind = style_chunks(group, lg, plan.pack, speed), "pack"
         for chunk in gen:
             yield _trim(chunk), kind
-        i = j
 
 
 def _convert_piece(audio: np.ndarray, kind: str, plan: _VoicePlan) -> np.ndarray:
