@@ -27,7 +27,8 @@ class Avatar(AvatarFolder):
     def say(self, text: str | None = None, *, audio: str | Path | Speech | None = None,
             out: str | Path = "out.mp4", lang: str = "auto", voice: str | Path | None = None,
             tts_voice: str | None = None, options: LipsyncOptions | None = None,
-            hook: ProgressHook | None = None, cancel: threading.Event | None = None) -> RenderResult:
+            hook: ProgressHook | None = None, cancel: threading.Event | None = None,
+            provenance: bool = True) -> RenderResult:
         """Render this avatar saying ``text`` (in its voice) or lip-syncing ``audio``.
 
         Args:
@@ -37,8 +38,8 @@ class Avatar(AvatarFolder):
             lang: language of ``text``.
             voice: override the avatar's voice (path), or ``"none"`` for the built-in voice.
             tts_voice: built-in TTS voice.
-            options, hook, cancel: as for :func:`twintake.lipsync`; unset options take the
-                avatar's stored defaults.
+            options, hook, cancel, provenance: as for :func:`twintake.lipsync`; unset options
+                take the avatar's stored defaults.
         Returns:
             :class:`RenderResult`.
         Raises:
@@ -48,4 +49,4 @@ class Avatar(AvatarFolder):
         from .job import make_video
 
         return make_video(self, text, audio=audio, out=out, voice=voice, lang=lang, tts_voice=tts_voice,
-                          options=options, hook=hook, cancel=cancel).render
+                          options=options, hook=hook, cancel=cancel, provenance=provenance).render

@@ -285,7 +285,7 @@ def _render_signed(render, out: Path, prov) -> RenderResult:
 
 def lipsync(video: str | Path, audio: str | Path | Speech, out: str | Path,
             options: LipsyncOptions | None = None, *, hook: ProgressHook | None = None,
-            cancel: threading.Event | None = None) -> RenderResult:
+            cancel: threading.Event | None = None, provenance: bool = True) -> RenderResult:
     """Lip-sync the face in ``video`` to ``audio`` and write an MP4 (:func:`make_video` with a
     speech file).
 
@@ -299,9 +299,11 @@ def lipsync(video: str | Path, audio: str | Path | Speech, out: str | Path,
         hook: progress hook ``hook(stage, completed, total)``; stages ``track``, ``bank``,
             ``speech``, ``motion``, ``render``.
         cancel: set this event to stop the job (raises :class:`Cancelled`, no file left).
+        provenance: label the video (C2PA manifest, frame and audio marks; see :func:`make_video`).
     Returns:
         :class:`RenderResult` (path, duration_s, fps, frames, frames_without_face, timings_s).
     Raises:
         MediaError, NoFaceError, SpeechError, OutputError, Cancelled.
     """
-    return make_video(video, audio=audio, out=out, options=options, hook=hook, cancel=cancel).render
+    return make_video(video, audio=audio, out=out, options=options, hook=hook, cancel=cancel,
+                      provenance=provenance).render
