@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .face.tracker import invalid_ranges
 from .hooks import Progress
 from .media import check_output_path
@@ -61,27 +63,40 @@ def render_video(prep: PreparedVideo, speech: Speech, out: str | Path, options: 
         OutputError, BackendError (enhancer), Cancelled.
     """
     o = options or LipsyncOptions()
+    n_out = max(1, int(round(speech.duration_s * prep.fps)))
+
+    def plan(base: np.ndarray):
+        return planner or VideoPlanner(speech, prep.model, prep.shapes, prep.descriptors, prep.track.valid, prep.pose,
+                                       base, prep.fps, driver=o.driver, select=o.select,
+                                       exclude_radius=exclude_radius), speech
+
+    return _render_prepared(prep, plan, n_out, out, o, progress, frame_filters)
+
+
+def _render_prepared(prep: PreparedVideo, plan, n_base: int, out, o: LipsyncOptions, progress: Progress | None,
+                     frame_filters) -> RenderResult:
+    """The video render shared by :func:`render_video` and :func:`render_video_stream`: the base
+    timeline laid out for ``n_base`` frames, ``plan(base) -> (planner, audio)``, the compositor,
+    the one frame loop, the result (as long as the frames the planner planned)."""
     progress = progress or Progress()
     out = check_output_path(out)
     fps = prep.fps  # motion and mouth selection run at the source's rate ...
     factor = 1 if o.fps is None else interpolation_factor(prep.fps, o.fps)  # ... output at factor x
     so = _stream_options(o, fps, factor, frame_filters)
     t0 = time.perf_counter()
-    n_out = max(1, int(round(speech.duration_s * fps)))
-    timeline = base_timeline(n_out, prep.openness, loop_features(prep.track.landmarks, prep.track.valid), fps)
+    timeline = base_timeline(n_base, prep.openness, loop_features(prep.track.landmarks, prep.track.valid), fps)
     base = timeline.base
-    if planner is None:
-        planner = VideoPlanner(speech, prep.model, prep.shapes, prep.descriptors, prep.track.valid, prep.pose, base, fps,
-                               driver=o.driver, select=o.select, exclude_radius=exclude_radius)
+    planner, audio = plan(base)
     t_plan = time.perf_counter() - t0
     comp = VideoCompositor(prep.source, base, fps, prep.track.landmarks, prep.track.valid, prep.transforms,
                            prep.descriptors, prep.bank, prep.box, prep.track.width, prep.track.height, o.composite,
                            fade_from=timeline.fade_from, fade_alpha=timeline.fade_alpha)
-    res = render_stream(planner, comp, speech, out, so, progress)
+    res = render_stream(planner, comp, audio, out, so, progress)
     timings = dict(prep.timings_s)
     timings.update(res.timings_s)
     timings["motion"] += t_plan
-    without = [TimeRange(a / fps, (b + 1) / fps) for a, b in invalid_ranges(prep.track.valid[base], fps)]
+    n_out = res.frames
+    without = [TimeRange(a / fps, (b + 1) / fps) for a, b in invalid_ranges(prep.track.valid[base[:n_out]], fps)]
     return RenderResult(path=out, duration_s=n_out / fps, fps=fps * factor, frames=n_out * factor, width=res.width,
                         height=res.height, frames_without_face=without, timings_s=timings,
                         cache_hits=list(prep.cache_hits), base_frames=res.base_frames, mouth_frames=res.mouth_frames,
@@ -111,40 +126,22 @@ def render_video_stream(prep: PreparedVideo, pieces, out: str | Path, options: L
     from .render.chained import ChainPlanner
 
     o = options or LipsyncOptions()
-    progress = progress or Progress()
-    out = check_output_path(out)
-    fps = prep.fps
-    factor = 1 if o.fps is None else interpolation_factor(prep.fps, o.fps)
-    so = _stream_options(o, fps, factor, frame_filters)
-    t0 = time.perf_counter()
-    n_max = max(1, int(round(o.max_duration_s * fps)))
-    timeline = base_timeline(n_max, prep.openness, loop_features(prep.track.landmarks, prep.track.valid), fps)
-    base = timeline.base
+    n_max = max(1, int(round(o.max_duration_s * prep.fps)))
+    chain: list[ChainPlanner] = []
 
-    def make(speech: Speech, f0: int, f1: int, previous):
-        sub = VideoPlanner(speech, prep.model, prep.shapes, prep.descriptors, prep.track.valid, prep.pose, base[f0:f1],
-                           fps, driver=o.driver, select=o.select)
-        if previous is not None:  # the Viterbi selection continues from the last chosen mouth
-            sub._previous = previous._previous
-        return sub
+    def plan(base: np.ndarray):
+        def make(speech: Speech, f0: int, f1: int, previous: VideoPlanner | None) -> VideoPlanner:
+            # the Viterbi selection continues from the mouth chosen last for the previous piece
+            return VideoPlanner(speech, prep.model, prep.shapes, prep.descriptors, prep.track.valid, prep.pose,
+                                base[f0:f1], prep.fps, driver=o.driver, select=o.select,
+                                previous=None if previous is None else previous.previous)
 
-    chain = ChainPlanner(pieces, fps, make, max_frames=n_max)
-    chain.start()  # the first sentence: bad text or voice fails before the file is opened
-    t_plan = time.perf_counter() - t0
-    comp = VideoCompositor(prep.source, base, fps, prep.track.landmarks, prep.track.valid, prep.transforms,
-                           prep.descriptors, prep.bank, prep.box, prep.track.width, prep.track.height, o.composite,
-                           fade_from=timeline.fade_from, fade_alpha=timeline.fade_alpha)
-    res = render_stream(chain, comp, chain.audio, out, so, progress)
-    timings = dict(prep.timings_s)
-    timings.update(res.timings_s)
-    timings["motion"] += t_plan
-    n_out = res.frames
-    without = [TimeRange(a / fps, (b + 1) / fps) for a, b in invalid_ranges(prep.track.valid[base[:n_out]], fps)]
-    result = RenderResult(path=out, duration_s=n_out / fps, fps=fps * factor, frames=n_out * factor, width=res.width,
-                          height=res.height, frames_without_face=without, timings_s=timings,
-                          cache_hits=list(prep.cache_hits), base_frames=res.base_frames,
-                          mouth_frames=res.mouth_frames, first_frame_s=res.first_frame_s)
-    return result, chain.speech()
+        chain.append(ChainPlanner(pieces, prep.fps, make, max_frames=n_max))
+        chain[0].start()  # the first sentence: bad text or voice fails before the file is opened
+        return chain[0], chain[0].audio
+
+    result = _render_prepared(prep, plan, n_max, out, o, progress, frame_filters)
+    return result, chain[0].speech()
 
 
 def render_photo(image_path: str | Path, speech: Speech, out: str | Path, options: LipsyncOptions | None = None,

@@ -91,11 +91,17 @@ class VideoPlanner:
         driver, select: options of the motion driver and of the selection.
         exclude_radius: never take a mouth within this many frames of the output frame's base
             frame (evaluation's leave-segment-out; None = no limit).
+        previous: the source frame chosen just before this plan's first frame (a plan that
+            continues another, e.g. the next sentence of streamed speech), or None.
+
+    Attributes:
+        previous: the last source frame chosen so far (None before the first block).
     """
 
     def __init__(self, speech: Speech, model: MouthModel, shapes, descriptors: np.ndarray, valid: np.ndarray,
                  pose: np.ndarray, base: np.ndarray, fps: float, driver: DriverOptions | None = None,
-                 select: SelectOptions | None = None, exclude_radius: int | None = None) -> None:
+                 select: SelectOptions | None = None, exclude_radius: int | None = None,
+                 previous: int | None = None) -> None:
         self.speech = dataclasses.replace(speech, phones=list(speech.phones))
         self.model, self.shapes = model, shapes
         self.valid, self.pose, self.base = valid, pose, base
@@ -110,7 +116,7 @@ class VideoPlanner:
         # past 30 s of speech the context-independent one (~0.05x) keeps the job near real time
         self._mode = recognizer_mode(self.speech.duration_s)
         self._bank_features = selection_features(descriptors, self.select.opening_weight)
-        self._previous: int | None = None
+        self.previous = previous
 
     def blocks(self) -> list[tuple[int, int]]:
         return speech_blocks(self.scale[0], self.fps, self.n_frames)
@@ -129,8 +135,8 @@ class VideoPlanner:
         sel = select_frames(selection_features(target, k), self._bank_features, self.valid,
                             base_pose=self.pose[self.base[start:stop]], bank_pose=self.pose, options=self.select,
                             exclude_radius=self.exclude_radius, base_index=self.base[start:stop],
-                            previous=self._previous)
-        self._previous = int(sel[-1])
+                            previous=self.previous)
+        self.previous = int(sel[-1])
         return MouthPlan(target=target, source=sel)
 
 
