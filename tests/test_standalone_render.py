@@ -127,8 +127,10 @@ def test_lipsync_options_are_used(video_result, tiny_video, tiny_speech, tmp_pat
 
 @pytest.fixture(scope="module")
 def photo_result(tmp_path_factory, tiny_photo, tiny_speech):
+    # without the frame mark: these tests hold the renderer to "the background stays still";
+    # the mark's own bound on a still background is tested in test_provenance.py
     out = tmp_path_factory.mktemp("photo") / "photo.mp4"
-    return twintake.lipsync(tiny_photo, tiny_speech, out)
+    return twintake.lipsync(tiny_photo, tiny_speech, out, provenance=False)
 
 
 def test_photo_lipsync_size_and_duration(photo_result):
@@ -149,7 +151,7 @@ def test_photo_lipsync_moves_the_mouth_not_the_background(photo_result, tiny_pho
     for ys, xs in [(slice(0, 40), slice(0, 40)), (slice(0, 40), slice(-40, None)),
                    (slice(-40, None), slice(0, 40)), (slice(-40, None), slice(-40, None))]:
         corner = out[:, ys, xs]
-        assert np.abs(corner - corner[0]).mean(axis=(1, 2, 3)).max() < 1.5
+        assert np.abs(corner - corner[0]).mean(axis=(1, 2, 3)).max() < 0.75
         assert np.abs(corner - photo[ys, xs].astype(np.int16)).mean(axis=(1, 2, 3)).max() < 6.0
 
 
