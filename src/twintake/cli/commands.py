@@ -257,23 +257,58 @@ def web(
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (default: this machine only)"),
     port: int = typer.Option(7860, "--port", help="port to listen on"),
     avatars: Path = typer.Option(Path("avatars"), "--avatars", help="folder of prepared avatars for the gallery"),
-    concurrency: int = typer.Option(1, "--concurrency", min=1, help="renders at the same time (others queue)"),
+    concurrency: int = typer.Option(1, "--concurrency", min=1, help="videos made at the same time (others queue)"),
     max_upload_mb: float = typer.Option(500.0, "--max-upload-mb", min=1, help="largest upload accepted, MB"),
-    auth: Optional[str] = typer.Option(None, "--auth", help="require a login, given as user:password"),
+    max_chars: int = typer.Option(1500, "--max-chars", min=1, help="longest text of one video, characters"),
+    max_speech_min: float = typer.Option(2.0, "--max-speech-min", min=0.05,
+                                         help="longest speech of one video, minutes (a text counts 15 characters "
+                                              "a second); the defaults keep a job under ~5 min on 2 cores"),
+    keep_files_min: float = typer.Option(60.0, "--keep-files-min", min=1, help="delete a visitor's uploads and "
+                                         "results this many minutes after they were stored (or when the visit ends)"),
+    auth_file: Optional[Path] = typer.Option(None, "--auth-file", help="require a login: a file of user:password "
+                                             "lines (or set TWINTAKE_WEB_AUTH)"),
+    auth: Optional[str] = typer.Option(None, "--auth", help="user:password (visible in the process list: prefer "
+                                       "--auth-file or TWINTAKE_WEB_AUTH)"),
+    allow_host: list[str] = typer.Option([], "--allow-host", help="a host name the browser may use to reach the "
+                                         "server (besides IP addresses and localhost); repeatable; * = any"),
+    operator_token_file: Optional[Path] = typer.Option(None, "--operator-token-file", help="enable /operator (list "
+                                                       "and cancel jobs) with the token in this file (or set "
+                                                       "TWINTAKE_WEB_OPERATOR_TOKEN)"),
     enhancer_model: Optional[Path] = typer.Option(None, "--enhancer-model", help="a local GFPGAN checkpoint the "
                                                   "page's enhancement uses (set here, never from the browser)"),
 ):
     """Start the web app: pick or upload an avatar, choose a voice, type text, get the video."""
+    import os
+
     from ..web import WebOptions, serve
+    from ..web.server import AUTH_ENV, read_credentials, read_token
 
     credentials = None
-    if auth is not None:
-        user, sep, password = auth.partition(":")
-        if not sep or not user or not password:
-            typer.echo("error: --auth must be user:password", err=True)
-            raise typer.Exit(2)
-        credentials = (user, password)
-    opts = WebOptions(avatars_dir=avatars, concurrency=concurrency, max_upload_mb=max_upload_mb, host=host,
-                      port=port, auth=credentials, enhancer_model=None if enhancer_model is None else str(enhancer_model))
-    typer.echo(f"twintake web: http://{host}:{port}  (Ctrl-C to stop)", err=True)
+    try:
+        if auth is not None:
+            user, sep, password = auth.partition(":")
+            if not sep or not user or not password:
+                typer.echo("error: --auth must be user:password", err=True)
+                raise typer.Exit(2)
+            typer.echo("warning: --auth puts the password in the process list; use --auth-file or "
+                       f"{AUTH_ENV} instead", err=True)
+            credentials = [(user, password)]
+        elif auth_file is not None:
+            try:
+                text = auth_file.read_text(encoding="utf-8")
+            except OSError as e:
+                raise TwintakeError(f"cannot read --auth-file {auth_file}: {e.strerror or e}") from None
+            credentials = read_credentials(text, str(auth_file))
+        elif os.environ.get(AUTH_ENV):
+            credentials = read_credentials(os.environ[AUTH_ENV], AUTH_ENV)
+        token = read_token(operator_token_file)
+    except TwintakeError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2)
+    opts = WebOptions(avatars_dir=avatars, concurrency=concurrency, max_upload_mb=max_upload_mb, max_chars=max_chars,
+                      max_speech_min=max_speech_min, keep_files_min=keep_files_min, host=host, port=port,
+                      auth=credentials, allow_hosts=tuple(allow_host), operator_token=token,
+                      enhancer_model=None if enhancer_model is None else str(enhancer_model))
+    login = "login required" if credentials else "no login"
+    typer.echo(f"twintake web: http://{host}:{port}  ({login}; Ctrl-C to stop)", err=True)
     run_server(lambda: serve(opts), host, port)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 from ..errors import MediaError, TwintakeError
 
 __all__ = ["VIDEO_TYPES", "IMAGE_TYPES", "AUDIO_TYPES", "STAGES", "StageTracker", "JobFolders",
-           "GalleryItem", "gallery_items", "check_upload", "avatar_name", "CancelRegistry"]
+           "GalleryItem", "gallery_items", "check_upload", "avatar_name", "preview_image"]
 
 VIDEO_TYPES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
 IMAGE_TYPES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -32,6 +31,11 @@ STAGES: dict[str, tuple[str, float]] = {
     "motion": ("rendering", 0.01), "render": ("rendering", 0.40), "enhance": ("rendering", 0.0),
     "encode": ("encoding", 0.02),
 }
+
+
+#: What a stage counts, shown after "n/m".
+_UNITS = {"tts": " sentences", "voice": " sentences", "track": " frames", "render": " frames",
+          "motion": " frames", "speech": " frames", "face": "", "bank": ""}
 
 
 class StageTracker:
@@ -65,7 +69,8 @@ class StageTracker:
         weights = sum(w for _, w in STAGES.values()) or 1.0
         done = sum(w for s, w in self._done.items() if s != stage)
         self.fraction = min(0.99, (done + weight * part) / weights)
-        count = f" {completed}/{total}" if total and total > 1 else ""
+        unit = _UNITS.get(stage, "")
+        count = f" {completed}/{total}{unit}" if total and total > 1 else ""
         left = f" · about {_duration(self.eta_s)} left" if self.eta_s is not None else ""
         self.label = f"{page_stage}{count}{left}"
         return self.fraction, self.label
@@ -167,8 +172,8 @@ def gallery_items(avatars_dir: Path, thumbs_dir: Path) -> list[GalleryItem]:
             thumb = _thumbnail(folder, row, thumbs_dir)
         except (TwintakeError, OSError, ValueError):
             continue
-        what = f"video, {row['duration_s']:.0f} s" if row["kind"] == "video" else "photo"
-        items.append(GalleryItem(row["name"], row["kind"], f"{row['name']} ({what})", thumb))
+        what = f"video {row['duration_s']:.0f} s" if row["kind"] == "video" else "photo"
+        items.append(GalleryItem(row["name"], row["kind"], f"{row['name']} · {what}", thumb))
     return items
 
 
@@ -203,30 +208,24 @@ def _thumbnail(folder: Path, row: dict, thumbs_dir: Path, size: int = 256) -> Pa
     return out
 
 
-class CancelRegistry:
-    """One cancel event per browser session: the Cancel button sets it, the running job's
-    progress hook sees it and stops (raising :class:`twintake.Cancelled`)."""
+def preview_image(source: Path, out_dir: Path) -> Path:
+    """A JPEG of a video's first frame (at most 512 px), written into ``out_dir``."""
+    import cv2
 
-    def __init__(self) -> None:
-        self._events: dict[str, threading.Event] = {}
-        self._lock = threading.Lock()
+    from ..media import iter_frames
 
-    def start(self, session: str) -> threading.Event:
-        with self._lock:
-            event = threading.Event()
-            self._events[session] = event
-            return event
-
-    def cancel(self, session: str) -> bool:
-        """Set the session's event; True when a job was running."""
-        with self._lock:
-            event = self._events.get(session)
-        if event is None:
-            return False
-        event.set()
-        return True
-
-    def finish(self, session: str, event: threading.Event) -> None:
-        with self._lock:
-            if self._events.get(session) is event:
-                del self._events[session]
+    image = None
+    for frame in iter_frames(source):
+        image = frame.image
+        break
+    if image is None:
+        raise MediaError(f"{Path(source).name} has no frames")
+    h, w = image.shape[:2]
+    scale = min(1.0, 512 / max(h, w))
+    small = cv2.resize(image, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"preview-{Path(source).stem[:40]}.jpg"
+    tmp = out.with_suffix(".tmp.jpg")
+    cv2.imwrite(str(tmp), cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
+    tmp.replace(out)
+    return out
