@@ -145,7 +145,7 @@ def make_speech(text: str | None = None, *, audio: str | Path | Speech | None = 
     ref, note, fallback = resolve_voice(voice, source, Progress(hook, cancel))
     speech = synthesize(text, lang=lang, voice=ref, tts_voice=tts_voice or fallback, speed=speed,
                         max_chars=max_chars,
-                        hook=Progress(hook, cancel), ar_engine=ar_engine)
+                        hook=Progress(hook, cancel), cancel=cancel, ar_engine=ar_engine)
     return speech, [note] if note else []
 
 
