@@ -193,6 +193,26 @@ def bench_false_positives(window_s: float, rows: dict) -> None:
     print("false positives", json.dumps(rows), flush=True)
 
 
+def bench_still(tmp: Path, rows: dict) -> None:
+    """A photo animation (tests/data/tiny_portrait.jpg + tiny_speech.wav) with and without the
+    frame mark: the 40 x 40 corners' largest mean absolute change from frame 0 (decoded output),
+    and whether verify finds the mark."""
+    import twintake
+    from twintake.provenance import verify
+
+    data = ROOT / "tests" / "data"
+    for prov in (False, True):
+        out = tmp / f"still_{prov}.mp4"
+        twintake.lipsync(data / "tiny_portrait.jpg", data / "tiny_speech.wav", out, provenance=prov)
+        frames = np.stack(decoded_rgb(out)).astype(np.int16)
+        drift = [float(np.abs(c - c[0]).mean(axis=(1, 2, 3)).max()) for c in
+                 (frames[:, :40, :40], frames[:, :40, -40:], frames[:, -40:, :40], frames[:, -40:, -40:])]
+        r = verify(out).video
+        rows["marked" if prov else "unmarked"] = {"corner_drift_max": max(drift), "corner_drifts": drift,
+                                                   "found": r.found, "bit_accuracy": r.bit_accuracy}
+    print("still background", json.dumps(rows), flush=True)
+
+
 def bench_render_time(tmp: Path, rows: dict, repeats: int) -> None:
     """make_video with and without provenance on a real source (preparation cached first)."""
     from twintake.job import make_video
@@ -227,7 +247,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer videos, clips and repeats")
     ap.add_argument("--out", type=Path, default=Path("bench_provenance.json"))
-    ap.add_argument("--only", default="video,cut,audio,fp,time", help="comma-separated parts to run")
+    ap.add_argument("--only", default="video,cut,audio,fp,still,time", help="comma-separated parts to run")
     a = ap.parse_args()
     if not (MEDIA / "MANIFEST.tsv").is_file():
         sys.exit(f"shared media not found at {MEDIA}")
@@ -244,6 +264,8 @@ def main() -> None:
             bench_audio(SPEECH[:3] if a.quick else SPEECH, res.setdefault("audio", {}))
         if "fp" in parts:
             bench_false_positives(2.5, res.setdefault("false_positives", {}))
+        if "still" in parts:
+            bench_still(tmp, res.setdefault("still", {}))
         if "time" in parts:
             bench_render_time(tmp, res.setdefault("time", {}), 1 if a.quick else 2)
     a.out.write_text(json.dumps(res, indent=1, default=float))

@@ -1,22 +1,30 @@
-"""The invisible frame mark: a blind quantization-index mark in a low-resolution luma band.
+"""The invisible frame mark: a blind per-cell quantization-index mark on a coarse luma grid,
+held still where the picture is still.
 
-The frame is seen as a 64 x 64 grid of cells (whatever its size or aspect). Each of the 108
-coded payload bits (:mod:`.payload`) owns ~38 cells scattered over the whole frame, each with
-a pseudo-random sign (chip). A bit's *projection* is the correlation of its chips with the
-high-passed cell luma (each cell minus the mean of its 8 neighbours). The marker moves each
-projection to the nearest point of the bit's lattice - multiples of :data:`STEP` (plus a
-per-bit dither) for 0, the half-way points for 1 (spread-transform dither modulation) - by
-adding a smooth luma offset to the bit's cells, most where the frame is textured (there the
-encoder keeps small changes and the eye misses them), the same on R, G and B so chroma is
-untouched. Because the frame's own content only decides which lattice point is nearest, it
-cannot cancel or fake a bit. The pattern is rebuilt from the current frame every other frame;
-in between, the cost is two saturating uint8 additions.
+The frame is seen as a 32 x 32 grid of cells (whatever its size or aspect; an area rescale lands
+on the same cells). Each of the 108 coded payload bits (:mod:`.payload`) owns 9 or 10 cells
+scattered over the frame. Every cell carries its bit times its chip (+-1, balanced per bit) by
+dither modulation (a quantization-index mark, Chen & Wornell, IEEE Trans. Inf. Theory 47(4),
+2001): its mean luma is moved to the nearest point of one of two interleaved lattices of step
+:data:`STEP` levels (a per-cell dither, plus half a step for -1) by a smooth luma offset
+(bilinear between cell centres, the same on R, G and B, so chroma is untouched).
 
-Detection is blind: the Y plane of each frame is area-averaged to the 64 x 64 grid (so any
-rescale lands on the same cells), each bit's projection is compared with its two lattices
-(``cos`` of its phase), the per-frame soft values are averaged over the frames, and the
-Viterbi decoder of :mod:`.payload` turns them into the payload; it counts as found when the
-twintake mark and the CRC decode exactly. See ``docs/provenance.md`` for the measures.
+The offsets are **held**: fitted on the first frame, then changed only for a cell whose own
+content changed by more than :data:`NOISE_LEVELS` since its offset was set and pushed it more
+than :data:`DRIFT` off its lattice point (looked at every :data:`REFIT_FRAMES` frames). A still
+background therefore carries exactly the same offsets in every frame - it cannot shimmer - and
+an H.264 encoder keeps an unchanging pattern through its reference frames (measured on a real
+clip: a fixed 32 x 32 pattern keeps ~88 % of its amplitude through a CRF 28 re-encode, the same
+pattern redrawn every other frame ~28 %; docs/provenance.md). Moving cells take up changes
+where the motion masks them.
+
+Detection is blind: the Y plane of each frame is area-averaged to the grid; each cell's ``cos``
+of its phase on its lattice is averaged over the frames; a bit's soft value is the mean of its
+cells' values times their chips, each cell weighted by how still its luma was over the frames
+(moving content keeps little of a mark through a re-encode); the Viterbi decoder of
+:mod:`.payload` turns the 108 soft values into the payload. It counts as found when the
+twintake mark and the CRC decode exactly and the confidence reaches
+:attr:`MarkDetector.THRESHOLD`. See ``docs/provenance.md`` for the measures.
 """
 
 from __future__ import annotations
@@ -29,40 +37,42 @@ from .payload import CODED_BITS, Decoded, decode, encode
 
 __all__ = ["FrameMarker", "MarkDetector", "MarkReport", "luma_of_frame", "GRID", "STEP"]
 
-GRID = 64
-#: Lattice step of a bit's projection (luma levels x cells; one level on all ~38 cells of a bit
-#: projects to ~19).
-STEP = 80.0
+GRID = 32
+#: Lattice step of a cell's mean luma, in levels (a cell moves by at most half of it).
+STEP = 2.0
 #: Largest luma offset at a cell centre, in levels.
-MAX_LEVEL = 5.0
-#: Bounds of a cell's share of its bit's change, by its texture. (0.05, 3.0) - most change where
-#: the frame is textured - survives re-encoding better but makes still backgrounds drift by ~3
-#: levels as the mouth moves (every bit has cells there); uniform keeps them within ~1.5.
-WEIGHT_RANGE = (1.0, 1.0)
-#: Cell luma standard deviation that gets the mean share of a bit's change.
-TEXTURE_LEVELS = 8.0
-_SEED = 0x7A1E_0001
+MAX_LEVEL = 4.0
+#: How far (levels) moving content may push a cell's mean off its lattice point before its
+#: offset is refitted.
+DRIFT = STEP / 8
+#: Change of a cell's mean luma (levels) counted as noise, not motion: such cells keep their offsets.
+NOISE_LEVELS = 0.3
+#: Frames between two looks for moved content.
+REFIT_FRAMES = 4
+#: Temporal variance of a cell's mean luma (levels^2) at which the detector halves its weight.
+STILL_VAR = 1.0
+_SEED = 0x7A1E_0002
 
 
 def _layout() -> tuple[np.ndarray, np.ndarray]:
-    """(GRID*GRID,) bit index of each cell and (GRID*GRID,) chips (+-1)."""
+    """(GRID*GRID,) bit index of each cell and (GRID*GRID,) float32 chips (+-1, balanced per bit)."""
     rng = np.random.default_rng(_SEED)
     cells = GRID * GRID
     owner = np.arange(cells) % CODED_BITS
     rng.shuffle(owner)
-    chips = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), cells)
+    order = np.argsort(owner, kind="stable")
+    rank = np.empty(cells, np.int64)
+    starts = np.searchsorted(owner[order], np.arange(CODED_BITS))
+    rank[order] = np.arange(cells) - starts[owner[order]]
+    first = rng.choice(np.array([-1.0, 1.0]), CODED_BITS)
+    chips = (first[owner] * np.where(rank % 2 == 0, 1.0, -1.0)).astype(np.float32)
     return owner, chips
 
 
+_OWNER, _CHIPS = _layout()
+
 #: BT.709 luma weights: what the H.264 encoder (:class:`twintake.media.VideoWriter`) stores as Y.
 _LUMA_709 = np.array([0.2126, 0.7152, 0.0722], np.float32)
-
-
-def _grid_residual(g: np.ndarray) -> np.ndarray:
-    """(GRID, GRID) luma cells -> each cell minus the mean of its 8 neighbours."""
-    import cv2
-
-    return g - (cv2.boxFilter(g, -1, (3, 3), normalize=False, borderType=cv2.BORDER_REFLECT) - g) / 8.0
 
 
 def _to_grid(image: np.ndarray) -> np.ndarray:
@@ -77,17 +87,25 @@ def _to_grid(image: np.ndarray) -> np.ndarray:
     return g @ _LUMA_709 if g.ndim == 3 else g
 
 
-def _grid_stats(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """(GRID, GRID) mean luma and luma standard deviation of each cell (None when the texture
-    weights are off: :data:`WEIGHT_RANGE` is a single value)."""
+def _transfer(pixels: int) -> np.ndarray:
+    """(GRID, GRID) float32: mean of cell i (area average) after cell j's offset is bilinearly
+    upsampled to ``pixels`` along one axis."""
     import cv2
 
-    if WEIGHT_RANGE[0] == WEIGHT_RANGE[1]:
-        return _to_grid(image), None
-    y = image.astype(np.float32) @ _LUMA_709 if image.ndim == 3 else image.astype(np.float32)
-    mean = cv2.resize(y, (GRID, GRID), interpolation=cv2.INTER_AREA)
-    sq = cv2.resize(y * y, (GRID, GRID), interpolation=cv2.INTER_AREA)
-    return mean, np.sqrt(np.maximum(sq - mean * mean, 0.0))
+    up = cv2.resize(np.eye(GRID, dtype=np.float32), (GRID, pixels), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(up, (GRID, GRID), interpolation=cv2.INTER_AREA)
+
+
+def _cell_offsets(bits: np.ndarray) -> np.ndarray:
+    """(GRID*GRID,) where each cell's lattice starts, in steps: a fixed per-cell dither, plus a
+    half step where the cell carries -1 (its bit times its chip)."""
+    dither = np.random.default_rng(_SEED + 1).random(GRID * GRID)
+    return dither + np.where(bits[_OWNER] * _CHIPS > 0, 0.0, 0.5)
+
+
+def _nearest(x: np.ndarray, start: np.ndarray, step: float) -> np.ndarray:
+    """Nearest point to ``x`` on each cell's lattice ``(n + start) * step``."""
+    return np.round(x / step - start) * step + start * step
 
 
 def luma_of_frame(frame) -> np.ndarray:
@@ -103,66 +121,84 @@ def luma_of_frame(frame) -> np.ndarray:
 class FrameMarker:
     """A frame filter ``marker(image, index) -> image`` that marks every frame with ``job_id``.
 
-    Spread-transform dither modulation (STDM, a quantization-index watermark): bit k is the
-    lattice its projection (the detector's correlation of the frame with its chips) is moved to
-    - multiples of ``step`` (+ a per-bit dither) for 0, the half-way points for 1 - so the
-    frame's own content cannot cancel or fake it. The pattern is rebuilt from the current frame
-    every ``refresh`` frames.
+    Dither modulation per grid cell (a quantization-index watermark; Chen & Wornell, IEEE
+    Trans. Inf. Theory 47(4), 2001) with held offsets: fitted on the first frame, then refitted
+    only for cells whose own content changed and drifted more than :data:`DRIFT` off their
+    lattice point. Frames must come in order (one marker per output video); a new frame size
+    starts a new fit. The offset at a cell centre is at most :data:`MAX_LEVEL` levels (pixels
+    change by at most that plus one); a frame costs two saturating uint8 additions, plus a
+    grid average every :data:`REFIT_FRAMES` frames and a redraw when some cell was refitted.
 
     Args:
         job_id: the 24-bit job id carried with the twintake mark.
-        step: the lattice step of a projection (default :data:`STEP`; the largest luma offset
-            at a cell centre is about ``step / 40`` levels, the mean a third of that).
-        refresh: frames between two rebuilds of the pattern.
+        step: the lattice step of a cell's mean luma, levels (default :data:`STEP`; the
+            detector must use the same).
+
+    Attributes:
+        refits: frames on which some offsets changed after the first frame.
     """
 
-    def __init__(self, job_id: int, step: float = None, refresh: int = 2) -> None:
+    def __init__(self, job_id: int, step: float | None = None) -> None:
         self.job_id = int(job_id)
         self.step = float(step or STEP)
-        self.refresh = max(1, int(refresh))
+        self._bits = encode(self.job_id)
+        self._start = _cell_offsets(self._bits).reshape(GRID, GRID)
         self._shape: tuple[int, ...] | None = None
-        self._count = 0
+        self._offsets = np.zeros((GRID, GRID), np.float32)  # levels at the cell centres
+        self._target = np.zeros((GRID, GRID))
+        self._ref = np.zeros((GRID, GRID), np.float32)  # host cell luma when each cell was last fitted
         self._add: np.ndarray | None = None
         self._sub: np.ndarray | None = None
-        self._owner, self._chips = _layout()
-        self._bits = encode(self.job_id)
-        self._gain = np.ones(CODED_BITS)
         self._noise: np.ndarray | None = None
+        self.refits = 0  # frames on which some offsets changed (after the first)
 
-    def _response(self, grid_pattern: np.ndarray, w: int, h: int) -> np.ndarray:
-        """(108,) detector response to a (GRID, GRID) cell pattern upsampled to w x h."""
-        import cv2
+    def _setup(self, image: np.ndarray) -> None:
+        h, w = image.shape[:2]
+        self._ty, self._tx = _transfer(h), _transfer(w)
+        self._self_gain = np.outer(np.diag(self._ty), np.diag(self._tx)).astype(np.float32)
+        self._noise = np.random.default_rng(_SEED + 2).integers(0, 16, (h, w), dtype=np.uint8)
+        self._add = None
+        self._shape = image.shape
 
-        up = cv2.resize(grid_pattern, (w, h), interpolation=cv2.INTER_LINEAR)
-        r = _grid_residual(cv2.resize(up, (GRID, GRID), interpolation=cv2.INTER_AREA)).reshape(-1)
-        return np.bincount(self._owner, weights=self._chips * r, minlength=CODED_BITS)
+    def _response(self, offsets: np.ndarray) -> np.ndarray:
+        """(GRID, GRID) change of the detector's cell means made by (GRID, GRID) offsets."""
+        return self._ty @ offsets @ self._tx.T
 
-    def _build(self, image: np.ndarray) -> None:
+    def _fit(self, host: np.ndarray) -> None:
+        """First frame: every cell to the lattice point nearest its content."""
+        self._target = _nearest(host, self._start, self.step)
+        o = np.zeros((GRID, GRID), np.float32)
+        for _ in range(4):  # the bilinear spread leaks into neighbouring cells: Jacobi steps
+            o = np.clip(o + (self._target - host - self._response(o)) / self._self_gain, -MAX_LEVEL, MAX_LEVEL)
+        self._offsets = o.astype(np.float32)
+        self._ref = host.copy()
+
+    def _refit(self, host: np.ndarray) -> np.ndarray | None:
+        """Refit the cells whose own content moved them off their lattice point; returns the
+        (GRID, GRID) bool of the cells refitted, or None. A cell whose content did not change
+        keeps its offset (a still background stays still), even when a neighbour's new offset
+        leaks into it."""
+        resp = self._response(self._offsets)
+        bad = np.abs(host + resp - self._target) > DRIFT * self.step / STEP
+        bad &= np.abs(host - self._ref) > NOISE_LEVELS
+        if not bad.any():
+            return None
+        target = _nearest(host, self._start, self.step)  # the point nearest the new content: least offset
+        leak = resp - self._self_gain * self._offsets
+        new = np.clip((target - host - leak) / self._self_gain, -MAX_LEVEL, MAX_LEVEL)
+        self._offsets = np.where(bad, new, self._offsets).astype(np.float32)
+        self._target = np.where(bad, target, self._target)
+        self._ref = np.where(bad, host, self._ref)
+        return bad
+
+    def _render(self, image: np.ndarray) -> None:
+        """The offsets as two full-size uint8 images (positive and negative parts): bilinear
+        between cell centres in 1/16 levels, rounded with a fixed dither (keeps sub-level
+        offsets), all in saturating uint8 OpenCV operations."""
         import cv2
 
         h, w = image.shape[:2]
-        if self._shape != image.shape:  # the response to one level depends only on the size
-            self._gain = self._response(self._chips.reshape(GRID, GRID).astype(np.float32), w, h)
-            self._shape = image.shape
-        grid_luma, texture = _grid_stats(image)
-        host = _projections(grid_luma)
-        # (optionally) put the change where the frame is textured: there the encoder keeps small
-        # changes (in flat areas it rounds them away) and the eye does not see them
-        if texture is None:
-            weight = np.full(GRID * GRID, WEIGHT_RANGE[0], np.float32)
-        else:
-            weight = np.clip(texture / TEXTURE_LEVELS, *WEIGHT_RANGE).reshape(-1).astype(np.float32)
-        unit = self._gain / (GRID * GRID / CODED_BITS)  # response of one cell at one level
-        gain = np.bincount(self._owner, weights=weight, minlength=CODED_BITS) * unit
-        target = _nearest(host, self._bits, self.step)
-        level = (target - host) / np.maximum(gain, 1e-6)
-        grid = (self._chips * weight * level[self._owner]).reshape(GRID, GRID).astype(np.float32)
-        np.clip(grid, -MAX_LEVEL, MAX_LEVEL, out=grid)  # a bit the frame fights hard may fall short
-        # the offsets in 1/16 levels, positive and negative parts apart, upsampled as uint8 and
-        # rounded with a fixed dither (keeps sub-level offsets), all in saturating uint8 ops
-        if self._noise is None or self._noise.shape != (h, w):
-            self._noise = np.random.default_rng(_SEED + 2).integers(0, 16, (h, w), dtype=np.uint8)
-        sixteenths = np.rint(grid * 16.0)
+        sixteenths = np.rint(self._offsets * 16.0)
         parts = []
         for part in (np.clip(sixteenths, 0, 255), np.clip(-sixteenths, 0, 255)):
             up = cv2.resize(part.astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
@@ -171,29 +207,25 @@ class FrameMarker:
         self._add, self._sub = parts
 
     def __call__(self, image: np.ndarray, index: int = 0) -> np.ndarray:
-        """Mark one (H, W, 3) uint8 RGB frame (a new array; the input is not changed)."""
+        """Mark one (H, W, 3) uint8 RGB frame (or an (H, W) uint8 luma plane); returns a new
+        array of the same shape and dtype (the input is not changed). ``index`` is unused:
+        frames are taken to come in order."""
         import cv2
 
-        if self._shape != image.shape or self._count % self.refresh == 0:
-            self._build(image)
-        self._count += 1
+        if self._shape != image.shape:
+            host = _to_grid(image)
+            self._setup(image)
+            self._fit(host)
+            self._render(image)
+            self._count = 0
+        else:
+            self._count += 1
+            if self._count % REFIT_FRAMES == 0:
+                changed = self._refit(_to_grid(image))
+                if changed is not None:
+                    self.refits += 1
+                    self._render(image)
         return cv2.subtract(cv2.add(image, self._add), self._sub)
-
-
-def _dither() -> np.ndarray:
-    return np.random.default_rng(_SEED + 1).random(CODED_BITS)
-
-
-def _projections(grid: np.ndarray) -> np.ndarray:
-    """(108,) correlation of each bit's chips with the high-passed (GRID, GRID) luma cells."""
-    owner, chips = _layout()
-    return np.bincount(owner, weights=chips * _grid_residual(grid).reshape(-1), minlength=CODED_BITS)
-
-
-def _nearest(x: np.ndarray, signs: np.ndarray, step: float) -> np.ndarray:
-    """Nearest point to ``x`` on bit k's lattice: (n + dither) * step for +1, + step/2 for -1."""
-    off = (_dither() + np.where(signs > 0, 0.0, 0.5)) * step
-    return np.round((x - off) / step) * step + off
 
 
 @dataclass
@@ -203,7 +235,8 @@ class MarkReport:
     Attributes:
         found: the twintake mark decoded with a confidence over the threshold.
         bit_accuracy: fraction of coded bits agreeing with the decoded (or expected) payload.
-        confidence: mean z-score along the decoded codeword (unmarked media: ~0-1.5).
+        confidence: mean soft value along the decoded codeword (video: in [-1, 1]; audio: a
+            z-score).
         job_id: the decoded job id (meaningful only when ``found``).
         frames: frames (video) or seconds (audio) examined.
     """
@@ -221,7 +254,7 @@ class MarkReport:
 
 
 class MarkDetector:
-    """Accumulates frames and decodes the frame mark (blind).
+    """Accumulates frames and decodes the frame mark (blind: no original needed).
 
     Use: ``det.add(frame)`` for the frames to examine, then ``det.result()``.
     """
@@ -231,23 +264,33 @@ class MarkDetector:
     THRESHOLD = 0.0
 
     def __init__(self, step: float | None = None) -> None:
-        self._sum = np.zeros(CODED_BITS, np.float64)
+        """``step``: the marker's lattice step (default :data:`STEP`)."""
         self._step = float(step or STEP)
+        self._phase = np.random.default_rng(_SEED + 1).random(GRID * GRID)  # per-cell dither
+        self._cos = np.zeros(GRID * GRID)
+        self._sum = np.zeros(GRID * GRID)
+        self._sq = np.zeros(GRID * GRID)
         self.frames = 0
 
     def add(self, image: np.ndarray) -> None:
-        """Add one frame: (H, W, 3) uint8 RGB or (H, W) full-range luma (:func:`luma_of_frame`),
-        any size."""
-        import cv2
-
-        p = _projections(_to_grid(image))
-        phase = 2 * np.pi * (p / self._step - _dither())
-        self._sum += np.cos(phase)
+        """Add one frame: (H, W, 3) uint8 RGB or (H, W) float32 full-range luma
+        (:func:`luma_of_frame`), any size."""
+        g = _to_grid(image).reshape(-1).astype(np.float64)
+        self._cos += np.cos(2 * np.pi * (g / self._step - self._phase))
+        self._sum += g
+        self._sq += g * g
         self.frames += 1
 
     def soft_bits(self) -> np.ndarray:
-        """(108,) soft values of the coded bits in [-1, 1] (mean over frames; + = bit 0)."""
-        return self._sum / max(self.frames, 1)
+        """(108,) soft values of the coded bits in [-1, 1] (+ = bit 0): each cell's mean
+        ``cos`` over the frames times its chip, averaged over the bit's cells, each weighted by
+        how still it was (moving content carries little of the mark through a re-encode)."""
+        n = max(self.frames, 1)
+        mean = self._sum / n
+        var = np.maximum(self._sq / n - mean * mean, 0.0)
+        w = 1.0 / (1.0 + var / STILL_VAR)
+        num = np.bincount(_OWNER, weights=w * _CHIPS * self._cos / n, minlength=CODED_BITS)
+        return num / np.maximum(np.bincount(_OWNER, weights=w, minlength=CODED_BITS), 1e-9)
 
     def result(self, expected: int | None = None) -> MarkReport:
         """Decode what was added (``expected``: a job id to measure bit accuracy against)."""
