@@ -60,8 +60,10 @@ _POLL_S = 0.25
 
 CSS = """
 #speech-text textarea { unicode-bidi: plaintext; text-align: start; }
-#actions { position: sticky; bottom: 0; z-index: 20; background: var(--background-fill-primary);
-           border-top: 1px solid var(--border-color-primary); padding: 6px 0 14px; }
+#actions { position: fixed; left: 0; right: 0; bottom: 0; z-index: 50; background: var(--background-fill-primary);
+           border-top: 1px solid var(--border-color-primary); box-shadow: 0 -2px 8px rgba(0, 0, 0, .08);
+           padding: 8px max(16px, calc(50vw - 600px)) 10px; max-height: 40vh; overflow-y: auto; }
+.gradio-container { padding-bottom: 170px !important; }
 #status { min-height: 2.6em; }
 #status .error { color: #b91c1c; font-weight: 600; }
 #status progress { display: block; width: 100%; height: 14px; margin-top: 4px; }
@@ -344,6 +346,8 @@ def build_app(options: WebOptions | None = None):
             idle[:3] + (busy,) + idle[:3]
         while not job.finished:
             jobs.wait_change(_POLL_S)
+            if job.finished:  # the last word comes with the button enabled again
+                break
             yield (job_status(job, jobs, time.monotonic()),) + idle[:5] + (busy,) + idle[:3]
         free = gr.update(interactive=True)
         if job.state != "done":

@@ -140,7 +140,21 @@ class FileRegistry:
                     doomed.append(key)
             for key in doomed:
                 self._files.pop(key, None)
-        return self._delete(doomed)
+        return self._delete(doomed) + self._delete(self._root_strays())
+
+    def _root_strays(self, min_age_s: float = 10.0) -> list[Path]:
+        """Files right in the cache folder (the framework's temp files of uploads, left behind
+        by an interrupted upload) untouched for ``min_age_s``; a finished upload lives in a
+        sub-folder."""
+        wall = time.time()
+        out = []
+        for p in self.cache_dir.iterdir():
+            try:
+                if p.is_file() and wall - p.stat().st_mtime > min_age_s:
+                    out.append(p)
+            except OSError:
+                continue
+        return out
 
     def sweep(self) -> int:
         """Delete visitors' files older than ``ttl_s`` and unregistered cache files older than
@@ -159,7 +173,7 @@ class FileRegistry:
                     strays.append(p.resolve())
             except OSError:
                 continue
-        return self._delete(doomed + strays)
+        return self._delete(doomed + strays) + self._delete(self._root_strays())
 
     def cached_files(self) -> list[Path]:
         """Every file now in the cache (for tests and the operator)."""

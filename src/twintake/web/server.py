@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 AUTH_ENV = "TWINTAKE_WEB_AUTH"
 #: The operator's bearer token when no ``--operator-token-file`` is given.
 OPERATOR_ENV = "TWINTAKE_WEB_OPERATOR_TOKEN"
-_SWEEP_S = 30.0
+_SWEEP_S = 15.0
 
 
 def read_credentials(text: str, where: str) -> list[tuple[str, str]]:
