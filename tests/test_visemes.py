@@ -141,7 +141,7 @@ def test_loudness_locked_opening_follows_the_loudness(weight: float) -> None:
     m = _toy_model()
     speech, env = _loud_speech()
     shapes = VisemeShapes.generic(m)
-    drv = VisemeDriver(DriverOptions(loudness_opening=weight, loudness_closing=weight))
+    drv = VisemeDriver(DriverOptions(loudness_opening=weight, loudness_closing=weight, opening_model="none"))
     traj = drv.drive(speech, m, shapes, 25.0, 50)
     op = opening(m.decode(traj.coeffs))
     # silence (away from the short ease in/out of speech) is the rest shape whatever the weight
@@ -152,7 +152,7 @@ def test_loudness_locked_opening_follows_the_loudness(weight: float) -> None:
     if weight == 0.0:
         assert corr < 0.6  # the bilabials pull the opening away from the loudness
     else:
-        base = VisemeDriver(DriverOptions(loudness_opening=0.0)).drive(speech, m, shapes, 25.0, 50)
+        base = VisemeDriver(DriverOptions(loudness_opening=0.0, opening_model="none")).drive(speech, m, shapes, 25.0, 50)
         corr0 = np.corrcoef(opening(m.decode(base.coeffs))[speaking], env[speaking])[0, 1]
         assert corr > corr0 + 0.1
         # streaming: block by block with the whole-speech scale gives the same frames
@@ -171,7 +171,75 @@ def test_loudness_opening_alone_only_opens() -> None:
     m = _toy_model()
     speech, env = _loud_speech()
     shapes = VisemeShapes.generic(m)
-    phones_only = opening(m.decode(VisemeDriver(DriverOptions()).drive(speech, m, shapes, 25.0, 50).coeffs))
-    up = opening(m.decode(VisemeDriver(DriverOptions(loudness_opening=0.5)).drive(speech, m, shapes, 25.0, 50).coeffs))
+    phones_only = opening(m.decode(VisemeDriver(DriverOptions(opening_model="none")).drive(speech, m, shapes, 25.0, 50).coeffs))
+    up = opening(m.decode(VisemeDriver(DriverOptions(loudness_opening=0.5, opening_model="none")).drive(speech, m, shapes, 25.0, 50).coeffs))
     assert np.all(up >= phones_only - 1e-5)
     assert (up - phones_only).max() > 0.2 * (m.open_range[1] - m.open_range[0])
+
+
+# -- the spectral opening model ----------------------------------------------------------------
+
+
+def test_opening_model_fit_recovers_a_linear_relation(tmp_path) -> None:
+    from twintake.motion.opening import N_FEATURES, OpeningModel
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2000, N_FEATURES))
+    w = rng.normal(size=N_FEATURES) * (rng.uniform(size=N_FEATURES) < 0.1)
+    y = 0.4 + 0.02 * x @ w + rng.normal(0.0, 0.02, 2000)
+    y[::50] = np.nan  # untracked frames are dropped, not fitted
+    m = OpeningModel.fit(x, y, ridge=10.0)
+    ok = np.isfinite(y)
+    assert np.corrcoef(m.predict(x[ok], expand=False), y[ok])[0, 1] > 0.9
+    assert m.spread >= 1.0 and abs(m.centre - np.nanmean(y)) < 1e-9
+    m.save(tmp_path / "m.npz")
+    back = OpeningModel.load(tmp_path / "m.npz")
+    assert np.allclose(back.predict(x[:10]), m.predict(x[:10]))
+
+
+def test_opening_model_errors_name_the_file(tmp_path) -> None:
+    from twintake.errors import TwintakeError
+    from twintake.motion.driver import DriverOptions, VisemeDriver
+    from twintake.motion.opening import OpeningModel
+
+    with pytest.raises(TwintakeError, match="missing.npz"):
+        OpeningModel.load(tmp_path / "missing.npz")
+    np.savez(tmp_path / "old.npz", mean=np.zeros(3), std=np.ones(3), weights=np.zeros(4), centre=0.0,
+             spread=1.0, info=np.array(""), n_features=3)
+    with pytest.raises(TwintakeError, match="retrain"):
+        VisemeDriver(DriverOptions(opening_model=str(tmp_path / "old.npz"))).articulation_scale(
+            _loud_speech()[0], 25.0, 50)
+
+
+def test_spectral_opening_follows_real_speech_and_streams_block_by_block(tiny_speech) -> None:
+    """On real speech the shipped model opens the mouth more on the loud parts than the quiet
+    ones, closes it in silence, and driving block by block gives the whole track's frames."""
+    from twintake.motion.driver import DriverOptions, VisemeDriver, VisemeShapes
+    from twintake.motion.shapes import opening
+    from twintake.speech.analysis import loudness_envelope
+    from twintake.speech.input import load_speech
+    from twintake.speech.phones import recognize_phones
+
+    speech = load_speech(tiny_speech)
+    speech.phones = recognize_phones(speech.samples, speech.sample_rate_hz)
+    n = int(round(speech.duration_s * 25))
+    m = _toy_model()
+    shapes = VisemeShapes.generic(m)
+    drv = VisemeDriver(DriverOptions())
+    scale = drv.articulation_scale(speech, 25.0, n)
+    assert scale[3] is not None
+    traj = drv.drive(speech, m, shapes, 25.0, n, scale=scale)
+    op = opening(m.decode(traj.coeffs))
+    loud = loudness_envelope(speech.samples, speech.sample_rate_hz, 25.0)[:n]
+    speaking = ~traj.silent
+    assert np.corrcoef(op[speaking], loud[speaking])[0, 1] > 0.3
+    # silence away from the short ease in/out stays the rest shape (the model never opens it)
+    synth, _ = _loud_speech()
+    quiet = drv.drive(synth, m, shapes, 25.0, 50)
+    assert np.allclose(quiet.coeffs[np.r_[0:4, 46:50]], m.rest, atol=1e-5)
+    parts = [drv.drive(speech, m, shapes, 25.0, n, start=a, stop=min(n, a + 17), scale=scale).coeffs
+             for a in range(0, n, 17)]
+    assert np.allclose(np.concatenate(parts), traj.coeffs, atol=1e-5)
+    # and it differs from the phones-only driver (the model is really applied)
+    plain = VisemeDriver(DriverOptions(opening_model="none")).drive(speech, m, shapes, 25.0, n)
+    assert np.abs(opening(m.decode(plain.coeffs)) - op)[speaking].max() > 0.01

@@ -18,13 +18,27 @@ def eval_cli(
     exclude: float = typer.Option(2.0, "--exclude", help="leave-segment-out half-window, seconds"),
     enhance: Optional[str] = typer.Option(None, "--enhance", help="enhancement of twintake's output: none, "
                                           "mouth or face (default: the product's default)"),
+    methods: str = typer.Option("twintake,shifted,loudness,random", "--methods",
+                                help="comma-separated methods to render and compare"),
+    opening_models: Optional[Path] = typer.Option(
+        None, "--opening-models", help="folder of held-out spectral opening models, one <video>.npz per video "
+        "(scripts/train_opening.py --lovo-dir): honest figures on the videos the shipped model was trained on"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Self-reenactment lip-sync evaluation: twintake vs baselines, side by side."""
     from ..evaluate.commands import eval_command
 
+    from ..evaluate.protocol import METHODS
+
+    chosen = tuple(m.strip() for m in methods.split(",") if m.strip())
+    bad = [m for m in chosen if m not in METHODS]
+    if bad or not chosen:
+        typer.echo(f"error: unknown method(s) {', '.join(bad) or '(none)'} in --methods: choose from "
+                   f"{', '.join(METHODS)}", err=True)
+        raise typer.Exit(2)
     md, written, _ = run(lambda hook: eval_command(suite, out, max_seconds=max_seconds, exclude_s=exclude,
-                                                     enhance=enhance, hook=hook), quiet)
+                                                     methods=chosen, enhance=enhance,
+                                                     opening_models=opening_models, hook=hook), quiet)
     typer.echo(md)
     typer.echo(f"wrote {written['json']}, {written['markdown']} and {len(written) - 2} plots")
 

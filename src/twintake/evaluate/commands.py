@@ -72,7 +72,7 @@ def resolve_suite(suite: str | Path | None) -> list[Path]:
 
 def eval_command(suite: str | Path | None = None, out_dir: str | Path = "eval_out", *,
                  max_seconds: float = 8.0, exclude_s: float = 2.0, methods: tuple[str, ...] | None = None,
-                 enhance: str | None = None, reuse_renders: bool = False,
+                 enhance: str | None = None, reuse_renders: bool = False, opening_models: str | None = None,
                  hook: ProgressHook | None = None) -> tuple[str, dict[str, Path], list[VideoEval]]:
     """Run the self-reenactment evaluation over a suite.
 
@@ -84,6 +84,7 @@ def eval_command(suite: str | Path | None = None, out_dir: str | Path = "eval_ou
         enhance: ``--enhance`` mode of the ``twintake`` method (None = the default).
         methods: subset of :data:`twintake.evaluate.protocol.METHODS`.
         reuse_renders: measure MP4s already in ``<out_dir>/renders`` instead of rendering them.
+        opening_models: folder of held-out spectral opening models (see :class:`EvalConfig`).
         hook: progress ``hook(stage, completed, total)``: stage ``"eval"`` counts videos; each
             video reports as stage ``"<video name>"`` counting its steps (clip, prepare, one per
             method, measure).
@@ -93,7 +94,8 @@ def eval_command(suite: str | Path | None = None, out_dir: str | Path = "eval_ou
     from .protocol import METHODS
 
     cfg = EvalConfig(max_seconds=max_seconds, exclude_s=exclude_s, methods=tuple(methods or METHODS),
-                     enhance=enhance, reuse_renders=reuse_renders)
+                     enhance=enhance, reuse_renders=reuse_renders,
+                     opening_models=str(opening_models) if opening_models else None)
     vids = resolve_suite(suite)
     out = Path(out_dir)
     evals: list[VideoEval] = []

@@ -45,6 +45,8 @@ from ..hooks import ProgressHook
 from ..engine import render_video
 from ..media import iter_frames
 from ..media.clip import write_clip
+from ..errors import MediaError
+from ..motion.driver import DriverOptions
 from ..motion.shapes import mouth_descriptors
 from ..options import LipsyncOptions
 from ..prepare import PreparedVideo, prepare_video
@@ -80,6 +82,9 @@ class EvalConfig:
             baselines go through the same enhancer as the product.
         reuse_renders: keep an output MP4 that already exists instead of rendering it again
             (re-measuring older renders with new metrics; its render seconds are then 0).
+        opening_models: a folder of held-out spectral opening models, one ``<video stem>.npz``
+            per video (``scripts/train_opening.py --lovo-dir``): twintake's driver then uses a
+            model that never saw the video (the shipped one was trained on the shared videos).
     """
 
     max_seconds: float = 8.0
@@ -92,6 +97,7 @@ class EvalConfig:
     image_stride: int = 2
     enhance: str | None = None
     reuse_renders: bool = False
+    opening_models: str | None = None
 
 
 @dataclass
@@ -338,6 +344,12 @@ def evaluate_video(path: str | Path, out_dir: str | Path, config: EvalConfig | N
     n, fps = len(prep.track), prep.fps
     radius = int(round(cfg.exclude_s * fps))
     opts = LipsyncOptions(crf=cfg.crf, enhance=cfg.enhance)
+    if cfg.opening_models:
+        held_out = Path(cfg.opening_models) / f"{path.stem}.npz"
+        if not held_out.is_file():
+            raise MediaError(f"no held-out opening model {held_out} for {path.name}: make them with "
+                             "scripts/train_opening.py --lovo-dir")
+        opts.driver = DriverOptions(opening_model=str(held_out))
     outputs: dict[str, Path] = {}
     seconds: dict[str, float] = {}
     for k, m in enumerate(cfg.methods):

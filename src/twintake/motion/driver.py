@@ -18,6 +18,10 @@
    rounding and the rest of the phone-driven shape are kept. It raises the correlation of the
    opening with the loudness but lowers the correlation with real mouths; see
    ``docs/visemes.md`` for the measurements that keep it off.
+6. Spectral opening (on by default): the same pull, with the opening predicted from the
+   log-mel spectrogram and the phone-driven opening by :class:`twintake.motion.opening.OpeningModel`
+   (a ridge regression trained on talking videos) instead of the loudness alone; weight
+   ``opening_weight`` both ways. See ``docs/visemes.md``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import numpy as np
 
 from ..speech.analysis import loudness_envelope, voice_activity
 from ..types import MouthTrajectory, Phone, Speech
+from .opening import DEFAULT_MODEL, OpeningModel, phone_context, spectral_features
 from .shapes import MouthModel
 from .visemes import VISEMES, viseme_of
 
@@ -125,6 +130,15 @@ class DriverOptions:
             under the speech level (90th percentile of the active frames' loudness).
         opening_smooth_s: standard deviation of the Gaussian smoothing of the loudness envelope
             before it drives the opening, seconds (removes frame-to-frame flicker).
+        opening_model: ``"default"`` (the shipped :class:`~twintake.motion.opening.OpeningModel`),
+            a path to another one, or ``"none"``: the spectral opening model, which replaces the
+            loudness-driven opening (used only when the person's mouth model and viseme
+            shapes are given to :meth:`VisemeDriver.articulation_scale`).
+        opening_weight: weight (0..1) of the spectral opening against the phone-driven one,
+            both where it opens and where it closes the mouth.
+        opening_pause_s: pauses inside speech up to this long, seconds, are shaped by the
+            spectral model too (it keeps a mouth a little open between words, as real speakers
+            do); longer silences close to the rest shape.
     """
 
     articulation: float = 1.1
@@ -136,6 +150,9 @@ class DriverOptions:
     loudness_closing: float = 0.0
     opening_range_db: float = 30.0
     opening_smooth_s: float = 0.04
+    opening_model: str = "default"
+    opening_weight: float = 1.0
+    opening_pause_s: float = 1.0
 
 
 def phones_to_trajectory(phones: list[Phone], shapes: VisemeShapes, rest: np.ndarray,
@@ -184,12 +201,13 @@ class VisemeDriver:
         self.options = options or DriverOptions()
 
     def articulation_scale(self, speech: Speech, fps: float, n_frames: int
-                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """How far the mouth leaves its rest shape in each output frame, and how open the
         loudness says it is.
 
         Computed once for the whole speech (loudness percentiles need all of it); then
-        :meth:`drive` runs block by block.
+        :meth:`drive` runs block by block (where the spectral opening model, when on, is
+        applied to each block's phones: phones may be recognized block by block).
 
         Returns:
             scale: (T,) float64, articulation x loudness gain x speech-activity ramp (0 in
@@ -197,8 +215,11 @@ class VisemeDriver:
             active: (T,) bool speech activity (energy VAD).
             loud_open: (T, 3) float64: columns 0 and 1 the weights of the loudness-driven
                 opening where it opens / closes the mouth (``loudness_opening`` and
-                ``loudness_closing`` x the speech-activity ramp, 0 in silence), column 2 that
-                opening as a fraction of the person's range (0 closed .. 1 widest).
+                ``loudness_closing`` x the speech-activity ramp, 0 in silence; with the spectral
+                model ``opening_weight`` x the ramp), column 2 that opening as a fraction of
+                the person's range (0 closed .. 1 widest).
+            spectral: (T, 175) float64 :func:`~twintake.motion.opening.spectral_features`, or
+                None when the spectral opening model is off.
         """
         o = self.options
         n = n_frames
@@ -221,8 +242,36 @@ class VisemeDriver:
                 np.convolve(w, np.ones(2 * ramp + 1), mode="same") > 0)
         smooth = _gaussian_smooth(loud, o.opening_smooth_s * fps)
         frac = np.clip((smooth - (level - o.opening_range_db)) / o.opening_range_db, 0.0, 1.0)
+        amount = o.articulation * g * w
         loud_open = np.stack([o.loudness_opening * w, o.loudness_closing * w, frac], 1)
-        return o.articulation * g * w, active, loud_open
+        spectral = None
+        if o.opening_model != "none" and o.opening_weight > 0:
+            self.opening_model()  # a missing or stale model fails here, before any work
+            spectral = spectral_features(speech.samples, speech.sample_rate_hz, fps, n)
+            # short pauses inside speech: the model decides (real mouths rarely shut between
+            # words); longer silences keep the closed rest shape
+            k = int(round(o.opening_pause_s * fps))
+            bridged = _close_gaps(active, k) if k > 0 else active
+            loud_open[:, :2] = o.opening_weight * np.maximum(w, bridged)[:, None]
+        return amount, active, loud_open, spectral
+
+    def opening_model(self) -> OpeningModel:
+        """The spectral opening model named by ``options.opening_model``."""
+        name = self.options.opening_model
+        return OpeningModel.load(DEFAULT_MODEL if name == "default" else name)
+
+    @staticmethod
+    def phone_opening(speech: Speech, model: MouthModel, shapes: VisemeShapes, fps: float,
+                      amount: np.ndarray, start: int = 0) -> np.ndarray:
+        """(T,) float64 opening of the phone-driven shapes of frames ``start .. start + T - 1``
+        (before any loudness or spectral pull; ``amount`` is their (T,) articulation scale), as a
+        fraction of the person's range (0 closed, 1 widest)."""
+        coeffs = phones_to_trajectory(speech.phones, shapes, model.rest, len(amount), fps, start=start)
+        out = model.rest + amount[:, None] * (coeffs - model.rest)
+        _, op_rest = model.opening_direction()
+        op = op_rest + (out - model.rest) @ model.opening_gradient()
+        lo, hi = model.open_range
+        return (op - lo) / max(hi - lo, 1e-6)
 
     def drive(self, speech: Speech, model: MouthModel, shapes: VisemeShapes, fps: float,
               n_frames: int | None = None, *, start: int = 0, stop: int | None = None,
@@ -243,17 +292,38 @@ class VisemeDriver:
         """
         n = n_frames if n_frames is not None else int(round(speech.duration_s * fps))
         stop = n if stop is None else min(stop, n)
-        amount, active, loud_open = scale if scale is not None else self.articulation_scale(speech, fps, n)
+        amount, active, loud_open, spectral = scale if scale is not None else self.articulation_scale(speech, fps, n)
         coeffs = phones_to_trajectory(speech.phones, shapes, model.rest, stop - start, fps, start=start)
         out = model.rest + amount[start:stop, None] * (coeffs - model.rest)
         if isinstance(model, MouthModel):  # (the photo renderer drives a 2-D stand-in: phones only)
             up, down, frac = loud_open[start:stop].T
+            if spectral is not None:
+                a, b = max(0, start - 2), min(n, stop + 2)
+                ph = self.phone_opening(speech, model, shapes, fps, amount[a:b], start=a)
+                ph = np.pad(ph, (2 - (start - a), 2 - (b - stop)), mode="edge")
+                feats = np.concatenate([spectral[start:stop], phone_context(ph)], 1)
+                frac = np.clip(self.opening_model().predict(feats), 0.0, 1.0)
             lo, hi = model.open_range
             direction, op_rest = model.opening_direction()
             op = op_rest + (out - model.rest) @ model.opening_gradient()
             diff = lo + frac * (hi - lo) - op
             out = out + (np.where(diff > 0, up, down) * diff)[:, None] * direction
         return MouthTrajectory(coeffs=out.astype(np.float32), fps=float(fps), silent=~active[start:stop])
+
+
+def _close_gaps(active: np.ndarray, max_gap: int) -> np.ndarray:
+    """(T,) bool -> the same with every run of False of at most ``max_gap`` frames between two
+    True runs set to True (the ends of the track are left alone)."""
+    out = active.copy()
+    on = np.flatnonzero(active)
+    if len(on) < 2:
+        return out
+    gaps = np.flatnonzero(np.diff(on) > 1)
+    for g in gaps:
+        a, b = on[g] + 1, on[g + 1]
+        if b - a <= max_gap:
+            out[a:b] = True
+    return out
 
 
 def _gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:

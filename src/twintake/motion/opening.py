@@ -1,0 +1,200 @@
+"""Speech -> how open the mouth is: a ridge regression on the log-mel spectrogram and the phones.
+
+The viseme driver's opening comes from phone identity and loudness alone, and its correlation
+with the real speaker's opening stays near 0.47 on the shared talking videos. The spectrum says
+more: the first formant rises as the jaw opens (Lindblom & Sundberg, "Acoustical consequences of
+lip, tongue, jaw, and larynx movement", JASA 1971), and its context shows where a syllable
+peaks. This module predicts the inner-lip opening, as a fraction of the person's own range
+(0 = their closed mouth, 1 = their widest; :attr:`twintake.motion.shapes.MouthModel.open_range`),
+from:
+
+* the log-mel spectrogram (24 HTK-mel bands, 80-7600 Hz, 25 ms Hann windows every 10 ms at
+  16 kHz; each band normalised over the utterance, so microphone and level do not matter),
+  averaged over 50 ms windows at 7 offsets from -120 ms to +120 ms of the frame;
+* the frame energy in dB under the utterance's 90th percentile at the same offsets;
+* the phone-driven opening fraction of the viseme driver at -2 .. +2 frames.
+
+A linear model (ridge regression, Hoerl & Kennard 1970) of those 180 numbers, trained by
+``scripts/train_opening.py`` on pairs of (speech, tracked real opening) from talking videos; its
+weights ship in ``twintake/data/opening_ridge.npz``. The prediction is expanded around the
+training mean by the ratio of the real to the predicted standard deviation (a ridge model shrinks
+towards the mean, which would leave loud syllables under-open).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TwintakeError
+from ..speech.analysis import resample
+
+__all__ = ["OpeningModel", "opening_features", "spectral_features", "phone_context", "log_mel_100hz", "DEFAULT_MODEL", "N_FEATURES"]
+
+#: The shipped model (trained by ``scripts/train_opening.py``).
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "opening_ridge.npz"
+
+_RATE = 16000
+_N_FFT, _WIN, _HOP = 512, 400, 160
+_N_MELS, _FMIN, _FMAX = 24, 80.0, 7600.0
+#: Context offsets (10 ms frames) and the half-width of the window averaged at each.
+_OFFSETS = (-12, -8, -4, 0, 4, 8, 12)
+_HALF = 2
+#: Phone-driven opening at these frame offsets.
+_PHONE_OFFSETS = (-2, -1, 0, 1, 2)
+N_FEATURES = (_N_MELS + 1) * len(_OFFSETS) + len(_PHONE_OFFSETS)
+
+
+def _htk_mel(f):
+    return 2595.0 * np.log10(1.0 + np.asarray(f, np.float64) / 700.0)
+
+
+@functools.lru_cache(maxsize=1)
+def _filterbank() -> np.ndarray:
+    """(24, 257) float64 triangular HTK-mel filters (unit peak), 80-7600 Hz."""
+    edges_mel = np.linspace(_htk_mel(_FMIN), _htk_mel(_FMAX), _N_MELS + 2)
+    edges = 700.0 * (10.0 ** (edges_mel / 2595.0) - 1.0)
+    hz = np.linspace(0, _RATE / 2, _N_FFT // 2 + 1)
+    lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    return np.maximum(0.0, np.minimum((hz - lo) / (mid - lo), (hi - hz) / (hi - mid)))
+
+
+def log_mel_100hz(samples: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """Natural-log mel power spectrogram at 100 frames per second.
+
+    Args:
+        samples: (S,) float mono audio in [-1, 1].
+        sample_rate_hz: its rate (resampled to 16 kHz).
+    Returns:
+        (T, 24) float64, frame ``j`` centred at ``j * 10`` ms (the signal is padded by half a
+        window at both ends), ``T = 1 + S_16k // 160``.
+    """
+    x = resample(np.asarray(samples, np.float32), int(sample_rate_hz), _RATE).astype(np.float64)
+    x = np.pad(x, (_N_FFT // 2, _N_FFT // 2))
+    n = 1 + (len(x) - _N_FFT) // _HOP
+    win = np.zeros(_N_FFT)
+    pad = (_N_FFT - _WIN) // 2
+    win[pad:pad + _WIN] = np.hanning(_WIN + 1)[:-1]
+    idx = np.arange(_N_FFT)[None, :] + _HOP * np.arange(n)[:, None]
+    spec = np.abs(np.fft.rfft(x[idx] * win, axis=1)) ** 2
+    return np.log(spec @ _filterbank().T + 1e-10)
+
+
+def spectral_features(samples: np.ndarray, sample_rate_hz: int, fps: float, n_frames: int) -> np.ndarray:
+    """The spectral part of the regression's inputs for every output frame (the whole utterance
+    at once: each band is normalised over it).
+
+    Args:
+        samples: (S,) float mono speech.
+        sample_rate_hz: its rate, Hz.
+        fps: output frame rate; frame ``i`` is centred at ``(i + 0.5) / fps`` seconds.
+        n_frames: T, output frames.
+    Returns:
+        (T, 175) float64: 24 normalised log-mel bands + energy at 7 offsets.
+    """
+    mel = log_mel_100hz(samples, sample_rate_hz)  # (M, 24)
+    energy = np.log(np.exp(mel).sum(1) + 1e-10)
+    energy = (energy - np.percentile(energy, 90)) / 5.0
+    mel = (mel - mel.mean(0)) / (mel.std(0) + 1e-6)
+    feats = np.concatenate([mel, energy[:, None]], 1)  # (M, 25)
+    # running mean over 2*_HALF+1 frames, sampled at each frame's offsets
+    m = len(feats)
+    csum = np.concatenate([np.zeros((1, feats.shape[1])), np.cumsum(feats, 0)])
+    centre = np.rint((np.arange(n_frames) + 0.5) / fps * 100.0).astype(int)
+    cols = []
+    for off in _OFFSETS:
+        a = np.clip(centre + off - _HALF, 0, m - 1)
+        b = np.clip(centre + off + _HALF, 0, m - 1) + 1
+        cols.append((csum[b] - csum[a]) / (b - a)[:, None])
+    return np.concatenate(cols, 1)
+
+
+def phone_context(phone_open: np.ndarray) -> np.ndarray:
+    """(T + 4,) phone-driven opening fractions of frames ``-2 .. T + 1`` -> (T, 5) float64, the
+    values at -2 .. +2 frames of each of the T frames."""
+    ph = np.asarray(phone_open, np.float64)
+    n = len(ph) - 4
+    return np.stack([ph[2 + o: 2 + o + n] for o in _PHONE_OFFSETS], 1)
+
+
+def opening_features(samples: np.ndarray, sample_rate_hz: int, fps: float, n_frames: int,
+                     phone_open: np.ndarray) -> np.ndarray:
+    """All the regression's inputs for every output frame.
+
+    Args:
+        samples, sample_rate_hz, fps, n_frames: as :func:`spectral_features`.
+        phone_open: (T,) float, the phone-driven opening as a fraction of the person's range.
+    Returns:
+        (T, :data:`N_FEATURES`) float64.
+    """
+    ph = np.pad(np.asarray(phone_open, np.float64), 2, mode="edge")
+    return np.concatenate([spectral_features(samples, sample_rate_hz, fps, n_frames), phone_context(ph)], 1)
+
+
+@dataclass
+class OpeningModel:
+    """A fitted ridge regression from :func:`opening_features` to the opening fraction.
+
+    Attributes:
+        mean, std: (F,) float64 feature standardisation.
+        weights: (F + 1,) float64 (the last one the intercept).
+        centre: mean of the training targets; predictions are expanded around it by ``spread``.
+        spread: std of the training targets / std of the fitted predictions (>= 1).
+        info: free-form training notes (videos, frames, cross-validated correlation).
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    weights: np.ndarray
+    centre: float
+    spread: float
+    info: str = ""
+
+    @classmethod
+    def fit(cls, features: np.ndarray, target: np.ndarray, ridge: float = 300.0, info: str = "") -> "OpeningModel":
+        """Fit on (N, F) features and (N,) opening fractions (NaN rows are dropped)."""
+        ok = np.isfinite(target) & np.isfinite(features).all(1)
+        x, y = features[ok], target[ok]
+        mean, std = x.mean(0), x.std(0) + 1e-6
+        a = np.hstack([(x - mean) / std, np.ones((len(x), 1))])
+        reg = ridge * np.eye(a.shape[1])
+        reg[-1, -1] = 0.0
+        w = np.linalg.solve(a.T @ a + reg, a.T @ y)
+        pred = a @ w
+        spread = float(max(1.0, np.std(y) / max(np.std(pred), 1e-6)))
+        return cls(mean, std, w, float(np.mean(y)), spread, info)
+
+    def predict(self, features: np.ndarray, expand: bool = True) -> np.ndarray:
+        """(T, F) features -> (T,) float64 opening fractions (not clipped)."""
+        a = (np.asarray(features, np.float64) - self.mean) / self.std
+        p = a @ self.weights[:-1] + self.weights[-1]
+        return self.centre + self.spread * (p - self.centre) if expand else p
+
+    def save(self, path: str | Path) -> None:
+        np.savez(path, mean=self.mean, std=self.std, weights=self.weights, centre=self.centre,
+                 spread=self.spread, info=np.array(self.info), n_features=N_FEATURES)
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_MODEL) -> "OpeningModel":
+        """Load a model written by :meth:`save`.
+
+        Raises:
+            TwintakeError: the file is missing or was made for other features.
+        """
+        return _load(str(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> OpeningModel:
+    try:
+        d = np.load(path)
+    except OSError as e:
+        raise TwintakeError(f"opening model {path} could not be read ({e}); "
+                            "retrain it with scripts/train_opening.py") from None
+    if int(d["n_features"]) != N_FEATURES:
+        raise TwintakeError(f"opening model {path} has {int(d['n_features'])} features, this version "
+                            f"computes {N_FEATURES}: retrain it with scripts/train_opening.py")
+    return OpeningModel(d["mean"], d["std"], d["weights"], float(d["centre"]), float(d["spread"]), str(d["info"]))
