@@ -54,6 +54,12 @@ SLOW = frozenset({
     "tests/test_web.py::test_page_makes_a_video_of_typed_text",
     "tests/test_web.py::test_page_shows_one_readable_error_for_a_photo_without_a_face",
     "tests/test_web.py::test_cancel_stops_the_job_and_frees_the_worker",
+    # the page under real use (issue 19): a job each, watched and cancelled in Chromium
+    "tests/test_web_visits.py::test_long_text_is_refused_before_it_queues",  # 11 s server start
+    "tests/test_web_visits.py::test_second_visitor_sees_queue_position_and_wait",
+    "tests/test_web_visits.py::test_progress_is_shown_next_to_the_buttons_during_speech",
+    "tests/test_web_visits.py::test_cancel_during_speech_synthesis_within_a_second",
+    "tests/test_web_visits.py::test_files_are_private_and_deleted_when_the_visit_ends",  # waits for the sweep
     "tests/test_video_report.py",  # 16 s
     # text to video, streamed: TTS of six sentences and a render each (~10-25 s)
     "tests/test_streaming.py::test_rendering_starts_before_the_speech_is_finished",

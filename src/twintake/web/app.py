@@ -43,7 +43,7 @@ from .session import (
 )
 from .status import CHARS_PER_S, done_status, error_status, job_status, voice_choices
 
-__all__ = ["WebOptions", "WebRuntime", "build_app", "serve", "CSS"]
+__all__ = ["WebOptions", "WebRuntime", "build_app", "CSS"]
 
 log = logging.getLogger(__name__)
 
@@ -454,9 +454,3 @@ def _fps(source: Path, factor: int, probe) -> float | None:
         rate = 25.0 if info.is_image else float(info.video.fps)
     return rate * factor
 
-
-def serve(options: WebOptions | None = None, *, block: bool = True):
-    """Start the web app behind its guard (see :func:`twintake.web.server.serve`)."""
-    from .server import serve as _serve
-
-    return _serve(options, block=block)
