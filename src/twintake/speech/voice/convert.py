@@ -17,6 +17,8 @@ __all__ = ["DEFAULT_METHOD", "convert", "convert_many", "WorldConverter"]
 log = logging.getLogger(__name__)
 
 DEFAULT_METHOD = "mvn"
+#: D4C aperiodicity on every 2nd 5 ms frame, interpolated between (see :func:`.world.analyze`).
+AP_EVERY = 2
 
 
 def convert_many(chunks: Sequence[np.ndarray], rate: int, profile, *, method: str = DEFAULT_METHOD,
@@ -40,7 +42,8 @@ def convert_many(chunks: Sequence[np.ndarray], rate: int, profile, *, method: st
     from .world import (N_CODED, VC_RATE, active_frames, analyze, cepstral_stats, code, convert_features,
                             estimate_warp, synthesize_world, warp_envelope)
 
-    feats = [analyze(resample(c, rate, VC_RATE), VC_RATE) if len(c) > VC_RATE // 20 else None for c in chunks]
+    feats = [analyze(resample(c, rate, VC_RATE), VC_RATE, ap_every=AP_EVERY) if len(c) > VC_RATE // 20 else None
+             for c in chunks]
     voiced = [np.log(f.f0[f.f0 > 0]) for f in feats if f is not None]
     lf0 = np.concatenate(voiced) if voiced else np.zeros(0)
     stats = (float(lf0.mean()), float(lf0.std())) if lf0.size > 10 else None

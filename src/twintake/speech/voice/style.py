@@ -19,7 +19,8 @@ import numpy as np
 from ...errors import SpeechError
 from ...types import Phone
 
-__all__ = ["STYLE_DIM", "PACK_ROWS", "shipped_packs", "make_pack", "synthesize_style", "style_chunks",
+__all__ = ["STYLE_DIM", "PACK_ROWS", "shipped_packs", "make_pack", "synthesize_style", "synthesize_style_many",
+           "style_chunks",
            "phonemize"]
 
 STYLE_DIM = 256
@@ -93,6 +94,19 @@ def synthesize_style(phonemes: str, pack: np.ndarray, speed: float = 1.0,
     else:
         durations = np.full(len(symbols) + 2, max(1, len(audio) // SAMPLES_PER_FRAME // (len(symbols) + 2)))
     return audio, _phones_from_durations(["_", *symbols, "_"], durations, len(audio), to_arpabet)
+
+
+def synthesize_style_many(phonemes: list[str], pack: np.ndarray, speed: float = 1.0) -> list[np.ndarray]:
+    """24 kHz audio of several phoneme strings with one pack, two at a time (Kokoro's session
+    runs one thread per call, so two calls use both cores of a 2-core machine)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..tts.kokoro import PARALLEL_CALLS
+
+    if len(phonemes) < 2 or PARALLEL_CALLS < 2:
+        return [synthesize_style(p, pack, speed)[0] for p in phonemes]
+    with ThreadPoolExecutor(max_workers=PARALLEL_CALLS, thread_name_prefix="twintake-style") as pool:
+        return [a for a, _ in pool.map(lambda p: synthesize_style(p, pack, speed), phonemes)]
 
 
 def phonemize(sentence: str, lang: str) -> list[str]:
