@@ -71,10 +71,11 @@ def main() -> None:
                 page.locator("#generate").click()
             rows = [{"visitor": i + 1} for i in range(len(pages))]
             for i, page in enumerate(pages):
-                page.wait_for_function("() => document.querySelector('#status').innerText.trim().length > 0")
+                page.wait_for_function("() => /Waiting|Making|Error/.test(document.querySelector('#status').innerText)")
                 rows[i]["feedback_s"] = round(time.monotonic() - clicked[i], 2)
-                text = page.locator("#status").inner_text()
-                m = re.search(r"\((\d+)\).*?about (.+?) before it starts", text.replace("\n", " "))
+                text = page.locator("#status").inner_text().replace("\n", " ")
+                rows[i]["first_status"] = text[:60]
+                m = re.search(r"\((\d+)\).*?about (.+?) before it starts", text)
                 rows[i]["position"] = int(m.group(1)) if m else 0
                 rows[i]["announced_wait"] = m.group(2) if m else "0 s"
             done = [False] * len(pages)
@@ -91,15 +92,16 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(30)
-    order = sorted(range(len(rows)), key=lambda i: rows[i]["position"])
-    for i, j in zip(order, jobs):  # jobs were queued in click order = position order
-        rows[i].update(queue_s=j["queue_s"], run_s=j["run_s"], state=j["state"])
+    for r in rows:  # the page's own report: "made in 9 s after 16 s in the queue"
+        m = re.search(r"made in (.+?) after (.+?) in the queue", r.get("result", ""))
+        r["ran"], r["queued"] = (m.group(1), m.group(2)) if m else ("-", "-")
     print(f"server start {start_s:.1f} s; {len(rows)} visitors; all done after {wall_s:.1f} s")
-    print("| visitor | first feedback | place shown | wait announced | queued | ran | result |")
+    print("| visitor | first feedback | first status | place shown | wait announced | queued | ran |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['visitor']} | {r['feedback_s']} s | {r['position'] or 'running'} | {r['announced_wait']} | "
-              f"{r.get('queue_s', 0):.1f} s | {r.get('run_s', 0):.1f} s | {r.get('result', '')} |")
+        print(f"| {r['visitor']} | {r['feedback_s']} s | {r['first_status']} | {r['position'] or '-'} | "
+              f"{r['announced_wait']} | {r['queued']} | {r['ran']} |")
+    print("operator's list (queued s, ran s, state):", [(j["queue_s"], j["run_s"], j["state"]) for j in jobs])
 
 
 if __name__ == "__main__":
