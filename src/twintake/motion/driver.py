@@ -36,6 +36,9 @@ from .opening import DEFAULT_MODEL, OpeningModel, phone_context, spectral_featur
 from .shapes import MouthModel
 from .visemes import VISEMES, viseme_of
 
+#: Standard deviation of the Gaussian smoothing of the spectral opening, frames (a per-frame
+#: regression flickers; one frame of smoothing removes one-frame pops without a visible lag).
+_SMOOTH_FRAMES = 1.0
 #: Pseudo-count for blending a learned viseme shape with the generic one.
 _PRIOR_FRAMES = 8.0
 
@@ -260,6 +263,23 @@ class VisemeDriver:
         name = self.options.opening_model
         return OpeningModel.load(DEFAULT_MODEL if name == "default" else name)
 
+    def _spectral_opening(self, speech: Speech, model: MouthModel, shapes: VisemeShapes, fps: float,
+                          amount: np.ndarray, spectral: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """(stop - start,) opening fractions of the spectral model, Gaussian-smoothed over
+        :data:`_SMOOTH_FRAMES` (computed on a margin around the block, so a block equals the same
+        frames of the whole track)."""
+        n = len(amount)
+        r = int(np.ceil(3 * _SMOOTH_FRAMES))
+        a, b = max(0, start - r), min(n, stop + r)
+        c, d = max(0, a - 2), min(n, b + 2)
+        ph = self.phone_opening(speech, model, shapes, fps, amount[c:d], start=c)
+        ph = np.pad(ph, (2 - (a - c), 2 - (d - b)), mode="edge")
+        pred = self.opening_model().predict(np.concatenate([spectral[a:b], phone_context(ph)], 1))
+        # edge padding where the block meets the track's ends, as the whole track would see it
+        pred = np.pad(pred, (r - (start - a), r - (b - stop)), mode="edge")
+        k = np.exp(-0.5 * (np.arange(-r, r + 1) / _SMOOTH_FRAMES) ** 2)
+        return np.clip(np.convolve(pred, k / k.sum(), mode="valid"), 0.0, 1.0)
+
     @staticmethod
     def phone_opening(speech: Speech, model: MouthModel, shapes: VisemeShapes, fps: float,
                       amount: np.ndarray, start: int = 0) -> np.ndarray:
@@ -298,11 +318,7 @@ class VisemeDriver:
         if isinstance(model, MouthModel):  # (the photo renderer drives a 2-D stand-in: phones only)
             up, down, frac = loud_open[start:stop].T
             if spectral is not None:
-                a, b = max(0, start - 2), min(n, stop + 2)
-                ph = self.phone_opening(speech, model, shapes, fps, amount[a:b], start=a)
-                ph = np.pad(ph, (2 - (start - a), 2 - (b - stop)), mode="edge")
-                feats = np.concatenate([spectral[start:stop], phone_context(ph)], 1)
-                frac = np.clip(self.opening_model().predict(feats), 0.0, 1.0)
+                frac = self._spectral_opening(speech, model, shapes, fps, amount, spectral, start, stop)
             lo, hi = model.open_range
             direction, op_rest = model.opening_direction()
             op = op_rest + (out - model.rest) @ model.opening_gradient()

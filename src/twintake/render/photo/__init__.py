@@ -164,7 +164,9 @@ class PhotoPlanner:
         self.speech = dataclasses.replace(speech, phones=list(speech.phones))
         self.animator = animator
         self.fps = float(fps)
-        self.driver = driver or DriverOptions()
+        # the spectral opening model is for videos (measured against real mouths there); on a
+        # photo it left the mouth parted in pauses, so photos keep the phone-driven opening
+        self.driver = dataclasses.replace(driver or DriverOptions(), opening_model="none")
         n = self.n_frames = max(1, int(round(speech.duration_s * fps)))
         self.scale = VisemeDriver(self.driver).articulation_scale(self.speech, self.fps, n)
         active = self.scale[1]
