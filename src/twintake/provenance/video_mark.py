@@ -1,30 +1,39 @@
-"""The invisible frame mark: a blind per-cell quantization-index mark on a coarse luma grid,
-held still where the picture is still.
+"""The invisible frame mark: a blind quantization-index mark on a coarse luma grid, held still
+where the picture is still and carried by the moving cells where it moves.
 
 The frame is seen as a 32 x 32 grid of cells (whatever its size or aspect; an area rescale lands
 on the same cells). Each of the 108 coded payload bits (:mod:`.payload`) owns 9 or 10 cells
-scattered over the frame. Every cell carries its bit times its chip (+-1, balanced per bit) by
-dither modulation (a quantization-index mark, Chen & Wornell, IEEE Trans. Inf. Theory 47(4),
-2001): its mean luma is moved to the nearest point of one of two interleaved lattices of step
-:data:`STEP` levels (a per-cell dither, plus half a step for -1) by a smooth luma offset
-(bilinear between cell centres, the same on R, G and B, so chroma is untouched).
+scattered over the frame, each with a chip (+-1, balanced per bit). Two marks share the cells
+(dither modulation, a quantization-index mark; Chen & Wornell, IEEE Trans. Inf. Theory 47(4),
+2001), both by a smooth luma offset (bilinear between cell centres, the same on R, G and B, so
+chroma is untouched):
 
-The offsets are **held**: fitted on the first frame, then changed only for a cell whose own
-content changed by more than :data:`NOISE_LEVELS` since its offset was set and pushed it more
-than :data:`DRIFT` off its lattice point (looked at every :data:`REFIT_FRAMES` frames). A still
-background therefore carries exactly the same offsets in every frame - it cannot shimmer - and
-an H.264 encoder keeps an unchanging pattern through its reference frames (measured on a real
-clip: a fixed 32 x 32 pattern keeps ~88 % of its amplitude through a CRF 28 re-encode, the same
-pattern redrawn every other frame ~28 %; docs/provenance.md). Moving cells take up changes
-where the motion masks them.
+* **per cell, held** - a still cell's mean luma sits on one of two interleaved lattices of step
+  :data:`STEP` (a per-cell dither, plus half a step where its bit times its chip is -1). Its
+  offset is fitted on the first frame and then held: refitted only when the cell's own content
+  changed by more than :data:`NOISE_LEVELS` and pushed it more than :data:`DRIFT` off its
+  lattice point. A still background therefore carries exactly the same offsets in every frame
+  (it cannot shimmer), and an H.264 encoder keeps an unchanging pattern through its reference
+  frames (~88 % of a fixed 32 x 32 pattern through CRF 28; docs/provenance.md).
+* **per bit, carried by the movers** - a cell whose content moved more than
+  :data:`MOVE_LEVELS` from the first frame becomes a *mover* for good. Where at least
+  :data:`GROUP_SHARE` of a bit's cells are movers, the movers are refitted every
+  :data:`REFIT_FRAMES` frames so that the bit's *group projection* - the mean of chip x cell
+  luma over all its cells, held ones included - sits on the bit's lattice of step
+  :data:`GROUP_STEP` (spread-transform dither modulation). Averaging over the cells before
+  quantizing is what survives a re-encode of moving content: x264 re-codes moving blocks with
+  errors of a level or more per cell, which a per-cell lattice of 2 levels cannot take, but
+  which averages down over a bit's cells. The held cells keep their offsets; motion masks the
+  movers' changes.
 
-Detection is blind: the Y plane of each frame is area-averaged to the grid; each cell's ``cos``
-of its phase on its lattice is averaged over the frames; a bit's soft value is the mean of its
-cells' values times their chips, each cell weighted by how still its luma was over the frames
-(moving content keeps little of a mark through a re-encode); the Viterbi decoder of
-:mod:`.payload` turns the 108 soft values into the payload. It counts as found when the
-twintake mark and the CRC decode exactly and the confidence reaches
-:attr:`MarkDetector.THRESHOLD`. See ``docs/provenance.md`` for the measures.
+Detection is blind: the Y plane of each frame is area-averaged to the grid; per cell, the
+``cos`` of its phase on its lattice is averaged over the frames; per bit, the ``cos`` of its
+group projection's phase is averaged too. A bit's soft value is a weighted mean of its cells'
+values times their chips (each weighted by how still its luma was over the frames) and of its
+group value (weighted by how much of the bit moved); the Viterbi decoder of :mod:`.payload`
+turns the 108 soft values into the payload. It counts as found when the twintake mark and the
+CRC decode exactly and the confidence reaches :attr:`MarkDetector.THRESHOLD`. See
+``docs/provenance.md`` for the measures.
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ __all__ = ["FrameMarker", "MarkDetector", "MarkReport", "luma_of_frame", "GRID",
 
 GRID = 32
 #: Lattice step of a cell's mean luma, in levels (a cell moves by at most half of it).
-STEP = 2.0
+STEP = 1.6
 #: Largest luma offset at a cell centre, in levels.
 MAX_LEVEL = 4.0
 #: How far (levels) moving content may push a cell's mean off its lattice point before its
@@ -47,10 +56,19 @@ MAX_LEVEL = 4.0
 DRIFT = STEP / 8
 #: Change of a cell's mean luma (levels) counted as noise, not motion: such cells keep their offsets.
 NOISE_LEVELS = 0.3
-#: Frames between two looks for moved content.
-REFIT_FRAMES = 4
+#: Frames between two looks for moved content (and two refits of the movers).
+REFIT_FRAMES = 2
 #: Temporal variance of a cell's mean luma (levels^2) at which the detector halves its weight.
 STILL_VAR = 1.0
+#: Lattice step of a bit's group projection (mean of chip x cell luma over its cells), levels.
+GROUP_STEP = 2.0
+#: Change of a cell's mean luma from the first frame (levels) that makes it a mover for good.
+MOVE_LEVELS = 2.0
+#: Share of a bit's cells that must be movers before they carry its group projection (fewer
+#: movers would need offsets over :data:`MOVER_LEVEL`).
+GROUP_SHARE = 0.5
+#: Largest offset of a mover at its cell centre, levels.
+MOVER_LEVEL = 2.5
 _SEED = 0x7A1E_0002
 
 
@@ -70,6 +88,14 @@ def _layout() -> tuple[np.ndarray, np.ndarray]:
 
 
 _OWNER, _CHIPS = _layout()
+_SIZE = np.bincount(_OWNER, minlength=CODED_BITS).astype(np.float64)  # cells per bit
+#: Where each bit's group lattice starts, in steps (for a 0 bit; a 1 bit adds half a step).
+_GROUP_DITHER = np.random.default_rng(_SEED + 3).random(CODED_BITS)
+
+
+def _group_projection(cells: np.ndarray) -> np.ndarray:
+    """(108,) mean of chip x value over each bit's cells, for (GRID*GRID,) cell values."""
+    return np.bincount(_OWNER, weights=_CHIPS * cells, minlength=CODED_BITS) / _SIZE
 
 #: BT.709 luma weights: what the H.264 encoder (:class:`twintake.media.VideoWriter`) stores as Y.
 _LUMA_709 = np.array([0.2126, 0.7152, 0.0722], np.float32)
@@ -121,13 +147,14 @@ def luma_of_frame(frame) -> np.ndarray:
 class FrameMarker:
     """A frame filter ``marker(image, index) -> image`` that marks every frame with ``job_id``.
 
-    Dither modulation per grid cell (a quantization-index watermark; Chen & Wornell, IEEE
-    Trans. Inf. Theory 47(4), 2001) with held offsets: fitted on the first frame, then refitted
-    only for cells whose own content changed and drifted more than :data:`DRIFT` off their
-    lattice point. Frames must come in order (one marker per output video); a new frame size
-    starts a new fit. The offset at a cell centre is at most :data:`MAX_LEVEL` levels (pixels
-    change by at most that plus one); a frame costs two saturating uint8 additions, plus a
-    grid average every :data:`REFIT_FRAMES` frames and a redraw when some cell was refitted.
+    Two dither-modulation marks on the grid (module docstring): per cell, with offsets fitted on
+    the first frame and held (refitted only for cells whose own content changed and drifted more
+    than :data:`DRIFT` off their lattice point); and per bit, a group projection carried by the
+    cells that moved (refitted every :data:`REFIT_FRAMES` frames). Frames must come in order
+    (one marker per output video); a new frame size starts a new fit. Offsets are at most
+    :data:`MAX_LEVEL` levels at a cell centre (:data:`MOVER_LEVEL` for movers); a frame costs
+    two saturating uint8 additions, plus a grid average every :data:`REFIT_FRAMES` frames and a
+    redraw when some offset changed.
 
     Args:
         job_id: the 24-bit job id carried with the twintake mark.
@@ -143,13 +170,18 @@ class FrameMarker:
         self.step = float(step or STEP)
         self._bits = encode(self.job_id)
         self._start = _cell_offsets(self._bits).reshape(GRID, GRID)
+        self._group_start = _GROUP_DITHER + np.where(self._bits > 0, 0.0, 0.5)
         self._shape: tuple[int, ...] | None = None
         self._offsets = np.zeros((GRID, GRID), np.float32)  # levels at the cell centres
         self._target = np.zeros((GRID, GRID))
         self._ref = np.zeros((GRID, GRID), np.float32)  # host cell luma when each cell was last fitted
+        self._first = np.zeros((GRID, GRID), np.float32)  # host cell luma on the first frame
+        self._moving = np.zeros((GRID, GRID), bool)  # cells that moved more than MOVE_LEVELS
+        self._carry = np.zeros((GRID, GRID), bool)  # movers carrying their bit's group projection
         self._add: np.ndarray | None = None
         self._sub: np.ndarray | None = None
         self._noise: np.ndarray | None = None
+        self._count = 0
         self.refits = 0  # frames on which some offsets changed (after the first)
 
     def _setup(self, image: np.ndarray) -> None:
@@ -172,24 +204,51 @@ class FrameMarker:
             o = np.clip(o + (self._target - host - self._response(o)) / self._self_gain, -MAX_LEVEL, MAX_LEVEL)
         self._offsets = o.astype(np.float32)
         self._ref = host.copy()
+        self._first = host.copy()
+        self._moving = np.zeros((GRID, GRID), bool)
+        self._carry = np.zeros((GRID, GRID), bool)
 
-    def _refit(self, host: np.ndarray) -> np.ndarray | None:
-        """Refit the cells whose own content moved them off their lattice point; returns the
-        (GRID, GRID) bool of the cells refitted, or None. A cell whose content did not change
-        keeps its offset (a still background stays still), even when a neighbour's new offset
-        leaks into it."""
+    def _carry_groups(self, host: np.ndarray) -> bool:
+        """Refit the movers of the bits with enough of them so that each such bit's group
+        projection (held cells included) sits on the bit's lattice point nearest to where it
+        would be without the movers' offsets; returns whether any offset was set."""
+        mv = self._moving.reshape(-1)
+        mv = mv & (np.bincount(_OWNER, weights=mv, minlength=CODED_BITS) >= GROUP_SHARE * _SIZE)[_OWNER]
+        self._carry = mv.reshape(GRID, GRID)
+        if not mv.any():
+            return False
+        movers = np.maximum(np.bincount(_OWNER, weights=mv, minlength=CODED_BITS), 1.0)
+        gain, h = self._self_gain.reshape(-1), host.reshape(-1)
+        o = np.where(mv, 0.0, self._offsets.reshape(-1))
+        target = None
+        for _ in range(3):  # Jacobi steps again (the movers' offsets leak into their neighbours)
+            p = _group_projection(h + self._response(o.reshape(GRID, GRID)).reshape(-1))
+            if target is None:
+                target = (np.round(p / GROUP_STEP - self._group_start) + self._group_start) * GROUP_STEP
+            share = (target - p) * _SIZE / movers  # each mover's part of the bit's correction
+            o = np.where(mv, np.clip(o + _CHIPS * share[_OWNER] / gain, -MOVER_LEVEL, MOVER_LEVEL), o)
+        self._offsets = o.reshape(GRID, GRID).astype(np.float32)
+        return True
+
+    def _refit(self, host: np.ndarray) -> bool:
+        """Carry the movers' groups, then refit the other cells whose own content moved them
+        off their lattice point; returns whether any offset changed. A cell whose content did
+        not change keeps its offset (a still background stays still), even when a neighbour's
+        new offset leaks into it."""
+        self._moving |= np.abs(host - self._first) > MOVE_LEVELS
+        carried = self._carry_groups(host)
         resp = self._response(self._offsets)
         bad = np.abs(host + resp - self._target) > DRIFT * self.step / STEP
-        bad &= np.abs(host - self._ref) > NOISE_LEVELS
+        bad &= (np.abs(host - self._ref) > NOISE_LEVELS) & ~self._carry
         if not bad.any():
-            return None
+            return carried
         target = _nearest(host, self._start, self.step)  # the point nearest the new content: least offset
         leak = resp - self._self_gain * self._offsets
         new = np.clip((target - host - leak) / self._self_gain, -MAX_LEVEL, MAX_LEVEL)
         self._offsets = np.where(bad, new, self._offsets).astype(np.float32)
         self._target = np.where(bad, target, self._target)
         self._ref = np.where(bad, host, self._ref)
-        return bad
+        return True
 
     def _render(self, image: np.ndarray) -> None:
         """The offsets as two full-size uint8 images (positive and negative parts): bilinear
@@ -221,8 +280,7 @@ class FrameMarker:
         else:
             self._count += 1
             if self._count % REFIT_FRAMES == 0:
-                changed = self._refit(_to_grid(image))
-                if changed is not None:
+                if self._refit(_to_grid(image)):
                     self.refits += 1
                     self._render(image)
         return cv2.subtract(cv2.add(image, self._add), self._sub)
@@ -268,6 +326,7 @@ class MarkDetector:
         self._step = float(step or STEP)
         self._phase = np.random.default_rng(_SEED + 1).random(GRID * GRID)  # per-cell dither
         self._cos = np.zeros(GRID * GRID)
+        self._group_cos = np.zeros(CODED_BITS)
         self._sum = np.zeros(GRID * GRID)
         self._sq = np.zeros(GRID * GRID)
         self.frames = 0
@@ -277,20 +336,25 @@ class MarkDetector:
         (:func:`luma_of_frame`), any size."""
         g = _to_grid(image).reshape(-1).astype(np.float64)
         self._cos += np.cos(2 * np.pi * (g / self._step - self._phase))
+        self._group_cos += np.cos(2 * np.pi * (_group_projection(g) / GROUP_STEP - _GROUP_DITHER))
         self._sum += g
         self._sq += g * g
         self.frames += 1
 
     def soft_bits(self) -> np.ndarray:
         """(108,) soft values of the coded bits in [-1, 1] (+ = bit 0): each cell's mean
-        ``cos`` over the frames times its chip, averaged over the bit's cells, each weighted by
-        how still it was (moving content carries little of the mark through a re-encode)."""
+        ``cos`` over the frames times its chip, weighted by how still it was (w = 1 / (1 +
+        variance / :data:`STILL_VAR`): a still cell keeps its lattice through a re-encode), and
+        the bit's mean group ``cos``, weighted by how much of the bit moved (the sum of 1 - w
+        over its cells: the movers carry it)."""
         n = max(self.frames, 1)
         mean = self._sum / n
         var = np.maximum(self._sq / n - mean * mean, 0.0)
         w = 1.0 / (1.0 + var / STILL_VAR)
+        moved = np.bincount(_OWNER, weights=1.0 - w, minlength=CODED_BITS)
         num = np.bincount(_OWNER, weights=w * _CHIPS * self._cos / n, minlength=CODED_BITS)
-        return num / np.maximum(np.bincount(_OWNER, weights=w, minlength=CODED_BITS), 1e-9)
+        num += moved * self._group_cos / n
+        return num / np.maximum(np.bincount(_OWNER, weights=w, minlength=CODED_BITS) + moved, 1e-9)
 
     def result(self, expected: int | None = None) -> MarkReport:
         """Decode what was added (``expected``: a job id to measure bit accuracy against)."""
