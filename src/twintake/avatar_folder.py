@@ -12,7 +12,8 @@ An avatar folder holds::
     voice.npz     the voice profile (when a usable voice reference was given or found)
 
 ``avatar.json`` may hold ``"defaults"``: render settings (``enhance``, ``enhancer_model``,
-``fps``) that ``say`` uses when the call does not set them.
+``fps``, ``lipsync_backend``, ``lipsync_checkpoint``, ``device``) that ``say`` uses when the call
+does not set them.
 
 Folders are written to a temp folder beside the target and renamed when complete.
 """
@@ -42,7 +43,7 @@ MANIFEST = "avatar.json"
 
 
 #: Render settings an avatar may store as its defaults (fields of :class:`LipsyncOptions`).
-DEFAULT_KEYS = ("enhance", "enhancer_model", "fps")
+DEFAULT_KEYS = ("enhance", "enhancer_model", "fps", "lipsync_backend", "lipsync_checkpoint", "device")
 
 
 def check_defaults(defaults: dict | None) -> dict:
@@ -56,14 +57,19 @@ def check_defaults(defaults: dict | None) -> dict:
     unknown = sorted(set(d) - set(DEFAULT_KEYS))
     if unknown:
         raise AvatarError(f"unknown avatar default(s) {', '.join(unknown)}: use {', '.join(DEFAULT_KEYS)}")
-    if "enhancer_model" in d:
-        d["enhancer_model"] = str(Path(d["enhancer_model"]).resolve())
+    for key in ("enhancer_model", "lipsync_checkpoint"):
+        if key in d:
+            d[key] = str(Path(d[key]).resolve())
     if "fps" in d:
         try:
             d["fps"] = float(d["fps"])
         except (TypeError, ValueError):
             raise AvatarError(f"avatar default fps {d['fps']!r} is not a number") from None
-    LipsyncOptions(**d)  # raises BackendError for a bad enhance / enhancer_model
+    o = LipsyncOptions(**d)  # raises BackendError for a bad enhance / enhancer_model / lip-sync backend
+    if o.lipsync_checkpoint is not None:  # a wrong checkpoint fails before the preparation starts
+        from .render.neural import make_lipsync
+
+        make_lipsync(o.lipsync_backend, o.lipsync_checkpoint, o.device)
     return d
 
 
@@ -286,6 +292,9 @@ class AvatarFolder:
         fill = {k: stored[k] for k in DEFAULT_KEYS if stored.get(k) is not None and getattr(o, k) is None}
         if o.enhance == "none":
             fill.pop("enhancer_model", None)  # enhancement switched off for this call
+        if o.lipsync_backend == "twintake":  # the call chose the built-in lip-sync
+            fill.pop("lipsync_checkpoint", None)
+            fill.pop("device", None)
         return dataclasses.replace(o, **fill) if fill else o
 
 

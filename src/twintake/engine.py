@@ -15,15 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import BackendError
 from .face.tracker import invalid_ranges
 from .hooks import Progress
-from .media import check_output_path
+from .media import check_output_path, iter_frames_at
 from .options import LipsyncOptions
 from .prepare import PreparedVideo
 from .render.enhance import DEFAULT_ENHANCE, make_enhancer
 from .render.interpolate import interpolation_factor
 from .render.stream import Planner, StreamOptions, render_stream
-from .render.video import VideoCompositor, VideoPlanner
+from .render.neural import DEFAULT_LIPSYNC, make_lipsync
+from .render.video import VideoCompositor, VideoPlanner, timeline_frames
 from .render.video.timeline import base_timeline, loop_features
 from .types import RenderResult, Speech, TimeRange
 
@@ -64,6 +66,8 @@ def render_video(prep: PreparedVideo, speech: Speech, out: str | Path, options: 
     """
     o = options or LipsyncOptions()
     n_out = max(1, int(round(speech.duration_s * prep.fps)))
+    if planner is None and (o.lipsync_backend or DEFAULT_LIPSYNC) != DEFAULT_LIPSYNC:
+        return _render_neural(prep, speech, n_out, out, o, progress, frame_filters, exclude_radius)
 
     def plan(base: np.ndarray):
         return planner or VideoPlanner(speech, prep.model, prep.shapes, prep.descriptors, prep.track.valid, prep.pose,
@@ -73,11 +77,47 @@ def render_video(prep: PreparedVideo, speech: Speech, out: str | Path, options: 
     return _render_prepared(prep, plan, n_out, out, o, progress, frame_filters)
 
 
+def _render_neural(prep: PreparedVideo, speech: Speech, n_out: int, out, o: LipsyncOptions,
+                   progress: Progress | None, frame_filters, exclude_radius: int | None) -> RenderResult:
+    """:func:`render_video` with a neural lip-sync backend (``o.lipsync_backend``): its planner
+    and compositor on the same base timeline, enhancer and encoder. With ``exclude_radius`` (the
+    evaluation) each frame's identity reference is a source frame at least that far from it."""
+    backend = make_lipsync(o.lipsync_backend, o.lipsync_checkpoint, o.device)  # loads: fails before any work
+
+    def plan(base: np.ndarray):
+        return backend.planner(speech, prep.fps, n_out), speech
+
+    def compositor(timeline):
+        frames = timeline_frames(prep.source, timeline.base, prep.fps, timeline.fade_from, timeline.fade_alpha)
+        ref = ref_frames = None
+        if exclude_radius is not None:
+            ref = reference_frames(timeline.base, prep.track.valid, exclude_radius)
+            ref_frames = (f.image for f in iter_frames_at(prep.source, ref, fps=prep.fps))
+        return backend.compositor(frames, timeline.base, prep.track.landmarks, prep.track.valid, prep.track.width,
+                                  prep.track.height, reference=ref, reference_frames=ref_frames)
+
+    return _render_prepared(prep, plan, n_out, out, o, progress, frame_filters, compositor)
+
+
+def reference_frames(base: np.ndarray, valid: np.ndarray, radius: int) -> np.ndarray:
+    """(T,) int64: for each output frame, the valid source frame nearest to ``base[t] + radius +
+    1`` (or before ``base[t] - radius``) that is more than ``radius`` frames away from it (the
+    frame itself when no such frame exists)."""
+    ok = np.flatnonzero(valid)
+    out = np.asarray(base, np.int64).copy()
+    for t, b in enumerate(out):
+        far = ok[np.abs(ok - b) > radius]
+        if len(far):
+            out[t] = far[np.argmin(np.abs(far - (b + radius + 1)))]
+    return out
+
+
 def _render_prepared(prep: PreparedVideo, plan, n_base: int, out, o: LipsyncOptions, progress: Progress | None,
-                     frame_filters) -> RenderResult:
+                     frame_filters, make_compositor=None) -> RenderResult:
     """The video render shared by :func:`render_video` and :func:`render_video_stream`: the base
-    timeline laid out for ``n_base`` frames, ``plan(base) -> (planner, audio)``, the compositor,
-    the one frame loop, the result (as long as the frames the planner planned)."""
+    timeline laid out for ``n_base`` frames, ``plan(base) -> (planner, audio)``, the compositor
+    (``make_compositor(timeline)``, default the retrieval one), the one frame loop, the result
+    (as long as the frames the planner planned)."""
     progress = progress or Progress()
     out = check_output_path(out)
     fps = prep.fps  # motion and mouth selection run at the source's rate ...
@@ -88,9 +128,12 @@ def _render_prepared(prep: PreparedVideo, plan, n_base: int, out, o: LipsyncOpti
     base = timeline.base
     planner, audio = plan(base)
     t_plan = time.perf_counter() - t0
-    comp = VideoCompositor(prep.source, base, fps, prep.track.landmarks, prep.track.valid, prep.transforms,
-                           prep.descriptors, prep.bank, prep.box, prep.track.width, prep.track.height, o.composite,
-                           fade_from=timeline.fade_from, fade_alpha=timeline.fade_alpha)
+    if make_compositor is not None:
+        comp = make_compositor(timeline)
+    else:
+        comp = VideoCompositor(prep.source, base, fps, prep.track.landmarks, prep.track.valid, prep.transforms,
+                               prep.descriptors, prep.bank, prep.box, prep.track.width, prep.track.height,
+                               o.composite, fade_from=timeline.fade_from, fade_alpha=timeline.fade_alpha)
     res = render_stream(planner, comp, audio, out, so, progress)
     timings = dict(prep.timings_s)
     timings.update(res.timings_s)
@@ -168,6 +211,9 @@ def render_photo(image_path: str | Path, speech: Speech, out: str | Path, option
     from .render.photo import PhotoCompositor, PhotoPlanner
 
     o = options or LipsyncOptions()
+    if (o.lipsync_backend or DEFAULT_LIPSYNC) != DEFAULT_LIPSYNC:
+        raise BackendError(f"--lipsync-backend {o.lipsync_backend} needs a talking video (or a video avatar); "
+                           f"{Path(image_path).name} is a photo: use the default backend for photos")
     progress = progress or Progress()
     out = check_output_path(out)
     fps = float(o.fps or 25.0)

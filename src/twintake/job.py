@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .avatar_folder import AvatarFolder, is_avatar
-from .errors import AvatarError, MediaError, SpeechError, VoiceError
+from .errors import AvatarError, BackendError, MediaError, SpeechError, VoiceError
 from .hooks import Progress, ProgressHook
 from .media import check_output_path, probe
 from .options import LipsyncOptions
@@ -194,14 +194,15 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
     if kind == "avatar":
         source = source if isinstance(source, AvatarFolder) else AvatarFolder.load(source)
         o = source.options(options)
+    photo = kind == "photo" or (kind == "avatar" and source.prepared is None)
+    neural_notes = _check_lipsync_backend(o, photo, source)  # a bad checkpoint fails before any work
     prov = None
     if provenance:  # a bad certificate/key fails before any work
         from .provenance import Provenance, job_ingredients
 
         prov = Provenance.start(sign_cert, sign_key)
-    photo = kind == "photo" or (kind == "avatar" and source.prepared is None)
     src_file = source.path / source.manifest["source_file"] if kind == "avatar" else source
-    if text is not None and not photo and stream_speech:
+    if text is not None and not photo and stream_speech and not neural_notes:
         # a text on a video: synthesized sentence by sentence, rendering from the first sentence
         from .speech.synthesize import synthesize_stream
 
@@ -237,9 +238,27 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
         return engine.render_video(_prepared(source, kind, o, progress), speech, target, o, progress,
                                    frame_filters=filters)
 
+    notes = [n for n in neural_notes if n] + notes
     if prov is None:
         return VideoJobResult(render(out, []), speech, notes)
     return VideoJobResult(_render_signed(render, out, prov), speech, notes)
+
+
+def _check_lipsync_backend(o: LipsyncOptions, photo: bool, source) -> list[str | None]:
+    """For a neural lip-sync backend: load its checkpoint now (cached for the render) so a
+    missing extra, a wrong file or CUDA without a GPU fails before any work; ``[licence notice
+    or None]``. ``[]`` for the built-in backend."""
+    from .render.neural import DEFAULT_LIPSYNC, first_use_notice, make_lipsync
+
+    name = o.lipsync_backend or DEFAULT_LIPSYNC
+    if name == DEFAULT_LIPSYNC:
+        return []
+    if photo:
+        src = source.path if isinstance(source, AvatarFolder) else source
+        raise BackendError(f"--lipsync-backend {name} needs a talking video (or a video avatar); {src} is a photo: "
+                           "use the default backend for photos")
+    make_lipsync(name, o.lipsync_checkpoint, o.device)
+    return [first_use_notice(name)]
 
 
 def _prepared(source, kind: str, o: LipsyncOptions, progress: Progress):

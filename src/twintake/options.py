@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from .motion.driver import DriverOptions
 from .render.video.composite import CompositeOptions
 from .render.enhance import DetailOptions, check_enhance
+from .render.neural import check_lipsync
 from .render.video.select import SelectOptions
 
 
@@ -34,9 +35,17 @@ class LipsyncOptions:
             the mouth selection and the compositing (videos: a photo has no mouths to select
             from) and the ``detail`` enhancer.
         seed: seed of a photo's blinks and head motion.
+        lipsync_backend: ``"twintake"`` (the person's own mouths; None = the avatar's default,
+            else this) or ``"wav2lip"`` (a user's Wav2Lip checkpoint, videos only; needs the
+            ``neural`` extra; :mod:`twintake.render.neural`).
+        lipsync_checkpoint: the neural backend's checkpoint file (``wav2lip.pth`` /
+            ``wav2lip_gan.pth``).
+        device: where a neural backend runs: ``"cpu"`` (None: the default) or ``"cuda"``.
 
     Raises:
-        BackendError: unknown ``enhance``, or ``enhancer_model`` not an existing file.
+        BackendError: unknown ``enhance``, or ``enhancer_model`` not an existing file; unknown
+            ``lipsync_backend`` or ``device``, or a neural backend without an existing
+            ``lipsync_checkpoint``.
     """
 
     face_index: int = 0
@@ -53,6 +62,10 @@ class LipsyncOptions:
     composite: CompositeOptions = field(default_factory=CompositeOptions)
     detail: DetailOptions = field(default_factory=DetailOptions)
     seed: int = 0
+    lipsync_backend: str | None = None
+    lipsync_checkpoint: str | None = None
+    device: str | None = None
 
     def __post_init__(self) -> None:
         check_enhance(self.enhance, self.enhancer_model)
+        check_lipsync(self.lipsync_backend, self.lipsync_checkpoint, self.device)

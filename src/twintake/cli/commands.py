@@ -36,6 +36,12 @@ def say(
                                           "mouth or face (default: the avatar's setting, else mouth)"),
     enhancer_model: Optional[Path] = typer.Option(None, "--enhancer-model", help="restore with this local GFPGAN "
                                                   "checkpoint (.pth) instead; needs twintake[neural]"),
+    lipsync_backend: Optional[str] = typer.Option(None, "--lipsync-backend", help="twintake (the person's own "
+                                                  "mouths; default) or wav2lip (a local Wav2Lip checkpoint, "
+                                                  "--checkpoint; needs twintake[neural])"),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="the neural backend's local checkpoint "
+                                              "(--lipsync-backend wav2lip: wav2lip.pth or wav2lip_gan.pth)"),
+    device: Optional[str] = typer.Option(None, "--device", help="where a neural backend runs: cpu (default) or cuda"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
     no_provenance: bool = typer.Option(False, "--no-provenance", help="do not label the video (no C2PA manifest, "
                                        "no invisible marks); twintake labels its output by default"),
@@ -64,8 +70,10 @@ def say(
     try:
         opts = LipsyncOptions(face_index=face_index, fps=fps, size=parse_size(size), crf=crf, preset=preset,
                               max_duration_s=max_duration * 60, use_cache=not no_cache, enhance=enhance,
-                              enhancer_model=None if enhancer_model is None else str(enhancer_model))
-    except TwintakeError as e:  # a bad --size / --enhance / --enhancer-model
+                              enhancer_model=None if enhancer_model is None else str(enhancer_model),
+                              lipsync_backend=lipsync_backend, device=device,
+                              lipsync_checkpoint=None if checkpoint is None else str(checkpoint))
+    except TwintakeError as e:  # a bad --size / --enhance / --enhancer-model / --lipsync-backend
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2)
     if no_provenance:
@@ -172,12 +180,17 @@ def prepare(
     enhance: Optional[str] = typer.Option(None, "--enhance", help="default --enhance of `say` on this avatar"),
     enhancer_model: Optional[Path] = typer.Option(None, "--enhancer-model", help="default --enhancer-model"),
     fps: Optional[float] = typer.Option(None, "--fps", help="default --fps of `say` on this avatar"),
+    lipsync_backend: Optional[str] = typer.Option(None, "--lipsync-backend", help="default --lipsync-backend of "
+                                                  "`say` on this avatar: twintake or wav2lip"),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="default --checkpoint (wav2lip .pth)"),
+    device: Optional[str] = typer.Option(None, "--device", help="default --device: cpu or cuda"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Prepare SOURCE once into an avatar folder; `twintake say FOLDER ...` then skips all preparation."""
     from ..avatar import Avatar
 
-    defaults = {"enhance": enhance, "enhancer_model": enhancer_model, "fps": fps}
+    defaults = {"enhance": enhance, "enhancer_model": enhancer_model, "fps": fps, "lipsync_backend": lipsync_backend,
+                "lipsync_checkpoint": checkpoint, "device": device}
     avatar = run(lambda hook: Avatar.prepare(source, out, voice=voice, face_index=face_index, force=force,
                                               defaults=defaults, hook=hook), quiet)
     for note in avatar.notes:

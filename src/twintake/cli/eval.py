@@ -23,22 +23,26 @@ def eval_cli(
     opening_models: Optional[Path] = typer.Option(
         None, "--opening-models", help="folder of held-out spectral opening models, one <video>.npz per video "
         "(scripts/train_opening.py --lovo-dir): honest figures on the videos the shipped model was trained on"),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="checkpoint of a neural method in "
+                                              "--methods (wav2lip: wav2lip.pth or wav2lip_gan.pth)"),
+    device: Optional[str] = typer.Option(None, "--device", help="where a neural method runs: cpu or cuda"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Self-reenactment lip-sync evaluation: twintake vs baselines, side by side."""
     from ..evaluate.commands import eval_command
 
-    from ..evaluate.protocol import METHODS
+    from ..evaluate.protocol import METHODS, NEURAL_METHODS
 
     chosen = tuple(m.strip() for m in methods.split(",") if m.strip())
-    bad = [m for m in chosen if m not in METHODS]
+    bad = [m for m in chosen if m not in METHODS + NEURAL_METHODS]
     if bad or not chosen:
         typer.echo(f"error: unknown method(s) {', '.join(bad) or '(none)'} in --methods: choose from "
-                   f"{', '.join(METHODS)}", err=True)
+                   f"{', '.join(METHODS + NEURAL_METHODS)}", err=True)
         raise typer.Exit(2)
     md, written, _ = run(lambda hook: eval_command(suite, out, max_seconds=max_seconds, exclude_s=exclude,
                                                      methods=chosen, enhance=enhance,
-                                                     opening_models=opening_models, hook=hook), quiet)
+                                                     opening_models=opening_models, checkpoint=checkpoint,
+                                                     device=device, hook=hook), quiet)
     typer.echo(md)
     typer.echo(f"wrote {written['json']}, {written['markdown']} and {len(written) - 2} plots")
 

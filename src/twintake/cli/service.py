@@ -18,18 +18,48 @@ def batch(
                                 "the CPUs of the Ray started for the run)"),
     ray: Optional[str] = typer.Option(None, "--ray", help="run the rows as Ray tasks: auto (the running "
                                       "cluster), HOST:PORT (its head), or local (start Ray here)"),
+    lipsync_backend: Optional[str] = typer.Option(None, "--lipsync-backend", help="lip-sync backend of the rows "
+                                                  "that set none: twintake or wav2lip (with --checkpoint)"),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="the neural backend's checkpoint for the "
+                                              "rows that set none (wav2lip .pth)"),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu or cuda, for the rows that set none"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Make one video per row of JOBS into --out; rows already done (same inputs) are skipped."""
     from ..service.batch import run_batch
     from ._common import run
 
+    given = {"lipsync_backend": lipsync_backend, "checkpoint": None if checkpoint is None else str(checkpoint.resolve()),
+             "device": device}
+    given = {k: v for k, v in given.items() if v is not None}
+    if given:  # the flags fill every row's unset fields (and are part of its input hash)
+        from ..errors import TwintakeError
+        from ..service.rows import options_from, read_jobs
+
+        def with_flags(hook):
+            if given.get("checkpoint") is not None:  # a wrong checkpoint fails before any row runs
+                from ..render.neural import make_lipsync
+
+                make_lipsync(given.get("lipsync_backend", "wav2lip"), given["checkpoint"], given.get("device"))
+            rows = read_jobs(jobs)
+            for r in rows:
+                if r.error is None:
+                    r.options = {**{k: v for k, v in given.items() if k not in r.options}, **r.options}
+                    try:
+                        options_from(r.options)
+                    except TwintakeError as e:
+                        r.error = str(e)
+            return rows
+    else:
+        def with_flags(hook):
+            return jobs
+
     def job(hook):
         def counted(stage, completed, total=None):  # the bar shows "3/10 videos" and the time left
             hook(stage, completed, total)
             hook.progress.update(hook.tasks[stage], description=f"{completed}/{total} videos")
 
-        return run_batch(jobs, out, workers=workers, ray=ray, hook=None if hook is None else counted)
+        return run_batch(with_flags(hook), out, workers=workers, ray=ray, hook=None if hook is None else counted)
 
     report = run(job, quiet)
     typer.echo(f"{report.count('ok')} ok, {report.count('failed')} failed, {report.count('skipped')} skipped "

@@ -33,6 +33,7 @@ its sync confidence is what a real mouth achieves on this audio.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -58,11 +59,13 @@ from ..types import Speech
 from . import artifacts as A
 from . import metrics as M
 
-__all__ = ["EvalConfig", "MethodResult", "VideoEval", "METHODS", "clip_video", "evaluate_video",
+__all__ = ["EvalConfig", "MethodResult", "VideoEval", "METHODS", "NEURAL_METHODS", "clip_video", "evaluate_video",
            "baseline_selection", "render_selection"]
 
-#: Methods in report order.
+#: Methods in report order (the default set).
 METHODS = ("twintake", "shifted", "loudness", "random")
+#: Methods that need a user's checkpoint (:attr:`EvalConfig.checkpoint`); run only when asked.
+NEURAL_METHODS = ("wav2lip",)
 
 
 @dataclass
@@ -85,6 +88,9 @@ class EvalConfig:
         opening_models: a folder of held-out spectral opening models, one ``<video stem>.npz``
             per video (``scripts/train_opening.py --lovo-dir``): twintake's driver then uses a
             model that never saw the video (the shipped one was trained on the shared videos).
+        checkpoint, device: the ``wav2lip`` method's checkpoint and device. Its identity
+            reference is a frame outside the leave-segment-out window (Wav2Lip's own inference
+            uses the frame itself, which here would be the very frame it must reproduce).
     """
 
     max_seconds: float = 8.0
@@ -98,6 +104,8 @@ class EvalConfig:
     enhance: str | None = None
     reuse_renders: bool = False
     opening_models: str | None = None
+    checkpoint: str | None = None
+    device: str | None = None
 
 
 @dataclass
@@ -360,6 +368,9 @@ def evaluate_video(path: str | Path, out_dir: str | Path, config: EvalConfig | N
             pass
         elif m == "twintake":
             render_video(prep, speech, out, opts, exclude_radius=radius)
+        elif m in NEURAL_METHODS:
+            neural = dataclasses.replace(opts, lipsync_backend=m, lipsync_checkpoint=cfg.checkpoint, device=cfg.device)
+            render_video(prep, speech, out, neural, exclude_radius=radius)
         else:
             sel, target = baseline_selection(m, prep, speech, radius, cfg.seed, opts)
             render_selection(prep, speech, sel, target, out, opts)

@@ -135,8 +135,36 @@ class Compositor(Protocol):
         ...
 
     def render(self, t: int, base: np.ndarray, plan: Any, i: int) -> Rendered:
-        """Output frame ``t`` from its base frame and row ``i`` of its block's ``plan``."""
+        """Output frame ``t`` from its base frame and row ``i`` of its block's ``plan``.
+
+        A compositor that works in batches (a network) also has ``batch_size`` (int > 1) and
+        ``render_batch(t0, bases, plan, i0) -> list[Rendered]``: frames ``t0 ..`` of one block
+        from their base frames in one call; the stream then calls that instead."""
         ...
+
+
+def _rendered(compositor: Compositor, frames: Iterator[np.ndarray], plan: Any, b0: int, b1: int, planner: Planner,
+              progress: Progress) -> Iterator[tuple[int, Rendered]]:
+    """``(t, rendered frame)`` of a block's frames, in order: one :meth:`Compositor.render` call
+    per frame, or one ``render_batch`` call per ``batch_size`` frames when the compositor
+    batches (a network)."""
+    batch = int(getattr(compositor, "batch_size", 1))
+    i = 0
+    while i < b1 - b0:
+        if batch <= 1:
+            t = b0 + i
+            base = next(frames)
+            progress("render", t + 1, max(t + 1, planner.n_frames))
+            yield t, compositor.render(t, base, plan, i)
+            i += 1
+            continue
+        n = min(batch, b1 - b0 - i)
+        bases = [next(frames) for _ in range(n)]
+        for k, r in enumerate(compositor.render_batch(b0 + i, bases, plan, i)):
+            t = b0 + i + k
+            progress("render", t + 1, max(t + 1, planner.n_frames))
+            yield t, r
+        i += n
 
 
 @dataclass
@@ -243,11 +271,7 @@ def render_stream(planner: Planner, compositor: Compositor, speech: Speech | Aud
                 progress("motion", b1, max(b1, planner.n_frames))
                 timings["phones"] += t1 - t0
                 timings["motion"] += t2 - t1
-                for i in range(b1 - b0):
-                    t = b0 + i
-                    base = next(frames)
-                    progress("render", t + 1, max(t + 1, planner.n_frames))
-                    r = compositor.render(t, base, plan, i)
+                for t, r in _rendered(compositor, frames, plan, b0, b1, planner, progress):
                     result.base_frames.append(r.base_index)
                     result.mouth_frames.append(r.mouth_index)
                     if o.enhancer is not None:

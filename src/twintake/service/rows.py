@@ -29,7 +29,7 @@ __all__ = ["MAX_ATTEMPTS", "JobRow", "OPTION_KEYS", "read_jobs", "parse_row", "o
 
 #: ``say`` options a row may carry (``max_duration`` in minutes, as on the command line).
 OPTION_KEYS = ("face_index", "fps", "size", "crf", "preset", "max_duration", "max_chars", "enhance",
-               "no_cache", "seed")
+               "no_cache", "seed", "lipsync_backend", "checkpoint", "device")
 ROW_KEYS = ("source", "text", "audio", "voice", "lang", "tts_voice", "out")
 SIDECAR = ".twintake.json"
 #: How often a row is started before a dying worker (process, Ray worker or node) makes it fail.
@@ -146,6 +146,8 @@ def parse_row(index: int, raw: dict | str, base: Path) -> JobRow:
                 raise OutputError(f"out {out!r} must be a plain file name (written inside the output folder)")
             row.out = out if out.lower().endswith(".mp4") else out + ".mp4"
         row.options = {k: raw[k] for k in OPTION_KEYS if k in raw}
+        if row.options.get("checkpoint") not in (None, ""):
+            row.options["checkpoint"] = path_of("checkpoint")
         options_from(row.options)  # fail now, not in a worker
     except TwintakeError as e:
         row.error = str(e)
@@ -189,7 +191,11 @@ def options_from(opts: dict):
                            max_duration_s=float(opts.get("max_duration", 30.0)) * 60,
                            use_cache=not _bool(opts.get("no_cache", False)),
                            enhance=None if opts.get("enhance") in (None, "") else str(opts["enhance"]),
-                           seed=int(opts.get("seed", 0)))
+                           seed=int(opts.get("seed", 0)),
+                           lipsync_backend=None if opts.get("lipsync_backend") in (None, "")
+                           else str(opts["lipsync_backend"]),
+                           lipsync_checkpoint=None if opts.get("checkpoint") in (None, "") else str(opts["checkpoint"]),
+                           device=None if opts.get("device") in (None, "") else str(opts["device"]))
         max_chars = int(opts.get("max_chars", 20000))
     except (TypeError, ValueError) as e:
         raise MediaError(f"bad option value: {e}") from None

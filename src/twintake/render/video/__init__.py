@@ -26,7 +26,30 @@ from .plan import FixedPlanner, MouthPlan, VideoPlanner, selection_features, spe
 #: Nose points (tip, nostrils, bridge) whose face-aligned position tracks head pitch.
 _NOSE = np.array([2, 98, 327, 64, 294, 1, 4, 5, 195, 197])
 
-__all__ = ["VideoCompositor", "VideoPlanner", "FixedPlanner", "MouthPlan", "speech_blocks", "selection_features"]
+__all__ = ["VideoCompositor", "timeline_frames", "VideoPlanner", "FixedPlanner", "MouthPlan", "speech_blocks",
+           "selection_features"]
+
+
+def timeline_frames(source: str | Path, base: np.ndarray, fps: float, fade_from: np.ndarray | None = None,
+                    fade_alpha: np.ndarray | None = None) -> Iterator[np.ndarray]:
+    """(H, W, 3) uint8 RGB base frame of each output frame: source frame ``base[t]``, and at loop
+    jumps of a forward timeline the two sides cross-faded (``fade_from`` / ``fade_alpha``, see
+    :class:`twintake.render.video.timeline.BaseTimeline`)."""
+    if fade_from is None or not (np.asarray(fade_from) >= 0).any():
+        yield from (f.image for f in iter_frames_at(source, base, fps=fps))
+        return
+    order: list[int] = []
+    for b, f in zip(base, fade_from):
+        order.append(int(b))
+        if f >= 0:
+            order.append(int(f))
+    frames = iter_frames_at(source, order, fps=fps)
+    for b, f, a in zip(base, fade_from, fade_alpha):
+        img = next(frames).image
+        if f >= 0:
+            other = next(frames).image.astype(np.float32)
+            img = np.clip(img * (1.0 - float(a)) + other * float(a) + 0.5, 0, 255).astype(np.uint8)
+        yield img
 
 
 class VideoCompositor:
@@ -64,23 +87,8 @@ class VideoCompositor:
         self._fading: tuple[int, int] | None = None  # (old segment's frame, frames since the cut)
 
     def base_frames(self) -> Iterator[np.ndarray]:
-        """(H, W, 3) uint8 RGB base frame of each output frame; at loop jumps of a forward
-        timeline the two sides are cross-faded (``fade_from`` / ``fade_alpha``)."""
-        if self.fade_from is None or not (self.fade_from >= 0).any():
-            yield from (f.image for f in iter_frames_at(self.source, self.base, fps=self.fps))
-            return
-        order: list[int] = []
-        for b, f in zip(self.base, self.fade_from):
-            order.append(int(b))
-            if f >= 0:
-                order.append(int(f))
-        frames = iter_frames_at(self.source, order, fps=self.fps)
-        for b, f, a in zip(self.base, self.fade_from, self.fade_alpha):
-            img = next(frames).image
-            if f >= 0:
-                other = next(frames).image.astype(np.float32)
-                img = np.clip(img * (1.0 - float(a)) + other * float(a) + 0.5, 0, 255).astype(np.uint8)
-            yield img
+        """(H, W, 3) uint8 RGB base frame of each output frame (:func:`timeline_frames`)."""
+        return timeline_frames(self.source, self.base, self.fps, self.fade_from, self.fade_alpha)
 
     def _placed(self, target: np.ndarray, b: int) -> np.ndarray:
         """(114,) target mouth moved with base frame ``b``'s nose: ``nose_follow`` times the
