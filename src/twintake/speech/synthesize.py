@@ -192,9 +192,22 @@ class _VoicePlan:
     profile: object | None = None
     conversion: str = "none"  # "none" | "f0" | "mvn"
     converter: str = "world"  # the backend in twintake.speech.voice.CONVERTERS
+    synth: object | None = None  # a zero-shot synthesizer (e.g. xtts) that clones by itself
     src_lf0: tuple[float, float] | None = None
     src_cep: dict | None = None
     notes: list[str] = field(default_factory=list)
+
+
+def _neural_plan(backend: str, checkpoint, voice, tts_voice: str | None, device: str) -> _VoicePlan:
+    """The plan of a registered zero-shot synthesizer (``xtts``), loaded now (a bad checkpoint or
+    reference fails before the first piece); ``voice`` must be a clip path or None/"none"."""
+    from .tts import SYNTHESIZERS
+
+    if voice is not None and not isinstance(voice, (str, Path)):
+        raise SpeechError(f"the {backend} voice backend clones from a voice clip file, not a {type(voice).__name__}")
+    ref = None if voice is None or is_builtin_voice(voice) else voice
+    synth = SYNTHESIZERS.create(backend, checkpoint=checkpoint, reference=ref, device=device)
+    return _VoicePlan(tts_voice=tts_voice, synth=synth)
 
 
 def _plan_voice(voice, tts_voice: str | None, ar_engine: str, hook=None) -> _VoicePlan:
@@ -235,7 +248,9 @@ def _sentence_chunks(lg: str, sentence: str, plan: _VoicePlan, speed: float,
     Arabic voice)."""
     from .tts import arabic_chunks, kokoro_chunks
 
-    if lg == "ar" and ar_engine != "kokoro":  # eSpeak's own voice: no style pack
+    if plan.synth is not None:  # a zero-shot backend speaks in the reference voice itself
+        gen, kind = plan.synth.chunks([sentence], lg, plan.tts_voice, speed), "neural"
+    elif lg == "ar" and ar_engine != "kokoro":  # eSpeak's own voice: no style pack
         gen, kind = arabic_chunks([sentence], speed, engine=ar_engine, voice=plan.tts_voice), "espeak"
     elif plan.pack is not None:
         from .voice.style import style_chunks
@@ -298,7 +313,8 @@ def _preload() -> None:
 def synthesize_stream(text: str, lang: str = "auto", voice: str | Path | object | None = None, *,
                       tts_voice: str | None = None, speed: float = 1.0, max_chars: int = 20000,
                       hook: ProgressHook | None = None, cancel: threading.Event | None = None,
-                      ar_engine: str | None = None) -> Iterator[SpeechPiece]:
+                      ar_engine: str | None = None, voice_backend: str | None = None,
+                      checkpoint: str | Path | None = None, device: str = "cpu") -> Iterator[SpeechPiece]:
     """Speak ``text`` sentence by sentence: a generator of :class:`SpeechPiece` (arguments as
     :func:`synthesize`; ``cancel`` is a ``threading.Event``).
 
@@ -325,11 +341,14 @@ def synthesize_stream(text: str, lang: str = "auto", voice: str | Path | object 
         raise SpeechError(f"speed {speed} is out of range; use 0.5 to 2.0")
     engine = _check_ar_engine(ar_engine)
     _preload()
-    if tts_voice is not None:
-        from .tts.kokoro import _voice_pack
+    if voice_backend not in (None, "kokoro"):
+        plan = _neural_plan(voice_backend, checkpoint, voice, tts_voice, device)
+    else:
+        if tts_voice is not None:
+            from .tts.kokoro import _voice_pack
 
-        _voice_pack(tts_voice)
-    plan = _plan_voice(voice, tts_voice, engine, progress)  # a first-time reference is searched here
+            _voice_pack(tts_voice)
+        plan = _plan_voice(voice, tts_voice, engine, progress)  # a first-time reference is searched here
     pieces = _split_first(pieces)
     total = len(pieces)
     progress("tts", 0, total)
@@ -424,7 +443,8 @@ def _tidy_phones(phones: list[Phone], start_s: float, end_s: float) -> list[Phon
 def synthesize(text: str, lang: str = "auto", voice: str | Path | object | None = None, *,
                tts_voice: str | None = None, speed: float = 1.0, max_chars: int = 20000,
                hook: ProgressHook | None = None, ar_engine: str | None = None,
-               cancel: threading.Event | None = None) -> Speech:
+               cancel: threading.Event | None = None, voice_backend: str | None = None,
+               checkpoint: str | Path | None = None, device: str = "cpu") -> Speech:
     """Speak ``text`` (English, Arabic or both) offline, optionally in a cloned voice.
 
     The pieces of :func:`synthesize_stream` joined, the whole set to -16 LUFS.
@@ -451,6 +471,9 @@ def synthesize(text: str, lang: str = "auto", voice: str | Path | object | None 
         ar_engine: Arabic speech engine, ``"kokoro"`` (default: Kokoro-82M reading eSpeak's
             Arabic phonemes) or ``"espeak"`` (eSpeak NG's formant voice); None = default.
         cancel: a ``threading.Event``; set it to stop (raises Cancelled).
+        voice_backend, checkpoint, device: ``"xtts"`` speaks with XTTS-v2 from the checkpoint
+            folder, cloning ``voice`` (a clip) zero-shot (:mod:`twintake.speech.tts.xtts`);
+            None/``"kokoro"`` = the default above.
     Returns:
         :class:`~twintake.types.Speech`: samples (S,) float32 at 24 kHz, -16 LUFS; phones cover
         the whole audio (sorted, contiguous); ``text`` as given; ``language`` ``"en"``, ``"ar"``
@@ -464,7 +487,8 @@ def synthesize(text: str, lang: str = "auto", voice: str | Path | object | None 
     from .voice import TARGET_LUFS, normalize_loudness
 
     parts = list(synthesize_stream(text, lang, voice, tts_voice=tts_voice, speed=speed, max_chars=max_chars,
-                                   hook=hook, cancel=cancel, ar_engine=ar_engine))
+                                   hook=hook, cancel=cancel, ar_engine=ar_engine, voice_backend=voice_backend,
+                                   checkpoint=checkpoint, device=device))
     samples = normalize_loudness(np.concatenate([p.samples for p in parts]), SAMPLE_RATE, TARGET_LUFS)
     phones = _tidy_phones([ph for p in parts for ph in p.phones], 0.0, len(samples) / SAMPLE_RATE)
     by_lang: dict[str, int] = {}

@@ -82,4 +82,6 @@ class Synthesizer(Protocol):
 SYNTHESIZERS: Registry[Synthesizer] = Registry("speech synthesizer")
 SYNTHESIZERS.register("kokoro", "twintake.speech.tts.kokoro:KokoroSynthesizer")
 SYNTHESIZERS.register("espeak", "twintake.speech.tts.espeak_voice:EspeakSynthesizer")
+# XTTS-v2 from a local checkpoint folder (extra `neural`): SYNTHESIZERS.create("xtts", checkpoint=DIR, reference=CLIP)
+SYNTHESIZERS.register("xtts", "twintake.speech.tts.xtts:XttsSynthesizer")
 DEFAULT_SYNTHESIZER = "kokoro"
