@@ -27,7 +27,7 @@ from .media import check_output_path, probe
 from .options import LipsyncOptions
 from .types import RenderResult, Speech, is_builtin_voice
 
-__all__ = ["VideoJobResult", "make_video", "lipsync", "make_speech", "resolve_voice", "source_kind"]
+__all__ = ["VideoJobResult", "make_video", "lipsync", "make_speech", "resolve_voice", "neural_voice", "source_kind"]
 
 #: Kinds of source :func:`source_kind` tells apart.
 SOURCE_KINDS = ("video", "photo", "avatar")
@@ -113,13 +113,51 @@ def resolve_voice(voice: str | Path | object | None, source: str | Path | Avatar
     return None, choice.note, choice.tts_voice
 
 
+def neural_voice(voice, source, voice_backend: str | None, voice_checkpoint,
+                 device: str = "cpu") -> tuple[object, list[str]]:
+    """``(reference clip, notes)`` for a zero-shot voice backend (``"xtts"``): ``voice`` when
+    given (``"none"``: None, a built-in speaker), else the avatar's stored clip or its source
+    video, or the source video itself (a photo has no voice: None); the notes hold the
+    checkpoint family's licence notice on first use. Nothing is searched or converted."""
+    from .licences import first_use_notice
+
+    if voice_backend == "xtts":  # a bad folder or checkpoint fails here, before any work (the load is cached)
+        from .speech.tts.xtts import load_xtts
+
+        if voice_checkpoint is None:
+            raise BackendError("--voice-backend xtts needs --checkpoint DIR: the XTTS-v2 folder (config.json, "
+                               "model.pth, vocab.json); twintake downloads no weights")
+        load_xtts(str(Path(voice_checkpoint).resolve()), device)
+    notice = first_use_notice(voice_backend)
+    notes = [notice] if notice else []
+    if voice is not None:
+        return (None if is_builtin_voice(voice) else voice), notes
+    if isinstance(source, AvatarFolder):
+        clip = source.manifest.get("voice_clip") or (source.manifest["source_file"] if source.kind == "video" else None)
+        return (source.path / clip if clip else None), notes
+    if source is not None and not probe(source).is_image:
+        return source, notes
+    return None, notes
+
+
+def _voice_defaults(source, voice_backend, voice_checkpoint):
+    """An avatar's stored voice backend and checkpoint when the call sets none."""
+    stored = source.manifest if isinstance(source, AvatarFolder) else {}
+    if voice_backend is None and stored.get("voice_backend"):
+        return stored["voice_backend"], voice_checkpoint or stored.get("voice_checkpoint")
+    return voice_backend, voice_checkpoint
+
+
 def make_speech(text: str | None = None, *, audio: str | Path | Speech | None = None,
                 voice: str | Path | object | None = None, source: str | Path | AvatarFolder | None = None,
                 lang: str = "auto", tts_voice: str | None = None, speed: float = 1.0, max_chars: int = 20000,
                 max_duration_s: float = 1800.0, ar_engine: str | None = None,
-                hook: ProgressHook | None = None, cancel: threading.Event | None = None) -> tuple[Speech, list[str]]:
+                hook: ProgressHook | None = None, cancel: threading.Event | None = None,
+                voice_backend: str | None = None, voice_checkpoint: str | Path | None = None,
+                device: str = "cpu") -> tuple[Speech, list[str]]:
     """The speech of a job: ``audio`` as given, or ``text`` spoken in the voice
-    :func:`resolve_voice` picks for ``voice`` and ``source``.
+    :func:`resolve_voice` picks for ``voice`` and ``source`` (with ``voice_backend="xtts"``:
+    XTTS-v2 from ``voice_checkpoint`` cloning the clip :func:`neural_voice` picks).
 
     Returns:
         ``(speech, notes)``.
@@ -142,11 +180,16 @@ def make_speech(text: str | None = None, *, audio: str | Path | Speech | None = 
         return speech, []
     from .speech import synthesize
 
-    ref, note, fallback = resolve_voice(voice, source, Progress(hook, cancel))
+    voice_backend, voice_checkpoint = _voice_defaults(source, voice_backend, voice_checkpoint)
+    if voice_backend not in (None, "kokoro"):
+        (ref, notes), fallback = neural_voice(voice, source, voice_backend, voice_checkpoint, device), None
+    else:
+        ref, note, fallback = resolve_voice(voice, source, Progress(hook, cancel))
+        notes = [note] if note else []
     speech = synthesize(text, lang=lang, voice=ref, tts_voice=tts_voice or fallback, speed=speed,
-                        max_chars=max_chars,
-                        hook=Progress(hook, cancel), cancel=cancel, ar_engine=ar_engine)
-    return speech, [note] if note else []
+                        max_chars=max_chars, hook=Progress(hook, cancel), cancel=cancel, ar_engine=ar_engine,
+                        voice_backend=voice_backend, checkpoint=voice_checkpoint, device=device)
+    return speech, notes
 
 
 def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
@@ -154,7 +197,8 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
                voice: str | Path | None = None, lang: str = "auto", tts_voice: str | None = None,
                max_chars: int = 20000, options: LipsyncOptions | None = None, hook: ProgressHook | None = None,
                cancel: threading.Event | None = None, provenance: bool = True, sign_cert: str | Path | None = None,
-               sign_key: str | Path | None = None, stream_speech: bool = True) -> VideoJobResult:
+               sign_key: str | Path | None = None, stream_speech: bool = True, voice_backend: str | None = None,
+               voice_checkpoint: str | Path | None = None) -> VideoJobResult:
     """Make ``source`` say ``text`` (in the person's voice) or lip-sync ``audio``; write an MP4.
 
     Args:
@@ -177,6 +221,9 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
         stream_speech: for a text on a video or video avatar, synthesize sentence by sentence and
             start rendering after the first sentence (:func:`twintake.engine.render_video_stream`);
             False waits for the whole speech first.
+        voice_backend, voice_checkpoint: ``"xtts"`` and an XTTS-v2 folder: the text is spoken by
+            XTTS-v2 cloning the person's clip (:func:`neural_voice`); an avatar prepared with
+            them uses them by default.
     Returns:
         :class:`VideoJobResult`.
     Raises:
@@ -206,8 +253,12 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
         # a text on a video: synthesized sentence by sentence, rendering from the first sentence
         from .speech.synthesize import synthesize_stream
 
-        ref, note, fallback = resolve_voice(voice, source, progress)
-        notes = [note] if note else []
+        voice_backend, voice_checkpoint = _voice_defaults(source, voice_backend, voice_checkpoint)
+        if voice_backend not in (None, "kokoro"):
+            (ref, notes), fallback = neural_voice(voice, source, voice_backend, voice_checkpoint), None
+        else:
+            ref, note, fallback = resolve_voice(voice, source, progress)
+            notes = [note] if note else []
         if prov is not None:
             prov.ingredients = job_ingredients(src_file, text=text, voice=voice)
         speech_out: list[Speech] = []
@@ -215,8 +266,8 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
         def render(target: Path, filters: list) -> RenderResult:
             prep = _prepared(source, kind, o, progress)
             pieces = synthesize_stream(text, lang=lang, voice=ref, tts_voice=tts_voice or fallback,
-                                       max_chars=max_chars,
-                                       hook=hook, cancel=cancel)
+                                       max_chars=max_chars, hook=hook, cancel=cancel,
+                                       voice_backend=voice_backend, checkpoint=voice_checkpoint)
             if prov is not None:
                 pieces = _marked_pieces(pieces, prov)
             res, whole = engine.render_video_stream(prep, pieces, target, o, progress, frame_filters=filters)
@@ -227,7 +278,8 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
         return VideoJobResult(res, speech_out[0], notes)
 
     speech, notes = make_speech(text, audio=audio, voice=voice, source=source, lang=lang, tts_voice=tts_voice,
-                                max_chars=max_chars, max_duration_s=o.max_duration_s, hook=hook, cancel=cancel)
+                                max_chars=max_chars, max_duration_s=o.max_duration_s, hook=hook, cancel=cancel,
+                                voice_backend=voice_backend, voice_checkpoint=voice_checkpoint)
     if prov is not None:
         prov.ingredients = job_ingredients(src_file, text=text, audio=audio, voice=voice, speech=speech)
         speech = prov.mark_speech(speech)

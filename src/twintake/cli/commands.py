@@ -42,6 +42,10 @@ def say(
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="the neural backend's local checkpoint "
                                               "(--lipsync-backend wav2lip: wav2lip.pth or wav2lip_gan.pth)"),
     device: Optional[str] = typer.Option(None, "--device", help="where a neural backend runs: cpu (default) or cuda"),
+    voice_backend: Optional[str] = typer.Option(None, "--voice-backend", help="kokoro (default) or xtts (XTTS-v2 "
+                                                "from --voice-checkpoint, cloning the voice zero-shot)"),
+    voice_checkpoint: Optional[Path] = typer.Option(None, "--voice-checkpoint", help="the local XTTS-v2 folder "
+                                                    "(config.json, model.pth, vocab.json); needs twintake[neural]"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
     no_provenance: bool = typer.Option(False, "--no-provenance", help="do not label the video (no C2PA manifest, "
                                        "no invisible marks); twintake labels its output by default"),
@@ -81,7 +85,8 @@ def say(
                    "label it as AI-generated yourself wherever you publish it", err=True)
     job = run(lambda hook: make_video(source, text, audio=audio, out=out, voice=voice, lang=lang,
                                        tts_voice=tts_voice, max_chars=max_chars, options=opts, hook=hook,
-                                       provenance=not no_provenance, sign_cert=sign_cert, sign_key=sign_key), quiet)
+                                       provenance=not no_provenance, sign_cert=sign_cert, sign_key=sign_key,
+                                       voice_backend=voice_backend, voice_checkpoint=voice_checkpoint), quiet)
     for note in job.notes:
         typer.echo(f"note: {note}", err=True)
     res = job.render
@@ -142,6 +147,11 @@ def tts(
     ar_engine: Optional[str] = typer.Option(None, "--ar-engine", help="Arabic engine: kokoro (default) or espeak"),
     speed: float = typer.Option(1.0, "--speed", help="speaking rate, 0.5-2.0"),
     max_chars: int = typer.Option(20000, "--max-chars", help="longest text accepted, characters"),
+    voice_backend: Optional[str] = typer.Option(None, "--voice-backend", help="kokoro (default) or xtts (XTTS-v2 "
+                                                "from --checkpoint, cloning --voice zero-shot)"),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="--voice-backend xtts: the local XTTS-v2 "
+                                              "folder (config.json, model.pth, vocab.json); needs twintake[neural]"),
+    device: str = typer.Option("cpu", "--device", help="where a neural backend runs: cpu or cuda"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Speak TEXT (English, Arabic or both) in a cloned or built-in voice and write a WAV."""
@@ -159,12 +169,15 @@ def tts(
             raise OutputError(f"cannot write {out}: the output must be a .wav file")
         if not out.parent.is_dir():
             raise OutputError(f"cannot write {out}: folder {out.parent} does not exist")
-        speech, _ = make_speech(text, voice=voice, lang=lang, tts_voice=tts_voice, speed=speed,
-                                max_chars=max_chars, ar_engine=ar_engine, hook=hook)
+        speech, notes = make_speech(text, voice=voice, lang=lang, tts_voice=tts_voice, speed=speed,
+                                    max_chars=max_chars, ar_engine=ar_engine, hook=hook, voice_backend=voice_backend,
+                                    voice_checkpoint=checkpoint, device=device)
         write_wav(out, speech.samples, speech.sample_rate_hz)
-        return speech
+        return speech, notes
 
-    speech = run(job, quiet)
+    speech, notes = run(job, quiet)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
     if not quiet:
         typer.echo(f"wrote {out} ({speech.duration_s:.2f} s, {speech.sample_rate_hz} Hz, "
                    f"{len([p for p in speech.phones if p.symbol != 'SIL'])} phones, language {speech.language})")
