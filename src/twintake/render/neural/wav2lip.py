@@ -111,7 +111,12 @@ def _load(path_str: str, _mtime_ns: int, _size: int, device: str):
     except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
         raise BackendError(f"cannot read {path} as a PyTorch checkpoint ({type(e).__name__}: the file is truncated "
                            f"or not a .pth): {_EXPECT}") from None
-    sd = ckpt.get("state_dict") if isinstance(ckpt, dict) and isinstance(ckpt.get("state_dict"), dict) else ckpt
+    sd = ckpt
+    if isinstance(ckpt, dict):  # the published files hold "state_dict"; other families other keys
+        for key in ("state_dict", "params_ema", "params", "model"):
+            if isinstance(ckpt.get(key), dict):
+                sd = ckpt[key]
+                break
     if not isinstance(sd, dict) or not sd or not all(hasattr(v, "shape") for v in sd.values()):
         raise BackendError(f"{path} holds no state dict of tensors: {_EXPECT}")
     sd = {(k[len("module."):] if k.startswith("module.") else k): v for k, v in sd.items()}
