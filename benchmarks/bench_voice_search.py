@@ -6,7 +6,7 @@ Run (from the repo root; the searches are cached in $XDG_CACHE_HOME, default her
   PYTHONPATH=src nice python benchmarks/bench_voice_search.py [--speakers daniel,emma,...,ljspeech]
         [--sentences 20] [--budget 150] [--objective converted|raw] [--short 8] [--json out.json]
   PYTHONPATH=src python benchmarks/bench_voice_search.py --stats     # writes src/twintake/data/kokoro_voice_{stats,dvectors}.npz
-  PYTHONPATH=src python benchmarks/bench_voice_search.py --stream    # time to first piece, RTF (400 characters)
+  PYTHONPATH=src python benchmarks/bench_voice_search.py --stream [--no-search --repeat 2]  # time to first piece, RTF (400 characters)
   PYTHONPATH=src python benchmarks/bench_voice_search.py --fallback  # built-in voice chosen for short clips
   PYTHONPATH=src python benchmarks/bench_voice_search.py --png DIR --speakers daniel  # spectrograms
   PYTHONPATH=src python benchmarks/bench_voice_search.py --arabic    # Arabic text, 6 shared speakers
@@ -216,20 +216,25 @@ def bench_stream(args) -> None:
     synthesize("Warm up.", lang="en")
     voices = [("built-in", None)]
     for name in args.speakers.split(",")[:1]:
-        voices.append((name, load_voice_profile(_clips(name)[0], search_options={"budget_s": args.budget})))
+        # --no-search: the F0-chosen built-in voice + mvn (the same work per second as a searched
+        # voice with mvn), so the same script times an older tree (PYTHONPATH=OLD/src) at once
+        voices.append((name, load_voice_profile(_clips(name)[0], search=not args.no_search,
+                                                search_options={"budget_s": args.budget})))
+    voices = voices * args.repeat
     for label, v in voices:
         t, c = time.perf_counter(), time.process_time()
         first = first_cpu = None
         dur = 0.0
         for piece in synthesize_stream(text, lang="en", voice=v):
             if first is None:
-                first, first_cpu = time.perf_counter() - t, time.process_time() - c
+                first, first_cpu, first_text = time.perf_counter() - t, time.process_time() - c, piece.text
             dur += piece.duration_s
         total, cpu = time.perf_counter() - t, time.process_time() - c
-        conv = v.search.conversion if v is not None else "-"
+        conv = (v.search.conversion if v.search is not None else "mvn") if v is not None else "-"
         # CPU seconds (all threads) are a load-independent proxy: on an idle 2-core machine the
         # wall time is between CPU/2 and CPU
         print(f"{label} (conversion {conv}): {len(text)} chars, {dur:.1f} s speech; first piece after {first:.2f} s "
+              f"({first_text!r}) "
               f"wall / {first_cpu:.2f} s CPU; stream RTF {total / dur:.3f} wall / {cpu / dur:.3f} CPU-s per s; "
               f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
@@ -317,6 +322,8 @@ def main() -> None:
     ap.add_argument("--json", default=None)
     ap.add_argument("--stats", action="store_true")
     ap.add_argument("--stream", action="store_true")
+    ap.add_argument("--no-search", action="store_true", help="--stream: clone by the F0-chosen voice + mvn, no search")
+    ap.add_argument("--repeat", type=int, default=1, help="--stream: time every voice this many times")
     ap.add_argument("--fallback", action="store_true")
     ap.add_argument("--arabic", action="store_true", help="Arabic text, speakers daniel,freeman,emma,angie,deniro,jlaw")
     ap.add_argument("--png", default=None, help="write spectrograms (first --speakers entry) into this folder")
