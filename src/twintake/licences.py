@@ -1,5 +1,5 @@
-"""Licence notices of the checkpoint families the optional neural backends load (XTTS-v2,
-Stable Diffusion). twintake ships none of these weights: the user points at files they obtained
+"""Licence notices of the checkpoint families the optional neural backends load (Wav2Lip,
+XTTS-v2, Stable Diffusion). twintake ships none of these weights: the user points at files they obtained
 under the model's own licence. The notice is handed back once per user, on first use (the
 library never prints: callers turn it into a note), and ``docs/licenses.md`` states each in full.
 """
@@ -13,6 +13,9 @@ __all__ = ["CHECKPOINT_LICENCES", "first_use_notice"]
 
 #: Short notice per checkpoint family (``docs/licenses.md`` has the details).
 CHECKPOINT_LICENCES = {
+    "wav2lip": ("the Wav2Lip checkpoints (wav2lip.pth, wav2lip_gan.pth) are licensed for personal, research and "
+                "non-commercial use only (trained on LRS2); commercial use needs the authors' permission - "
+                "see docs/licenses.md"),
     "xtts": ("XTTS-v2 weights are licensed under the Coqui Public Model License 1.0.0 (CPML): "
              "non-commercial use only, and generated audio may not be used commercially either; "
              "see docs/licenses.md"),

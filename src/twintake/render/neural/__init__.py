@@ -10,18 +10,18 @@ encoder:
 
 Backends are registered by name in :data:`LIPSYNC` as ``"module:attr"`` paths, so PyTorch is
 imported only when one is used. Checkpoint licences are stated in ``docs/licenses.md`` and
-returned once per user as a notice on first use (:func:`first_use_notice`).
+returned once per user as a notice on first use (:func:`twintake.licences.first_use_notice`).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ...errors import BackendError
+from ...licences import first_use_notice
 from ...registry import Registry
 
-__all__ = ["LIPSYNC", "LIPSYNC_BACKENDS", "DEFAULT_LIPSYNC", "DEVICES", "LICENCES", "check_lipsync", "make_lipsync",
+__all__ = ["LIPSYNC", "LIPSYNC_BACKENDS", "DEFAULT_LIPSYNC", "DEVICES", "check_lipsync", "make_lipsync",
            "first_use_notice"]
 
 #: The default (built-in) backend, which needs no checkpoint.
@@ -33,14 +33,6 @@ LIPSYNC.register("wav2lip", "twintake.render.neural.wav2lip:Wav2LipBackend")
 #: Every value ``--lipsync-backend`` takes.
 LIPSYNC_BACKENDS = (DEFAULT_LIPSYNC, "wav2lip")
 DEVICES = ("cpu", "cuda")
-
-#: The licence notice of each checkpoint family (shown once per user, on first use).
-LICENCES = {
-    "wav2lip": ("the Wav2Lip checkpoints (wav2lip.pth, wav2lip_gan.pth) are licensed for personal, research and "
-                "non-commercial use only (trained on LRS2); commercial use needs the authors' permission - "
-                "see docs/licenses.md"),
-}
-
 
 def check_lipsync(backend: str | None, checkpoint: str | Path | None, device: str | None) -> None:
     """Validate ``--lipsync-backend``, ``--checkpoint`` and ``--device`` (cheap: no loading).
@@ -76,26 +68,3 @@ def make_lipsync(backend: str, checkpoint: str | Path, device: str | None = None
     """
     check_lipsync(backend, checkpoint, device)
     return LIPSYNC.create(backend, checkpoint=checkpoint, device=device or "cpu")
-
-
-def _notices_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "twintake" / "notices"
-
-
-def first_use_notice(family: str) -> str | None:
-    """The licence notice of ``family`` (a key of :data:`LICENCES`) the first time this user
-    uses it, else None; a marker in ``$XDG_CONFIG_HOME/twintake/notices/`` remembers it (when
-    it cannot be written, the notice is given every time)."""
-    text = LICENCES.get(family)
-    if text is None:
-        return None
-    marker = _notices_dir() / family
-    if marker.exists():
-        return None
-    try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(text + "\n", encoding="utf-8")
-    except OSError:
-        pass
-    return text
