@@ -227,3 +227,41 @@ def test_eval_puts_wav2lip_in_the_same_table(tiny_video, tiny_ckpt, tmp_path):
     assert set(ev.results) >= {"real", "twintake", "wav2lip"}
     assert (tmp_path / tiny_video.stem / "wav2lip.mp4").is_file()
     assert np.isfinite(ev.results["wav2lip"].lmd)
+
+
+def test_avatar_stores_the_backend_and_say_uses_it(tiny_video, tiny_speech, tiny_ckpt, tmp_path):
+    from twintake.avatar import Avatar
+
+    av = tmp_path / "anna"
+    r = CliRunner().invoke(app, ["prepare", str(tiny_video), "-o", str(av), "--voice", "none", "-q",
+                                 "--lipsync-backend", "wav2lip", "--checkpoint", str(tiny_ckpt)])
+    assert r.exit_code == 0, r.output
+    a = Avatar.load(av)
+    o = a.options()
+    assert (o.lipsync_backend, o.lipsync_checkpoint) == ("wav2lip", str(tiny_ckpt.resolve()))
+    from twintake.job import make_video
+
+    res = make_video(av, audio=tiny_speech, out=tmp_path / "o.mp4", provenance=False)
+    assert res.render.frames == 75 and "non-commercial" in " ".join(res.notes)
+    # the call's own choice wins: the built-in backend, no checkpoint carried over
+    o = a.options(LipsyncOptions(lipsync_backend="twintake"))
+    assert o.lipsync_checkpoint is None
+    bad = tmp_path / "broken.pth"
+    bad.write_bytes(b"not a checkpoint")
+    r = CliRunner().invoke(app, ["prepare", str(tiny_video), "-o", str(tmp_path / "b"), "--voice", "none", "-q",
+                                 "--lipsync-backend", "wav2lip", "--checkpoint", str(bad)])
+    assert r.exit_code == 1 and str(bad) in r.output and not (tmp_path / "b").exists()
+
+
+def test_batch_and_eval_flags_check_the_checkpoint_first(tiny_video, tiny_speech, tmp_path):
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text(f'{{"source": "{tiny_video}", "audio": "{tiny_speech}", "out": "a"}}\n')
+    bad = tmp_path / "half.pth"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    r = CliRunner().invoke(app, ["batch", str(jobs), "--out", str(tmp_path / "outs"), "-q",
+                                 "--lipsync-backend", "wav2lip", "--checkpoint", str(bad)])
+    assert r.exit_code == 1 and str(bad) in r.output and "cannot read" in r.output
+    assert not (tmp_path / "outs").exists()
+    r = CliRunner().invoke(app, ["eval", "--suite", str(tiny_video), "--out", str(tmp_path / "ev"), "-q",
+                                 "--methods", "twintake,wav2lip"])
+    assert r.exit_code == 1 and "needs its checkpoint" in r.output and not (tmp_path / "ev").exists()

@@ -298,6 +298,10 @@ def create_app(options: ServeOptions | None = None, keys: set[str] | None = None
                 raise ApiError(422, "options: not a JSON object") from None
         if not isinstance(opts, dict):
             raise ApiError(422, "options: must be an object")
+        server_only = sorted({"lipsync_backend", "checkpoint", "device"} & set(opts))
+        if server_only:  # a client must never name files on the server
+            raise ApiError(422, f"options: {', '.join(server_only)} cannot be set through the API (neural "
+                                "checkpoints are chosen on the server, never by a client)")
         try:
             options_from(opts)
         except TwintakeError as e:
