@@ -46,3 +46,47 @@ def build_tiny_xtts(folder: Path, dim: int = 64, layers: int = 1, heads: int = 2
     sd = {k: v for k, v in m.state_dict().items() if not k.startswith("gpt.gpt_inference.")}
     torch.save({"model": sd}, folder / "model.pth")
     return folder
+
+
+def build_tiny_sd(folder: Path, seed: int = 0, turbo: bool = True) -> Path:
+    """A Stable Diffusion diffusers folder with tiny random parts (as diffusers' own fast tests:
+    a 2-block UNet2DConditionModel, AutoencoderKL and 5-layer CLIPTextModel, width 32) and a CLIP
+    BPE tokenizer built here from a character vocabulary (no hub files); the scheduler config
+    names "turbo" when ``turbo`` (SD-Turbo's licence family)."""
+    import torch
+
+    from twintake.speech.tts.xtts import _import_torchaudio
+
+    _import_torchaudio()
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=4,
+                                out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
+                                norm_num_groups=32)
+    vae = AutoencoderKL(block_out_channels=[32, 64], in_channels=3, out_channels=3,
+                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
+                        latent_channels=4, norm_num_groups=32)
+    text = CLIPTextModel(CLIPTextConfig(bos_token_id=0, eos_token_id=1, pad_token_id=1, hidden_size=32,
+                                        intermediate_size=37, num_attention_heads=4, num_hidden_layers=5,
+                                        vocab_size=1000, max_position_embeddings=77))
+    tok_dir = folder / "_tok"
+    tok_dir.mkdir(exist_ok=True)
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for c in "abcdefghijklmnopqrstuvwxyz0123456789,.'-!?":
+        vocab.setdefault(c, len(vocab))
+        vocab.setdefault(c + "</w>", len(vocab))
+    (tok_dir / "vocab.json").write_text(json.dumps(vocab))
+    (tok_dir / "merges.txt").write_text("#version: 0.2\n")
+    tokenizer = CLIPTokenizer(str(tok_dir / "vocab.json"), str(tok_dir / "merges.txt"), model_max_length=77)
+    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                       timestep_spacing="trailing")
+    if turbo:
+        scheduler.register_to_config(_note="sd-turbo-like test model")
+    pipe = StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text, tokenizer=tokenizer, scheduler=scheduler,
+                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.save_pretrained(str(folder / "model"))
+    return folder / "model"

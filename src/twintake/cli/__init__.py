@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from .._version import __version__
-from . import commands
+from . import commands, create
 from . import service
 from .eval import bench_cli, eval_cli
 from .provenance import verify as verify_cli
@@ -48,6 +48,9 @@ app.command("serve")(service.serve)
 avatars_app = typer.Typer(help="Manage prepared avatars.", no_args_is_help=True, rich_markup_mode=None)
 avatars_app.command("list")(commands.avatars_list)
 app.add_typer(avatars_app, name="avatars")
+avatar_app = typer.Typer(help="Make an avatar from a text prompt.", no_args_is_help=True, rich_markup_mode=None)
+avatar_app.command("create")(create.avatar_create)
+app.add_typer(avatar_app, name="avatar")
 
 
 def main() -> None:
