@@ -26,6 +26,8 @@ MEDIA = TESTS.parents[1] / "shared" / "media"
 #: took more than ~8 s each on 2 shared cores (``pytest --durations``). A prefix may name a
 #: whole file, a test, or a test with its parameters.
 SLOW = frozenset({
+    "tests/test_xtts.py",  # 70 s: a tiny random XTTS-v2 built and loaded (real-size decoder), 4 CLI runs
+    "tests/test_avatar_create.py",  # 90 s: a tiny random SD pipeline built, loaded and run, face filter
     "tests/test_avatar.py::test_round_trip_gives_the_same_frames_as_one_shot",  # 30 s
     "tests/test_avatar.py::test_photo_avatar_prepare_and_say",  # 9 s
     "tests/test_enhance.py::test_avatar_defaults_end_to_end",  # 20 s
