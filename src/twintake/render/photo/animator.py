@@ -33,20 +33,15 @@ from scipy.interpolate import RBFInterpolator
 
 from ...face import landmarks as L
 from ...motion.visemes import VISEMES
+from .lids import L_LOWER, L_UPPER, R_LOWER, R_UPPER, Lids
 from .mouth_interior import MouthInteriorModel, PhotoLook, PhotoMouth
 
 __all__ = ["PhotoAnimator"]
 
 # Eyelid contours (MediaPipe FACEMESH_RIGHT_EYE / LEFT_EYE), upper and lower lid in matching
 # order from the outer to the inner corner.
-_R_UPPER = np.array([246, 161, 160, 159, 158, 157, 173])
-_R_LOWER = np.array([7, 163, 144, 145, 153, 154, 155])
-_L_UPPER = np.array([466, 388, 387, 386, 385, 384, 398])
-_L_LOWER = np.array([249, 390, 373, 374, 380, 381, 382])
 _EYE_CORNERS = np.array([33, 133, 263, 362])
 _BROWS = np.array([70, 63, 105, 66, 107, 300, 293, 334, 296, 336, 55, 285])
-#: Lower edge of the right and left eyebrow (outer to inner).
-_BROW_LOW = (np.array([46, 53, 52, 65, 55]), np.array([276, 283, 282, 295, 285]))
 _NOSE = np.array([1, 2, 4, 5, 6, 195, 197, 98, 327, 48, 278, 64, 294, 168])
 _CHEEKS = np.array([147, 187, 205, 425, 411, 376, 123, 352, 50, 280, 116, 345])
 #: Node spacing of the cached warp fields in mouth space (opening, width).
@@ -56,25 +51,11 @@ _WD_STEP = 0.1
 _CHIN_LINE = np.array([18, 200, 199, 175])
 #: A photo whose inner-lip gap exceeds this fraction of the inner mouth width has an open rest.
 _OPEN_REST = 0.05
-#: Thickness of the upper lid's lash margin that slides down in a blink, in eye widths.
-_LASH_MARGIN = 0.08
-#: How much thinner the lash margin gets on a closed eye (fraction).
-_LASH_THIN = 0.6
-#: How far the lash margin comes down, in lid gaps (a little past the lower lid margin, so
-#: its waterline is covered).
-_CLOSE = 1.0
-#: How much lid skin above the lash margin unfolds over the eye in a blink (eye widths).
-_LID_REACH = 0.30
 #: Real speech's inner-lip opening / inner mouth width, 99th percentile, when the model file
 #: does not store it (measured by scripts/train_mouth_model.py on the 9 real talking videos).
 _REAL_OPEN_P99 = 0.40
 #: An open photo keeps at least this much opening range (inner widths) above its own gap.
 _MIN_HEADROOM = 0.08
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3 - 2 * x)
 
 
 class PhotoAnimator:
@@ -120,12 +101,13 @@ class PhotoAnimator:
         self._outer_follow = self._outer_lip_weights()
         # control points: moving sets
         self.moving = np.concatenate([L.LIPS_INNER, L.LIPS_OUTER, L.JAW, _CHIN_LINE])
-        self.eyes = [self._eye_geometry(u, lo) for u, lo in ((_R_UPPER, _R_LOWER), (_L_UPPER, _L_LOWER))]
+        self.lids = Lids(crop, lm, self.right, self.down)
+        self.eyes = self.lids.eyes
         oval = lm[L.FACE_OVAL]
         cx, cy = oval.mean(0)
         chin = lm[L.CHIN]
-        fixed_idx = np.unique(np.concatenate([L.STABLE, _EYE_CORNERS, _BROWS, _NOSE, _CHEEKS, _R_LOWER, _L_LOWER,
-                                              _R_UPPER, _L_UPPER, L.FACE_OVAL[:9], L.FACE_OVAL[-9:]]))
+        fixed_idx = np.unique(np.concatenate([L.STABLE, _EYE_CORNERS, _BROWS, _NOSE, _CHEEKS, R_LOWER, L_LOWER,
+                                              R_UPPER, L_UPPER, L.FACE_OVAL[:9], L.FACE_OVAL[-9:]]))
         fixed_idx = np.setdiff1d(fixed_idx, self.moving)
         # ring around the face (and well below the chin) that never moves
         ang = np.linspace(0, 2 * np.pi, 28, endpoint=False)
@@ -190,120 +172,9 @@ class PhotoAnimator:
             f[j, ch[k + 1]] += gain * t
         return f
 
-    def _eye_geometry(self, upper_i: np.ndarray, lower_i: np.ndarray) -> dict:
-        """Eye frame and lid curves of one eye (for :meth:`eyelid_field`)."""
-        lm = self.lm
-        up = lm[upper_i]
-        lo = lm[lower_i]
-        c0, c1 = 0.5 * (up[0] + lo[0]), 0.5 * (up[-1] + lo[-1])
-        ew = float(np.linalg.norm(c1 - c0))
-        origin = 0.5 * (c0 + c1)
-        r, d = self.right, self.down
-        us = np.concatenate([[-0.5 * ew], (up - origin) @ r, [0.5 * ew]])
-        vu = np.concatenate([[0.0], (up - origin) @ d, [0.0]])
-        ls = np.concatenate([[-0.5 * ew], (lo - origin) @ r, [0.5 * ew]])
-        vl = np.concatenate([[0.0], (lo - origin) @ d, [0.0]])
-        ou, ol = np.argsort(us), np.argsort(ls)
-        h, w = self.crop.shape[:2]
-        pad = 0.6 * ew
-        x0 = int(max(0, np.floor(origin[0] - pad - 0.1 * ew)))
-        x1 = int(min(w, np.ceil(origin[0] + pad + 0.1 * ew)))
-        y0 = int(max(0, np.floor(origin[1] - 0.7 * ew)))
-        y1 = int(min(h, np.ceil(origin[1] + 0.5 * ew)))
-        # the brow's lower edge above this eye: the unfolding lid skin stops short of it
-        brow = lm[_BROW_LOW[0] if upper_i[0] == _R_UPPER[0] else _BROW_LOW[1]]
-        bs, bv = (brow - origin) @ r, (brow - origin) @ d
-        ob = np.argsort(bs)
-        # the lid skin's brightness: the skin just below the lower lid (lit like an open lid)
-        below = origin + np.array([[t * ew, 0.0] for t in np.linspace(-0.25, 0.25, 5)]) @ np.stack([r, d]) \
-            + (float(np.max(vl)) + 0.18 * ew) * d
-        ys = np.clip(np.round(below[:, 1]).astype(int), 0, h - 1)
-        xs = np.clip(np.round(below[:, 0]).astype(int), 0, w - 1)
-        skin_rgb = np.median(self.crop[ys, xs].astype(np.float64), axis=0)
-        return dict(origin=origin, ew=ew, us=us[ou], vu=vu[ou], ls=ls[ol], vl=vl[ol], box=(x0, y0, x1, y1),
-                    bs=bs[ob], bv=bv[ob], skin_rgb=skin_rgb)
-
     def eyelid_field(self, blink: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """The blink of both eyes closed by ``blink`` (0..1): ``(field, band)``, a backward
-        displacement (h, w, 2) float32 (working-crop pixels, added to the mouth warp) and the
-        (h, w) float32 weight of the unfolded lid (for :meth:`_relight_lids`), or None when
-        ``blink`` < 0.02.
-
-        A pure warp of the photo's own upper lid, no pasted shape: per column of the eye frame
-        (u along the eye, v down) the lash margin (a band ``m`` = :data:`_LASH_MARGIN` eye
-        widths above the upper lid, thinning by :data:`_LASH_THIN` as it closes) is translated
-        down by ``d = blink * (v_l - v_u)`` onto the lower lid; the lid skin above it, from
-        ``v_u - m - R`` (``R`` = :data:`_LID_REACH` eye widths, at most 60 % of the way to the
-        brow's lower edge) to the margin, is *stretched* over the same span plus ``d`` (the
-        lid unfolding from its crease, as a real upper lid does); the eye opening is
-        compressed into the strip left above the lower lid. Faded out beyond the eye corners;
-        no global spline (it would overshoot through nearly coincident lids). Painting new lid
-        skin (mirrored from below the eye) over the opening was tried first: on a closed eye it
-        read as an oval sticker with a dark rim."""
-        if blink < 0.02:
-            return None
-        h, w = self.crop.shape[:2]
-        field = np.zeros((h, w, 2), np.float32)
-        band = np.zeros((h, w), np.float32)
-        for e in self.eyes:
-            x0, y0, x1, y1 = e["box"]
-            if x1 - x0 < 2 or y1 - y0 < 2:
-                continue
-            px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
-            rel = np.stack([px - e["origin"][0], py - e["origin"][1]], -1)
-            u = rel @ self.right
-            v = rel @ self.down
-            ew = e["ew"]
-            vu = np.interp(u, e["us"], e["vu"])
-            vl = np.maximum(np.interp(u, e["ls"], e["vl"]), vu)
-            hgt = vl - vu
-            m = _LASH_MARGIN * ew
-            # up to _LID_REACH, at most 60 % of the way to the brow (a close brow and its
-            # shadow would be dragged over the eye)
-            to_brow = vu - m - np.interp(u, e["bs"], e["bv"])
-            reach = np.clip(0.6 * to_brow, 0.08 * ew, _LID_REACH * ew)
-            d = _CLOSE * blink * hgt
-            top = vu - m - reach  # the lid skin stretched from here ...
-            src = v.copy()
-            # the lash margin thins as the lid closes (its lashes point down over it): a
-            # closed eye shows a thin lash line, not a dark slit
-            me = m * (1.0 - _LASH_THIN * blink)
-            a = (v >= top) & (v < vu - me + d)  # ... down to the translated lash margin
-            src[a] = top[a] + (v[a] - top[a]) * (reach[a] + m - me) / np.maximum(reach[a] + m - me + d[a], 1e-6)
-            b = (v >= vu - me + d) & (v < vu + d)
-            src[b] = vu[b] - m + (v[b] - (vu[b] - me + d[b])) * m / me  # the lash margin, translated
-            c = (v >= vu + d) & (v <= vl)
-            src[c] = vu[c] + (v[c] - vu[c] - d[c]) * hgt[c] / np.maximum(hgt[c] - d[c], 1e-6)
-            fade = np.clip((0.62 * ew - np.abs(u)) / (0.14 * ew), 0.0, 1.0)
-            fade = fade * fade * (3 - 2 * fade)
-            dv = (src - v) * fade
-            field[y0:y1, x0:x1, 0] += (dv * self.down[0]).astype(np.float32)
-            field[y0:y1, x0:x1, 1] += (dv * self.down[1]).astype(np.float32)
-            # where the unfolded lid lies over the eye (for relighting), feathered
-            # broad at the top (no edge where the photo's lid skin meets the relit one)
-            lid = _smoothstep((v - vu + m + 0.5 * reach) / np.maximum(0.5 * reach + m, 0.5)) * \
-                (1 - _smoothstep((v - vu - d + 1.0 * m) / max(0.5 * m, 0.5)))
-            band[y0:y1, x0:x1] = np.maximum(band[y0:y1, x0:x1], (0.8 * lid * fade * min(1.0, 2 * blink)).astype(np.float32))
-        return field, band
-
-    def _relight_lids(self, out: np.ndarray, band: np.ndarray) -> None:
-        """Light the unfolded lid (``band`` (h, w) float32 weight) of ``out`` (in place) like
-        the skin just below the eye, blended by up to 80 %: its colour becomes 0.92 x that
-        skin's colour, modulated by 0.8 of the stretched lid's own luminance detail (relative to
-        a Gaussian mean of 0.06 eye widths, clipped to 0.6-1.3). The crease's shadow and the
-        lashes stretched into streaks fade; the lid's shading stays."""
-        for e in self.eyes:
-            x0, y0, x1, y1 = e["box"]
-            b = band[y0:y1, x0:x1]
-            if x1 - x0 < 2 or y1 - y0 < 2 or float(b.max()) <= 0.0:
-                continue
-            roi = out[y0:y1, x0:x1].astype(np.float32)
-            luma = roi @ np.array([0.299, 0.587, 0.114], np.float32)
-            mean = cv2.GaussianBlur(luma, (0, 0), max(0.8, 0.06 * e["ew"]))
-            detail = np.clip(1.0 + 0.8 * (luma / np.maximum(mean, 1.0) - 1.0), 0.6, 1.3)
-            lid = (0.92 * e["skin_rgb"]).astype(np.float32)[None, None, :] * detail[..., None]
-            roi += b[..., None] * (lid - roi)
-            out[y0:y1, x0:x1] = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
+        """The blink warp of both eyes (:meth:`.lids.Lids.eyelid_field`)."""
+        return self.lids.eyelid_field(blink)
 
     def _inner_width(self, wd: np.ndarray) -> np.ndarray:
         """Target inner-mouth width (corner 78 to 308, working pixels) at width ``wd``."""
@@ -446,19 +317,21 @@ class PhotoAnimator:
         Head motion is applied on the whole photo afterwards (:class:`.body.BodyMotion`)."""
         tgt, inner = self.targets(op, wd)
         field = self.warp_field(op, wd)
-        lids = self.eyelid_field(blink)
-        if lids is not None:
-            field = lids[0] if field is None else field + lids[0]
         if abs(brow) * self.iod > 0.05:
             bf = self.brow_field(brow)
             field = bf if field is None else field + bf
+        lids = self.lids.eyelid_field(blink)
+        other = field
+        if lids is not None:
+            field = lids[0] if field is None else field + lids[0]
         if field is None:
             return self.crop, False
         qx = self._px + field[..., 0]
         qy = self._py + field[..., 1]
         out = cv2.remap(self.crop, qx, qy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
         if lids is not None:
-            self._relight_lids(out, lids[1])
+            self.lids.supersample(out, blink, other, self._px, self._py)
+            self.lids.relight(out, lids[1])
         gap_px = float(np.linalg.norm(inner[15] - inner[5]))
         if self.own is not None:
             # the photo's own teeth, hanging from the upper lip / rising with the lower lip
@@ -491,7 +364,7 @@ class PhotoAnimator:
         m /= max(float(m.max()), 1e-6)
         # nothing moves at and below the upper lids
         lids = np.zeros((h, w), np.float32)
-        for up in (_R_UPPER, _L_UPPER):
+        for up in (R_UPPER, L_UPPER):
             loop = np.concatenate([self.lm[up], self.lm[up][::-1] + 0.6 * self.iod * self.down])
             cv2.fillPoly(lids, [np.round(loop).astype(np.int32)], 1.0, cv2.LINE_AA)
         lids = cv2.GaussianBlur(lids, (0, 0), max(1.0, 0.05 * self.iod))
