@@ -29,7 +29,7 @@ _CLOSE = 1.0
 #: Lid skin stretched over the eye, eye widths above the lash margin (at most 60 % to the brow).
 _LID_REACH = 0.30
 #: Vertical supersamples of the lid warp near closure (blink >= :data:`_SUPERSAMPLE_FROM`).
-_SUPERSAMPLES = 4
+_SUPERSAMPLES = 6
 _SUPERSAMPLE_FROM = 0.4
 
 
