@@ -189,7 +189,8 @@ class FrameMarker:
         self._ty, self._tx = _transfer(h), _transfer(w)
         self._self_gain = np.outer(np.diag(self._ty), np.diag(self._tx)).astype(np.float32)
         self._noise = np.random.default_rng(_SEED + 2).integers(0, 16, (h, w), dtype=np.uint8)
-        self._add = None
+        self._add, self._sub = np.empty(image.shape, np.uint8), np.empty(image.shape, np.uint8)
+        self._up, self._level = np.empty((h, w), np.uint8), np.empty((h, w), np.uint8)
         self._shape = image.shape
 
     def _response(self, offsets: np.ndarray) -> np.ndarray:
@@ -253,17 +254,20 @@ class FrameMarker:
     def _render(self, image: np.ndarray) -> None:
         """The offsets as two full-size uint8 images (positive and negative parts): bilinear
         between cell centres in 1/16 levels, rounded with a fixed dither (keeps sub-level
-        offsets), all in saturating uint8 OpenCV operations."""
+        offsets), all in saturating uint8 OpenCV operations into buffers kept between frames
+        (a fresh full-size array per operation costs more than the operation)."""
         import cv2
 
         h, w = image.shape[:2]
         sixteenths = np.rint(self._offsets * 16.0)
-        parts = []
-        for part in (np.clip(sixteenths, 0, 255), np.clip(-sixteenths, 0, 255)):
-            up = cv2.resize(part.astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
-            level = cv2.convertScaleAbs(cv2.add(up, self._noise), alpha=1.0 / 16.0, beta=-0.5)
-            parts.append(cv2.cvtColor(level, cv2.COLOR_GRAY2RGB) if image.ndim == 3 else level)
-        self._add, self._sub = parts
+        for part, dst in ((np.clip(sixteenths, 0, 255), self._add), (np.clip(-sixteenths, 0, 255), self._sub)):
+            cv2.resize(part.astype(np.uint8), (w, h), dst=self._up, interpolation=cv2.INTER_LINEAR)
+            cv2.add(self._up, self._noise, dst=self._up)
+            if image.ndim == 3:
+                cv2.convertScaleAbs(self._up, dst=self._level, alpha=1.0 / 16.0, beta=-0.5)
+                cv2.cvtColor(self._level, cv2.COLOR_GRAY2RGB, dst=dst)
+            else:
+                cv2.convertScaleAbs(self._up, dst=dst, alpha=1.0 / 16.0, beta=-0.5)
 
     def __call__(self, image: np.ndarray, index: int = 0) -> np.ndarray:
         """Mark one (H, W, 3) uint8 RGB frame (or an (H, W) uint8 luma plane); returns a new
@@ -283,7 +287,8 @@ class FrameMarker:
                 if self._refit(_to_grid(image)):
                     self.refits += 1
                     self._render(image)
-        return cv2.subtract(cv2.add(image, self._add), self._sub)
+        out = cv2.add(image, self._add)
+        return cv2.subtract(out, self._sub, dst=out)
 
 
 @dataclass
