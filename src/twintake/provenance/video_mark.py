@@ -48,7 +48,7 @@ __all__ = ["FrameMarker", "MarkDetector", "MarkReport", "luma_of_frame", "GRID",
 
 GRID = 32
 #: Lattice step of a cell's mean luma, in levels (a cell moves by at most half of it).
-STEP = 1.6
+STEP = 2.0
 #: Largest luma offset at a cell centre, in levels.
 MAX_LEVEL = 4.0
 #: How far (levels) moving content may push a cell's mean off its lattice point before its
