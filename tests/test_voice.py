@@ -204,12 +204,11 @@ def test_base_voice_chosen_by_reference_f0(monkeypatch):
 
     seen = []
 
-    def fake_chunks(text, lang="auto", *, tts_voice=None, **kw):
-        seen.append(tts_voice)
+    def fake_chunks(lg, sentence, plan, speed, ar_engine):  # one sentence of the stream
+        seen.append(plan.tts_voice)
         raise _Stop
-        yield  # pragma: no cover
 
-    monkeypatch.setattr(synth_mod, "synthesize_chunks", fake_chunks)
+    monkeypatch.setattr(synth_mod, "_sentence_chunks", fake_chunks)
     for kwargs in ({"voice": low}, {"voice": high}, {"voice": low, "tts_voice": "jf_nezumi"},
                    {"voice": high, "tts_voice": "jm_kumo"}, {}):
         with pytest.raises(_Stop):
