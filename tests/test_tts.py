@@ -9,7 +9,7 @@ import pytest
 
 from twintake.errors import SpeechError
 from twintake.hooks import RecordingHook
-from twintake.speech.tts.g2p import ARPABET, arabic_ipa_to_arpabet, english_to_kokoro
+from twintake.speech.tts.g2p import ARPABET, english_to_kokoro
 from twintake.speech.tts.text import (
     chunk_text,
     detect_language,
