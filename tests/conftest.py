@@ -28,6 +28,8 @@ MEDIA = TESTS.parents[1] / "shared" / "media"
 SLOW = frozenset({
     "tests/test_xtts.py",  # 70 s: a tiny random XTTS-v2 built and loaded (real-size decoder), 4 CLI runs
     "tests/test_avatar_create.py",  # 90 s: a tiny random SD pipeline built, loaded and run, face filter
+    "tests/test_web_create.py::test_create_makes_the_avatar_and_selects_it_in_the_gallery",  # 130 s: server, tiny SD
+    "tests/test_xtts_prepare.py",  # 45 s + 90 s: a tiny random XTTS-v2 built; prepare and say with it
     "tests/test_wav2lip.py::test_eval_puts_wav2lip_in_the_same_table",  # 14 s: two methods evaluated
     "tests/test_wav2lip.py::test_lipsync_end_to_end",  # 10 s: render + the source prepared for the check
     "tests/test_avatar.py::test_round_trip_gives_the_same_frames_as_one_shot",  # 30 s

@@ -94,6 +94,10 @@ class WebOptions:
             setting: the browser never names a file).
         run_job: runs each video job, called like :func:`twintake.job.make_video`; None = that
             function in this process (``twintake serve --web`` passes its job queue).
+        sd_model: a local Stable Diffusion checkpoint (folder or file): the page then shows
+            "Create an avatar from a prompt" (:mod:`twintake.web.create`); None = no such control.
+        sd_count, sd_size, sd_device: images drawn per creation, their side in pixels, and
+            where they are drawn.
     """
 
     avatars_dir: Path = Path("avatars")
@@ -109,6 +113,10 @@ class WebOptions:
     operator_token: str | None = None
     enhancer_model: str | None = None
     run_job: object | None = None
+    sd_model: str | None = None
+    sd_count: int = 4
+    sd_size: int = 512
+    sd_device: str = "cpu"
 
 
 @dataclass
@@ -161,6 +169,10 @@ def build_app(options: WebOptions | None = None):
         from ..render.enhance import check_enhance
 
         check_enhance(None, o.enhancer_model)  # a missing checkpoint fails at start, not per job
+    if o.sd_model is not None:
+        from ..generate import check_sd_model
+
+        check_sd_model(o.sd_model)  # a missing or foreign checkpoint fails at start too
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     folders = JobFolders()
     upload_root = folders.root / "uploads"
@@ -381,6 +393,10 @@ def build_app(options: WebOptions | None = None):
                                    elem_id="source-preview", buttons=[])
                 save_name = gr.Textbox(label="Save the upload as an avatar named (optional)", max_lines=1,
                                        elem_id="save-name")
+                if o.sd_model is not None:
+                    from .create import create_control
+
+                    create_prompt, create_btn = create_control(gr)
                 chosen = gr.Markdown(describe(None), elem_id="avatar-choice")
                 gr.Markdown("### 2 · Voice")
                 voice_mode = gr.Radio([VOICE_OWN, VOICE_CLIP, VOICE_BUILTIN], value=VOICE_OWN, label="Voice",
@@ -435,6 +451,14 @@ def build_app(options: WebOptions | None = None):
                  [status, video, speech_out, choice, save_name, chosen, go, gallery, names, preview],
                  concurrency_limit=None, show_progress="hidden")
         stop.click(on_cancel, None, [status], queue=False, show_progress="hidden")
+        if o.sd_model is not None:
+            from .create import create_handler
+
+            on_create = create_handler(gr, options=o, jobs=jobs, avatars_dir=avatars_dir, ids=_ids,
+                                       gallery_value=gallery_value, describe=describe, clean=_clean)
+            create_btn.click(on_create, [create_prompt],
+                             [status, choice, chosen, gallery, names, preview, create_btn, go],
+                             concurrency_limit=None, show_progress="hidden")
         demo.unload(on_unload)
     demo.queue(default_concurrency_limit=None)
     demo._twintake_theme = theme  # launch() takes theme/css in Gradio 6

@@ -42,10 +42,12 @@ class BusyError(TwintakeError):
 
 @dataclass
 class WebJob:
-    """One video job of one visitor.
+    """One job of one visitor: a video, or an avatar made from a prompt.
 
     Attributes:
         id: short id shown to the operator.
+        kind: ``"video"`` or ``"avatar"`` (what the page says it is making; only video jobs
+            update the run-time estimate per speech second).
         visitor: the visitor's cookie id (never shown in full).
         speech_s: expected speech length, s (for the wait estimate).
         state: ``queued`` / ``running`` / ``done`` / ``failed`` / ``cancelled``.
@@ -59,6 +61,7 @@ class WebJob:
     speech_s: float
     summary: str = ""
     session: str = ""
+    kind: str = "video"
     state: str = "queued"
     queued_at: float = field(default_factory=time.monotonic)
     started_at: float | None = None
@@ -117,8 +120,9 @@ class WebJobs:
     # ---------------------------------------------------------------- visitors
 
     def submit(self, visitor: str, fn: Callable[[WebJob], object], speech_s: float, summary: str = "",
-               session: str = "") -> WebJob:
-        """Queue ``fn(job)`` for ``visitor``.
+               session: str = "", kind: str = "video", tracker: StageTracker | None = None) -> WebJob:
+        """Queue ``fn(job)`` for ``visitor``. ``kind``: ``"video"`` or ``"avatar"``; ``tracker``:
+        the job's own stage table (default: a video job's).
 
         Raises:
             BusyError: the visitor already has a job queued or running.
@@ -127,9 +131,10 @@ class WebJobs:
             self._forget_old()
             for j in self._jobs.values():
                 if j.visitor == visitor and not j.finished:
-                    raise BusyError("you already have a video in the making: wait for it or cancel it first")
+                    what = "an avatar" if j.kind == "avatar" else "a video"
+                    raise BusyError(f"you already have {what} in the making: wait for it or cancel it first")
             job = WebJob(id=f"{next(_ids):04d}", visitor=visitor, fn=fn, speech_s=max(1.0, speech_s),
-                         summary=summary, session=session)
+                         summary=summary, session=session, kind=kind, tracker=tracker or StageTracker())
             self._jobs[job.id] = job
             self._queue.append(job)
             self._cond.notify()
@@ -218,7 +223,7 @@ class WebJobs:
             queue = list(self._queue)
             rows = []
             for j in self._jobs.values():
-                rows.append({"id": j.id, "state": j.state, "visitor": j.visitor[:6], "summary": j.summary,
+                rows.append({"id": j.id, "kind": j.kind, "state": j.state, "visitor": j.visitor[:6], "summary": j.summary,
                              "position": queue.index(j) + 1 if j in queue else 0,
                              "queue_s": round(j.queue_s(now), 2), "run_s": round(j.run_s(now), 2),
                              "stage": j.tracker.label if j.state == "running" else j.state,
@@ -273,7 +278,7 @@ class WebJobs:
                 job.result, job.error = result, error
                 job.finished_at = time.monotonic()
                 job.state = state
-                if state == "done" and job.run_s() > 0:
+                if state == "done" and job.kind == "video" and job.run_s() > 0:
                     self._rate = 0.7 * self._rate + 0.3 * max(0.2, (job.run_s() - _SETUP_S) / job.speech_s)
                 self._cond.notify_all()
 

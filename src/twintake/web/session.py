@@ -35,7 +35,7 @@ STAGES: dict[str, tuple[str, float]] = {
 
 #: What a stage counts, shown after "n/m".
 _UNITS = {"tts": " sentences", "voice": " sentences", "track": " frames", "render": " frames",
-          "motion": " frames", "speech": " frames", "face": "", "bank": ""}
+          "motion": " frames", "speech": " frames", "face": "", "bank": "", "generate": " images"}
 
 
 class StageTracker:
@@ -45,8 +45,9 @@ class StageTracker:
     stage started), so it adapts to the machine; it is None until two updates were seen.
     """
 
-    def __init__(self, clock=time.monotonic) -> None:
+    def __init__(self, clock=time.monotonic, stages: dict[str, tuple[str, float]] | None = None) -> None:
         self._clock = clock
+        self._stages = STAGES if stages is None else stages  # library stage -> (page stage, weight)
         self._done: dict[str, float] = {}  # finished library stages -> weight
         self._start: dict[str, float] = {}
         self.label = "starting"
@@ -56,7 +57,7 @@ class StageTracker:
     def update(self, stage: str, completed: int, total: int | None) -> tuple[float, str]:
         """Record one hook call; returns ``(fraction 0..1, label)``."""
         now = self._clock()
-        page_stage, weight = STAGES.get(stage, (stage, 0.05))
+        page_stage, weight = self._stages.get(stage, (stage, 0.05))
         self._start.setdefault(stage, now)
         part = 0.0 if not total else min(1.0, completed / total)
         if total and completed >= total:
@@ -66,7 +67,7 @@ class StageTracker:
             elapsed = now - self._start[stage]
             if elapsed > 0.5:
                 self.eta_s = elapsed / completed * (total - completed)
-        weights = sum(w for _, w in STAGES.values()) or 1.0
+        weights = sum(w for _, w in self._stages.values()) or 1.0
         done = sum(w for s, w in self._done.items() if s != stage)
         self.fraction = min(0.99, (done + weight * part) / weights)
         unit = _UNITS.get(stage, "")

@@ -63,12 +63,14 @@ def job_status(job, jobs, now: float) -> str:
         t = job.tracker
         if job.cancel.is_set():
             return f'<div class="st running"><b>Cancelling…</b>{_bar(t.fraction)}</div>'
-        return (f'<div class="st running"><b>Making the video: <span id="job-stage">{html.escape(t.label)}</span>'
+        what = "an avatar" if job.kind == "avatar" else "the video"
+        return (f'<div class="st running"><b>Making {what}: <span id="job-stage">{html.escape(t.label)}</span>'
                 f'</b> · running {_duration(job.run_s(now))} (waited {_duration(job.queue_s(now))} in the queue)'
                 f'{_bar(t.fraction)}</div>')
     if job.state == "cancelled":
         who = "by the operator" if job.cancel_by == "operator" else ""
-        return f'<div class="st">Cancelled {who}: no video was written.</div>'.replace(" :", ":")
+        what = "no avatar was made" if job.kind == "avatar" else "no video was written"
+        return f'<div class="st">Cancelled {who}: {what}.</div>'.replace(" :", ":")
     if job.state == "failed":
         return error_status(job.error or "the job failed")
     return ""
