@@ -13,7 +13,11 @@ An avatar folder holds::
 
 ``avatar.json`` may hold ``"defaults"``: render settings (``enhance``, ``enhancer_model``,
 ``fps``, ``lipsync_backend``, ``lipsync_checkpoint``, ``device``) that ``say`` uses when the call
-does not set them.
+does not set them; and a neural voice default (``prepare --voice-backend xtts --voice-checkpoint
+DIR``): ``voice_backend``, ``voice_checkpoint`` (the folder, absolute) and ``voice_clip`` (the clip
+XTTS clones, a file in the avatar folder: the ``--voice`` clip copied as ``voice_clip.<ext>``, or
+the source video itself), which :func:`twintake.job.make_video` uses when the call names no voice
+backend.
 
 Folders are written to a temp folder beside the target and renamed when complete.
 """
@@ -29,7 +33,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .cache import atomic_dir, file_hash
-from .errors import AvatarError, MediaError, VoiceError
+from .errors import AvatarError, BackendError, MediaError, VoiceError
 from .hooks import Progress, ProgressHook
 from .media import probe
 from .options import LipsyncOptions
@@ -73,6 +77,62 @@ def check_defaults(defaults: dict | None) -> dict:
     return d
 
 
+def check_voice_default(voice_backend: str | None, voice_checkpoint: str | Path | None,
+                        voice: str | Path | None) -> tuple[dict, str | None]:
+    """Check a neural voice default for ``prepare`` and load its checkpoint (cached for ``say``),
+    before any work.
+
+    Returns:
+        ``({"voice_backend": ..., "voice_checkpoint": absolute folder}, licence notice on first
+        use)``; ``({}, None)`` for the default voice (None or ``"kokoro"`` without a checkpoint).
+    Raises:
+        BackendError: an unknown backend; ``xtts`` without a checkpoint or a checkpoint without
+            ``xtts``; ``--voice none`` (XTTS clones a clip); the checkpoint folder or the extra
+            (see :func:`twintake.speech.tts.xtts.load_xtts`). VoiceError: a ``voice`` clip XTTS
+            cannot use.
+    """
+    if voice_backend in (None, "kokoro"):
+        if voice_checkpoint is not None:
+            raise BackendError("--voice-checkpoint is for --voice-backend xtts: add --voice-backend xtts, or drop it")
+        return {}, None
+    if voice_backend != "xtts":
+        raise BackendError(f"unknown --voice-backend {voice_backend!r}: choose kokoro (default) or xtts")
+    if voice_checkpoint is None:
+        raise BackendError("--voice-backend xtts needs --voice-checkpoint DIR: the XTTS-v2 folder (config.json, "
+                           "model.pth, vocab.json); twintake downloads no weights")
+    if is_builtin_voice(voice):
+        raise BackendError("--voice none with --voice-backend xtts: XTTS clones the person's clip; give --voice CLIP "
+                           "or leave --voice out (a video's own audio)")
+    from .licences import first_use_notice
+    from .speech.tts.xtts import load_xtts
+
+    folder = str(Path(voice_checkpoint).resolve())
+    load_xtts(folder, "cpu")  # a bad folder or checkpoint is one line here, before the preparation
+    if voice is not None:
+        from .speech.tts.xtts import _reference_audio
+
+        _reference_audio(voice)  # VoiceError: a clip XTTS cannot clone (unreadable, under 3 s audible)
+    return {"voice_backend": "xtts", "voice_checkpoint": folder}, first_use_notice("xtts")
+
+
+def _voice_keys(neural: dict, clip: str | Path | None, source_file: str, tmp: Path) -> dict:
+    """The manifest's neural voice keys; ``clip`` (the ``--voice`` file) is copied into ``tmp``."""
+    if not neural:
+        return {}
+    name = source_file
+    if clip is not None:
+        name = f"voice_clip{Path(clip).suffix.lower() or '.wav'}"
+        shutil.copyfile(clip, tmp / name)
+    return {**neural, "voice_clip": name}
+
+
+def _no_profile(error: Exception, voice, neural: dict) -> str:
+    if neural:  # XTTS clones the clip itself; only `say --voice-backend kokoro` would miss the profile
+        return (f"no voice profile for the default voice ({error}); the avatar's voice is XTTS-v2 cloning "
+                "the clip, which needs only 3 s")
+    return f"no voice profile: the video's own audio cannot be cloned ({error})"
+
+
 def is_avatar(path: str | Path) -> bool:
     """True when ``path`` is a folder with an avatar manifest."""
     return (Path(path) / MANIFEST).is_file()
@@ -104,6 +164,7 @@ class AvatarFolder:
     @classmethod
     def prepare(cls, source: str | Path, out: str | Path, *, voice: str | Path | None = None,
                 face_index: int = 0, force: bool = False, defaults: dict | None = None,
+                voice_backend: str | None = None, voice_checkpoint: str | Path | None = None,
                 hook: ProgressHook | None = None,
                 cancel: threading.Event | None = None) -> "AvatarFolder":
         """Prepare an avatar folder from a talking video.
@@ -118,13 +179,16 @@ class AvatarFolder:
             force: replace an existing folder.
             defaults: render settings ``say`` uses unless told otherwise: ``enhance``,
                 ``enhancer_model``, ``fps`` (see :class:`LipsyncOptions`).
+            voice_backend, voice_checkpoint: ``"xtts"`` and an XTTS-v2 folder: ``say`` speaks
+                with XTTS-v2 cloning ``voice`` (or the video's own audio) unless told otherwise
+                (:func:`check_voice_default`; the checkpoint is loaded before any work).
             hook, cancel: progress hook and cancel event.
         Returns:
             The loaded avatar (of the class this is called on).
         Raises:
             AvatarError: ``out`` exists (without ``force``), or its parent folder cannot be
                 created (missing parents are created).
-            MediaError, NoFaceError, VoiceError (only for an explicit ``voice``).
+            MediaError, NoFaceError, VoiceError (only for an explicit ``voice``), BackendError.
         """
         source, out = Path(source), Path(out)
         if (out.exists() and not force):
@@ -134,11 +198,17 @@ class AvatarFolder:
         except OSError as e:
             raise AvatarError(f"cannot create {out}: {e.strerror or e} (choose a writable folder)") from e
         defaults = check_defaults(defaults)
+        neural, notice = check_voice_default(voice_backend, voice_checkpoint, voice)
         progress = Progress(hook, cancel)
         info = probe(source)
         if info.is_image:
-            return cls._prepare_photo(source, out, voice=voice, face_index=face_index, progress=progress,
-                                      defaults=defaults)
+            if neural and voice is None:
+                raise BackendError(f"{source.name} is a photo: --voice-backend xtts needs the person's clip "
+                                   "(--voice CLIP) to clone")
+            avatar = cls._prepare_photo(source, out, voice=voice, face_index=face_index, progress=progress,
+                                        defaults=defaults, neural=neural)
+            avatar.notes = ([notice] if notice else []) + avatar.notes
+            return avatar
         t0 = time.perf_counter()
         prep = prepare_video(source, face_index=face_index, progress=progress)
         notes: list[str] = []
@@ -149,9 +219,9 @@ class AvatarFolder:
             try:
                 profile = load_voice_profile(voice if voice is not None else source, hook=progress)
             except (VoiceError, MediaError) as e:
-                if voice is not None:
+                if voice is not None and not neural:
                     raise
-                notes.append(f"no voice profile: the video's own audio cannot be cloned ({e})")
+                notes.append(_no_profile(e, voice, neural))
         progress("voice", 1, 1)
         cache_dir = Path(prep.bank.filename).parent
         with atomic_dir(out) as tmp:
@@ -180,15 +250,16 @@ class AvatarFolder:
                 "prepare_time_s": round(time.perf_counter() - t0, 3),
                 "notes": notes,
                 "defaults": defaults,
+                **_voice_keys(neural, voice, f"source{source.suffix.lower() or '.mp4'}", tmp),
             }
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
         avatar = cls.load(out)
-        avatar.notes = notes
+        avatar.notes = ([notice] if notice else []) + notes
         return avatar
 
     @classmethod
     def _prepare_photo(cls, source: Path, out: Path, *, voice, face_index: int, progress: Progress,
-                       defaults: dict | None = None) -> "AvatarFolder":
+                       defaults: dict | None = None, neural: dict | None = None) -> "AvatarFolder":
         """A photo avatar: the checked photo (a face must be found) and an optional voice."""
         from .render.photo.face import find_photo_face, load_photo
 
@@ -196,11 +267,16 @@ class AvatarFolder:
         image = load_photo(source)
         find_photo_face(image, source, face_index=face_index)  # raises NoFaceError with advice
         progress("face", 1, 1)
-        profile = None
+        profile, notes = None, []
         if voice is not None and not is_builtin_voice(voice):
             from .speech.voice import load_voice_profile
 
-            profile = load_voice_profile(voice, hook=progress)
+            try:
+                profile = load_voice_profile(voice, hook=progress)
+            except (VoiceError, MediaError) as e:
+                if not neural:
+                    raise
+                notes.append(_no_profile(e, voice, neural))
         name = f"source{source.suffix.lower() or '.png'}"
         with atomic_dir(out) as tmp:
             shutil.copyfile(source, tmp / name)
@@ -213,10 +289,13 @@ class AvatarFolder:
                 "duration_s": 0.0, "face_index": face_index,
                 "voice": "voice.npz" if profile is not None else None, "languages": [],
                 "created_by": f"twintake {__version__}", "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "prepare_time_s": round(time.perf_counter() - t0, 3), "notes": [], "defaults": defaults or {},
+                "prepare_time_s": round(time.perf_counter() - t0, 3), "notes": notes, "defaults": defaults or {},
+                **_voice_keys(neural or {}, voice, name, tmp),
             }
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        return cls.load(out)
+        avatar = cls.load(out)
+        avatar.notes = notes
+        return avatar
 
     @property
     def kind(self) -> str:

@@ -197,6 +197,11 @@ def prepare(
                                                   "`say` on this avatar: twintake or wav2lip"),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="default --checkpoint (wav2lip .pth)"),
     device: Optional[str] = typer.Option(None, "--device", help="default --device: cpu or cuda"),
+    voice_backend: Optional[str] = typer.Option(None, "--voice-backend", help="default --voice-backend of `say` "
+                                                "on this avatar: kokoro or xtts (XTTS-v2 cloning --voice, else the "
+                                                "video's own audio)"),
+    voice_checkpoint: Optional[Path] = typer.Option(None, "--voice-checkpoint", help="default --voice-checkpoint: "
+                                                    "the local XTTS-v2 folder; needs twintake[neural]"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
 ):
     """Prepare SOURCE once into an avatar folder; `twintake say FOLDER ...` then skips all preparation."""
@@ -205,14 +210,21 @@ def prepare(
     defaults = {"enhance": enhance, "enhancer_model": enhancer_model, "fps": fps, "lipsync_backend": lipsync_backend,
                 "lipsync_checkpoint": checkpoint, "device": device}
     avatar = run(lambda hook: Avatar.prepare(source, out, voice=voice, face_index=face_index, force=force,
-                                              defaults=defaults, hook=hook), quiet)
+                                              defaults=defaults, voice_backend=voice_backend,
+                                              voice_checkpoint=voice_checkpoint, hook=hook), quiet)
     for note in avatar.notes:
         typer.echo(f"note: {note}", err=True)
     if not quiet:
         m = avatar.manifest
         typer.echo(f"prepared {avatar.path}: {m['width']}x{m['height']}, {m['duration_s']:.1f} s at "
-                   f"{m['fps']:g} fps, voice: {'yes' if avatar.voice is not None else 'built-in'}, "
+                   f"{m['fps']:g} fps, voice: {_voice_word(avatar)}, "
                    f"{m['prepare_time_s']:.1f} s")
+
+
+def _voice_word(avatar) -> str:
+    if avatar.manifest.get("voice_backend"):
+        return f"{avatar.manifest['voice_backend']} cloning {avatar.manifest.get('voice_clip')}"
+    return "yes" if avatar.voice is not None else "built-in"
 
 
 def avatars_list(folder: Path = typer.Argument(Path("avatars"), help="folder holding avatar folders")):
@@ -302,6 +314,14 @@ def web(
                                                        "TWINTAKE_WEB_OPERATOR_TOKEN)"),
     enhancer_model: Optional[Path] = typer.Option(None, "--enhancer-model", help="a local GFPGAN checkpoint the "
                                                   "page's enhancement uses (set here, never from the browser)"),
+    sd_model: Optional[Path] = typer.Option(None, "--sd-model", help="a local Stable Diffusion / SD-Turbo / SDXL "
+                                            "checkpoint: the page gets 'Create an avatar from a prompt' (needs "
+                                            "twintake[neural])"),
+    sd_count: int = typer.Option(4, "--sd-count", min=1, max=16, help="images drawn per created avatar (the best "
+                                 "with one frontal face is kept)"),
+    sd_size: int = typer.Option(512, "--sd-size", min=256, max=1024, help="side of the drawn images, pixels "
+                                "(a multiple of 64: 512 for SD 1.x/SD-Turbo, 768 for SD 2.x, 1024 for SDXL)"),
+    sd_device: str = typer.Option("cpu", "--sd-device", help="where --sd-model runs: cpu or cuda"),
 ):
     """Start the web app: pick or upload an avatar, choose a voice, type text, get the video."""
     import os
@@ -334,7 +354,9 @@ def web(
     opts = WebOptions(avatars_dir=avatars, concurrency=concurrency, max_upload_mb=max_upload_mb, max_chars=max_chars,
                       max_speech_min=max_speech_min, keep_files_min=keep_files_min, host=host, port=port,
                       auth=credentials, allow_hosts=tuple(allow_host), operator_token=token,
-                      enhancer_model=None if enhancer_model is None else str(enhancer_model))
+                      enhancer_model=None if enhancer_model is None else str(enhancer_model),
+                      sd_model=None if sd_model is None else str(sd_model), sd_count=sd_count, sd_size=sd_size,
+                      sd_device=sd_device)
     login = "login required" if credentials else "no login"
     typer.echo(f"twintake web: http://{host}:{port}  ({login}; Ctrl-C to stop)", err=True)
     run_server(lambda: serve(opts), host, port)
