@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..devices import check_device
 from ..errors import BackendError
 from ..face import landmarks as L
 from ..face.tracker import detect_faces
@@ -105,16 +106,8 @@ def sd_family(path: str | Path) -> str:
 
 
 def _device(device: str) -> str:
-    import torch
-
-    if device == "cpu":
-        return device
-    if not (device == "cuda" or device.startswith("cuda:")):
-        raise BackendError(f"unknown --device {device!r}: choose cpu or cuda")
-    if not torch.cuda.is_available():
-        raise BackendError(f"--device {device} asked for, but this machine has no CUDA GPU usable by PyTorch: "
-                           "use --device cpu")
-    return device
+    """``device`` checked against this machine (:func:`twintake.devices.check_device`)."""
+    return check_device(device)
 
 
 @functools.lru_cache(maxsize=1)

@@ -32,6 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ...devices import check_device
 from ...errors import BackendError
 from ...face import landmarks as L
 from ...speech.analysis import resample
@@ -56,23 +57,6 @@ def _torch():
     except ImportError:
         raise BackendError(f"the wav2lip lip-sync backend needs PyTorch, which is not installed: {_INSTALL}") from None
     return torch
-
-
-def check_device(device: str, what: str = "the network") -> str:
-    """``"cpu"`` or ``"cuda"`` (``"cuda:N"`` too), checked against this machine (``what`` names
-    the checkpoint in the message).
-
-    Raises:
-        BackendError: an unknown device, or CUDA asked for where PyTorch sees no GPU.
-    """
-    if device != "cpu" and not (device == "cuda" or device.startswith("cuda:")):
-        raise BackendError(f"unknown --device {device!r}: choose cpu or cuda")
-    if device != "cpu":
-        torch = _torch()
-        if not torch.cuda.is_available():
-            raise BackendError(f"--device {device}: cannot run {what} there, PyTorch {torch.__version__} sees no "
-                               "CUDA GPU on this machine; use --device cpu (or a CUDA build of torch and a GPU)")
-    return device
 
 
 def load_wav2lip(path: str | Path, device: str = "cpu"):

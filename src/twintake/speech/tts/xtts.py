@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...devices import check_device
 from ...errors import BackendError, SpeechError, VoiceError
 from .base import TTSChunk
 
@@ -113,16 +114,8 @@ def check_xtts_folder(path: str | Path) -> Path:
 
 
 def _device(device: str) -> str:
-    import torch
-
-    if device == "cpu":
-        return device
-    if not (device == "cuda" or device.startswith("cuda:")):
-        raise BackendError(f"unknown --device {device!r}: choose cpu or cuda")
-    if not torch.cuda.is_available():
-        raise BackendError(f"--device {device} asked for, but this machine has no CUDA GPU usable by "
-                           "PyTorch: use --device cpu")
-    return device
+    """``device`` checked against this machine (:func:`twintake.devices.check_device`)."""
+    return check_device(device)
 
 
 def _read_state(model_path: Path) -> dict:
