@@ -55,8 +55,8 @@ def sd_site(tmp_path_factory, browser):  # noqa: F811
     (work / "tmp").mkdir()
     log = open(work / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-c", LAUNCH, str(PHOTO), "--port", str(port), "--avatars",
-                             str(work / "avatars"), "--sd-model", str(sd), "--sd-count", "2", "--sd-size", "256"], cwd=work,
-                            stdout=log, stderr=subprocess.STDOUT,
+                             str(work / "avatars"), "--sd-model", str(sd), "--sd-count", "2", "--sd-size", "256"],
+                            cwd=work, stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(work / "tmp"),
                                  "XDG_CONFIG_HOME": str(work / "config")})
     url = f"http://127.0.0.1:{port}/"

@@ -89,12 +89,13 @@ def create_handler(gr, *, options, jobs, avatars_dir, ids, gallery_value, descri
         free = gr.update(interactive=True)
         busy = gr.update(interactive=False)
         prompt = (prompt or "").strip()
+        # refused before queueing: Generate keeps its state (a video of this visitor may be running)
         if not prompt:
-            yield (error_status("the prompt is empty: describe the person to draw"),) + (keep,) * 5 + (free, free)
+            yield (error_status("the prompt is empty: describe the person to draw"),) + (keep,) * 5 + (free, keep)
             return
         if len(prompt) > MAX_PROMPT_CHARS:
             yield (error_status(f"the prompt has {len(prompt)} characters, over {MAX_PROMPT_CHARS}: shorten it"),) + \
-                (keep,) * 5 + (free, free)
+                (keep,) * 5 + (free, keep)
             return
         seed = random.randrange(2**31 - 64)
         count = int(options.sd_count)
@@ -105,7 +106,8 @@ def create_handler(gr, *, options, jobs, avatars_dir, ids, gallery_value, descri
                 _reserved.add(name)
             try:
                 created = create_avatar(prompt, options.sd_model, avatars_dir / name, count=count, seed=seed,
-                                        size=int(options.sd_size), device=options.sd_device, hook=job.hook, cancel=job.cancel)
+                                        size=int(options.sd_size), device=options.sd_device, hook=job.hook,
+                                        cancel=job.cancel)
             except NoFaceError:
                 raise NoFaceError(f"none of the {count} images drawn for this prompt shows one usable frontal "
                                   "face: press Create again (new images), or ask for a 'head and shoulders "
@@ -119,7 +121,7 @@ def create_handler(gr, *, options, jobs, avatars_dir, ids, gallery_value, descri
             job = jobs.submit(visitor, run, _SPEECH_S_PER_IMAGE * count, f"avatar from a prompt · {prompt[:40]}",
                               session, kind="avatar", tracker=StageTracker(stages=CREATE_STAGES))
         except (TwintakeError, BusyError) as e:
-            yield (error_status(clean(str(e))),) + (keep,) * 5 + (free, free)
+            yield (error_status(clean(str(e))),) + (keep,) * 5 + (free, keep)
             return
         while not job.finished:
             yield (job_status(job, jobs, time.monotonic()),) + (keep,) * 5 + (busy, busy)
