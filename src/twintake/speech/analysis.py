@@ -27,6 +27,8 @@ __all__ = [
     "voice_activity",
     "is_silent",
     "speech_activity_ratio",
+    "hz_to_mel",
+    "mel_to_hz",
 ]
 
 #: Lowest level reported, in dBFS; digital silence reads exactly this.
@@ -312,3 +314,21 @@ def resample(samples: np.ndarray, src_hz: int, dst_hz: int) -> np.ndarray:
 
     g = gcd(int(src_hz), int(dst_hz))
     return resample_poly(x.astype(np.float64), int(dst_hz) // g, int(src_hz) // g).astype(np.float32)
+
+
+def hz_to_mel(f) -> np.ndarray:
+    """Slaney's mel scale (librosa's default, ``htk=False``): linear below 1 kHz (200/3 Hz per
+    mel), logarithmic above. ``f`` in Hz (any shape) -> float64 mels. Source: Slaney, "Auditory
+    Toolbox", Interval Research TR 1998-010."""
+    f = np.asarray(f, np.float64)
+    lin = f / (200.0 / 3)
+    log = 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(f >= 1000.0, log, lin)
+
+
+def mel_to_hz(m) -> np.ndarray:
+    """The inverse of :func:`hz_to_mel`: mels (any shape) -> float64 Hz."""
+    m = np.asarray(m, np.float64)
+    lin = m * (200.0 / 3)
+    log = 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0))
+    return np.where(m >= 15.0, log, lin)

