@@ -243,3 +243,18 @@ def test_spectral_opening_follows_real_speech_and_streams_block_by_block(tiny_sp
     # and it differs from the phones-only driver (the model is really applied)
     plain = VisemeDriver(DriverOptions(opening_model="none")).drive(speech, m, shapes, 25.0, n)
     assert np.abs(opening(m.decode(plain.coeffs)) - op)[speaking].max() > 0.01
+
+
+def test_synthesized_speech_keeps_its_tts_phones(tiny_speech) -> None:
+    """The spectral opening model is for recorded speech: speech with its text known (from the
+    TTS, exact phone timings) is driven by the phones alone."""
+    import dataclasses
+
+    from twintake.motion.driver import DriverOptions, VisemeDriver
+    from twintake.speech.input import load_speech
+
+    speech = load_speech(tiny_speech)
+    drv = VisemeDriver(DriverOptions())
+    assert drv.articulation_scale(speech, 25.0, 75)[3] is not None
+    said = dataclasses.replace(speech, text="the text the TTS spoke")
+    assert drv.articulation_scale(said, 25.0, 75)[3] is None

@@ -18,7 +18,7 @@
    rounding and the rest of the phone-driven shape are kept. It raises the correlation of the
    opening with the loudness but lowers the correlation with real mouths; see
    ``docs/visemes.md`` for the measurements that keep it off.
-6. Spectral opening (on by default): the same pull, with the opening predicted from the
+6. Spectral opening (on by default for recorded speech): the same pull, with the opening predicted from the
    log-mel spectrogram and the phone-driven opening by :class:`twintake.motion.opening.OpeningModel`
    (a ridge regression trained on talking videos) instead of the loudness alone; weight
    ``opening_weight`` both ways. See ``docs/visemes.md``.
@@ -135,8 +135,8 @@ class DriverOptions:
             before it drives the opening, seconds (removes frame-to-frame flicker).
         opening_model: ``"default"`` (the shipped :class:`~twintake.motion.opening.OpeningModel`),
             a path to another one, or ``"none"``: the spectral opening model, which replaces the
-            loudness-driven opening (used only when the person's mouth model and viseme
-            shapes are given to :meth:`VisemeDriver.articulation_scale`).
+            loudness-driven opening of *recorded* speech (synthesized speech, whose
+            ``Speech.text`` is set, keeps its exact TTS phones) on a video's mouth model.
         opening_weight: weight (0..1) of the spectral opening against the phone-driven one,
             both where it opens and where it closes the mouth.
         opening_pause_s: pauses inside speech up to this long, seconds, are shaped by the
@@ -248,7 +248,10 @@ class VisemeDriver:
         amount = o.articulation * g * w
         loud_open = np.stack([o.loudness_opening * w, o.loudness_closing * w, frac], 1)
         spectral = None
-        if o.opening_model != "none" and o.opening_weight > 0:
+        # recorded speech only: a synthesized one (``speech.text`` set) has exact phone timings
+        # from the TTS, and its audio is unlike the talking videos the model learned from (on
+        # Kokoro speech the model's opening anti-correlated with the loudness: docs/visemes.md)
+        if o.opening_model != "none" and o.opening_weight > 0 and not speech.text:
             self.opening_model()  # a missing or stale model fails here, before any work
             spectral = spectral_features(speech.samples, speech.sample_rate_hz, fps, n)
             # short pauses inside speech: the model decides (real mouths rarely shut between

@@ -9,9 +9,10 @@ peaks. This module predicts the inner-lip opening, as a fraction of the person's
 from:
 
 * the log-mel spectrogram (24 HTK-mel bands, 80-7600 Hz, 25 ms Hann windows every 10 ms at
-  16 kHz; each band normalised over the utterance, so microphone and level do not matter),
+  16 kHz, floored 60 dB under the speech level; each band normalised over the utterance's
+  speech frames, so microphone, level and digital silence do not matter),
   averaged over 50 ms windows at 7 offsets from -120 ms to +120 ms of the frame;
-* the frame energy in dB under the utterance's 90th percentile at the same offsets;
+* the frame energy under the utterance's 90th percentile (floored at -60 dB) at the same offsets;
 * the phone-driven opening fraction of the viseme driver at -2 .. +2 frames.
 
 A linear model (ridge regression, Hoerl & Kennard 1970) of those 180 numbers, trained by
@@ -46,6 +47,10 @@ _HALF = 2
 #: Phone-driven opening at these frame offsets.
 _PHONE_OFFSETS = (-2, -1, 0, 1, 2)
 N_FEATURES = (_N_MELS + 1) * len(_OFFSETS) + len(_PHONE_OFFSETS)
+#: Version of the features (a model trained on other features is refused).
+FEATURE_VERSION = 2
+#: Noise floor of the spectrum under the speech level (90th percentile of the frame power): -60 dB.
+_FLOOR = 1e-6
 
 
 def _htk_mel(f):
@@ -95,10 +100,17 @@ def spectral_features(samples: np.ndarray, sample_rate_hz: int, fps: float, n_fr
     Returns:
         (T, 175) float64: 24 normalised log-mel bands + energy at 7 offsets.
     """
-    mel = log_mel_100hz(samples, sample_rate_hz)  # (M, 24)
-    energy = np.log(np.exp(mel).sum(1) + 1e-10)
-    energy = (energy - np.percentile(energy, 90)) / 5.0
-    mel = (mel - mel.mean(0)) / (mel.std(0) + 1e-6)
+    power = np.exp(log_mel_100hz(samples, sample_rate_hz))  # (M, 24)
+    total = power.sum(1)
+    top = float(np.percentile(total, 90)) + 1e-20
+    # a noise floor 60 dB under the speech level: digital silence (TTS, gated audio) would
+    # otherwise sit at the 1e-10 floor and dominate each band's statistics
+    mel = np.log(power + top * _FLOOR / power.shape[1])
+    energy = np.maximum(np.log(total / top + _FLOOR), np.log(_FLOOR)) / 5.0
+    # each band normalised over the speech frames (within 40 dB of the speech level)
+    speech = total > top * 1e-4
+    ref = mel[speech] if speech.sum() >= 10 else mel
+    mel = (mel - ref.mean(0)) / (ref.std(0) + 1e-6)
     feats = np.concatenate([mel, energy[:, None]], 1)  # (M, 25)
     # running mean over 2*_HALF+1 frames, sampled at each frame's offsets
     m = len(feats)
@@ -175,7 +187,8 @@ class OpeningModel:
 
     def save(self, path: str | Path) -> None:
         np.savez(path, mean=self.mean, std=self.std, weights=self.weights, centre=self.centre,
-                 spread=self.spread, info=np.array(self.info), n_features=N_FEATURES)
+                 spread=self.spread, info=np.array(self.info), n_features=N_FEATURES,
+                 feature_version=FEATURE_VERSION)
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_MODEL) -> "OpeningModel":
@@ -194,7 +207,9 @@ def _load(path: str) -> OpeningModel:
     except OSError as e:
         raise TwintakeError(f"opening model {path} could not be read ({e}); "
                             "retrain it with scripts/train_opening.py") from None
-    if int(d["n_features"]) != N_FEATURES:
-        raise TwintakeError(f"opening model {path} has {int(d['n_features'])} features, this version "
-                            f"computes {N_FEATURES}: retrain it with scripts/train_opening.py")
+    version = int(d["feature_version"]) if "feature_version" in d.files else 1
+    if int(d["n_features"]) != N_FEATURES or version != FEATURE_VERSION:
+        raise TwintakeError(f"opening model {path} was trained on features version {version} "
+                            f"({int(d['n_features'])} inputs); this version computes version {FEATURE_VERSION} "
+                            f"({N_FEATURES} inputs): retrain it with scripts/train_opening.py")
     return OpeningModel(d["mean"], d["std"], d["weights"], float(d["centre"]), float(d["spread"]), str(d["info"]))
