@@ -154,7 +154,7 @@ class DriverOptions:
     opening_range_db: float = 30.0
     opening_smooth_s: float = 0.04
     opening_model: str = "default"
-    opening_weight: float = 1.0
+    opening_weight: float = 0.7
     opening_pause_s: float = 1.0
 
 
