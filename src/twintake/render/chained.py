@@ -114,38 +114,49 @@ class ChainPlanner:
         return next(self._pieces, None)
 
     def blocks(self) -> Iterator[tuple[int, int]]:
+        # each piece is planned as soon as it arrives (no look-ahead: waiting for the next piece
+        # to know whether this one is the last would delay the first frame by a whole sentence);
+        # a piece plans the frames its audio covers completely, and when the stream ends the
+        # timeline is completed as a whole render would end it (round(duration * fps) frames)
         piece = self._next_piece()
+        last = None
         while piece is not None:
-            following = next(self._pieces, None)  # look ahead: the last piece ends the timeline
             self.audio.append(np.asarray(piece.samples, np.float32))
             self.phones.extend(piece.phones)
             self.texts.append(piece.text)
             self.language = self.language or piece.language
-            rate = self.audio.sample_rate_hz
-            total_s = self.audio.length / rate
-            f0 = self._offset
-            # a piece plans the frames its audio covers completely; the last one ends the timeline
-            # as a whole render would (round(duration * fps) frames, the rest of the audio after)
-            f1 = (max(1, int(round(total_s * self.fps))) if following is None
-                  else int(np.floor(total_s * self.fps + 1e-9)))
-            if self.max_frames is not None:
-                f1 = min(f1, self.max_frames)
-            if f1 > f0:
-                a0, a1 = int(round(f0 * rate / self.fps)), int(round(f1 * rate / self.fps))
-                t0 = f0 / self.fps
-                local = Speech(samples=self.audio.read(a0, a1).copy(), sample_rate_hz=rate,
-                               phones=_local_phones(self.phones, t0, f1 / self.fps), text=piece.text,
-                               language=piece.language)
-                self._sub = self._make(local, f0, f1, self._sub)
-                done, total = getattr(piece, "index", 0) + 1, getattr(piece, "total", 0)
-                self.n_frames = f1 if following is None else max(f1 + 1, int(f1 * max(total, done) / done))
-                for b0, b1 in self._sub.blocks():
-                    yield f0 + b0, f0 + b1
-                self._offset = f1
-            if self.max_frames is not None and f1 >= self.max_frames:
+            last = piece
+            f1 = int(np.floor(self.audio.length / self.audio.sample_rate_hz * self.fps + 1e-9))
+            done, total = getattr(piece, "index", 0) + 1, getattr(piece, "total", 0)
+            estimate = max(f1 + 1, int(f1 * max(total, done) / done))
+            yield from self._plan_to(f1, piece, estimate)
+            if self.max_frames is not None and self._offset >= self.max_frames:
                 break
-            piece = following
+            piece = next(self._pieces, None)
+        if last is not None and (self.max_frames is None or self._offset < self.max_frames):
+            f1 = max(1, int(round(self.audio.length / self.audio.sample_rate_hz * self.fps)))
+            yield from self._plan_to(f1, last, f1)
         self.n_frames = max(1, self._offset)
+
+    def _plan_to(self, f1: int, piece: Speech, estimate: int) -> Iterator[tuple[int, int]]:
+        """Plan frames ``self._offset .. f1 - 1`` (capped at ``max_frames``) with a new
+        sub-planner over the audio they cover; ``estimate`` = the timeline's expected length."""
+        if self.max_frames is not None:
+            f1 = min(f1, self.max_frames)
+        f0 = self._offset
+        if f1 <= f0:
+            return
+        rate = self.audio.sample_rate_hz
+        a0, a1 = int(round(f0 * rate / self.fps)), int(round(f1 * rate / self.fps))
+        t0 = f0 / self.fps
+        local = Speech(samples=self.audio.read(a0, a1).copy(), sample_rate_hz=rate,
+                       phones=_local_phones(self.phones, t0, f1 / self.fps), text=piece.text,
+                       language=piece.language)
+        self._sub = self._make(local, f0, f1, self._sub)
+        self.n_frames = max(estimate, f1)
+        for b0, b1 in self._sub.blocks():
+            yield f0 + b0, f0 + b1
+        self._offset = f1
 
     def speech_block(self, start: int, stop: int) -> None:
         self._sub.speech_block(start - self._offset, stop - self._offset)
