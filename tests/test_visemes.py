@@ -258,3 +258,22 @@ def test_synthesized_speech_keeps_its_tts_phones(tiny_speech) -> None:
     assert drv.articulation_scale(speech, 25.0, 75)[3] is not None
     said = dataclasses.replace(speech, text="the text the TTS spoke")
     assert drv.articulation_scale(said, 25.0, 75)[3] is None
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_a_speech_of_a_frame_or_two_is_driven(n: int) -> None:
+    """The last piece of a streamed speech can cover a single frame: the driver keeps its length
+    (the silence ramp's convolution used to return the kernel's length instead)."""
+    from twintake.motion.driver import DriverOptions, VisemeDriver, VisemeShapes
+    from twintake.types import Phone, Speech
+
+    m = _toy_model()
+    sr = 16000
+    t = np.arange(int(n * sr / 25)) / sr
+    speech = Speech(samples=(0.3 * np.sin(2 * np.pi * 180 * t)).astype(np.float32), sample_rate_hz=sr,
+                    phones=[Phone("AA", 0.0, n / 25)], text="a")
+    drv = VisemeDriver(DriverOptions())
+    amount, active, loud_open, spectral = drv.articulation_scale(speech, 25.0, n)
+    assert amount.shape == active.shape == (n,) and loud_open.shape == (n, 3)
+    traj = drv.drive(speech, m, VisemeShapes.generic(m), 25.0, n)
+    assert traj.coeffs.shape == (n, len(m.rest)) and np.isfinite(traj.coeffs).all()

@@ -241,8 +241,12 @@ class VisemeDriver:
         ramp = max(1, int(round(o.silence_ramp_s * fps)))
         if ramp > 1:
             kernel = np.ones(2 * ramp - 1) / (2 * ramp - 1)
-            w = np.minimum(np.convolve(w, kernel, mode="same") * 1.5, 1.0) * (
-                np.convolve(w, np.ones(2 * ramp + 1), mode="same") > 0)
+            # zero-padded first, so a track shorter than the kernel (the last frame of a
+            # streamed speech) keeps its length; longer tracks are unchanged
+            p = 2 * ramp + 1
+            wp = np.pad(w, p)
+            w = (np.minimum(np.convolve(wp, kernel, mode="same") * 1.5, 1.0) * (
+                np.convolve(wp, np.ones(2 * ramp + 1), mode="same") > 0))[p:p + n]
         smooth = _gaussian_smooth(loud, o.opening_smooth_s * fps)
         frac = np.clip((smooth - (level - o.opening_range_db)) / o.opening_range_db, 0.0, 1.0)
         amount = o.articulation * g * w
