@@ -118,6 +118,19 @@ def _private_cache(tmp_path_factory):
         os.environ["TWINTAKE_CACHE"] = old
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, through Playwright (the web page's tests); skips without them."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("gradio")
+    from .webtools import launch_chromium
+
+    with playwright_api.sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()
+
+
 def _is_slow(nodeid: str) -> bool:
     for prefix in SLOW:
         if nodeid == prefix or nodeid.startswith((prefix + "[", prefix + "::")):

@@ -54,70 +54,41 @@ def test_page_cancel_stops_the_queued_job(queue, tiny_photo, tiny_speech, tmp_pa
 
 
 @pytest.mark.slow
-def test_mounted_page_makes_its_video_through_the_queue(tmp_path, tiny_photo):
+def test_mounted_page_makes_its_video_through_the_queue(tmp_path, tiny_photo, browser):
     """``twintake serve --web``: the page at /web (Chromium through Playwright) makes a video;
     while it renders, the job is a row of the service's store (owner ``web``) run by a worker."""
-    import os
-    import socket
     import sqlite3
-    import subprocess
     import sys
     import time
-    from pathlib import Path
 
-    pytest.importorskip("gradio")
+    from .webtools import Server, free_port
+
     pytest.importorskip("fastapi")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.is_file():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     data = tmp_path / "data"
-    env = {**os.environ, "TWINTAKE_API_KEYS": "k", "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, "-m", "twintake.cli", "serve", "--port", str(port), "--data", str(data),
-                             "--web"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    server = Server([sys.executable, "-m", "twintake.cli", "serve", "--port", str(port), "--data", str(data),
+                     "--web"], tmp_path, port, env={"TWINTAKE_API_KEYS": "k"}, ready="web/", group=True)
     try:
-        url = f"http://127.0.0.1:{port}/web/"
-        deadline = time.monotonic() + 120
-        import urllib.request
-
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
+        url = server.url + "web/"
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(url)
+        page.wait_for_selector("#generate", timeout=60_000)
+        page.locator("#source-upload input[type=file]").set_input_files(str(tiny_photo))
+        page.wait_for_selector(f"#avatar-choice:has-text('{tiny_photo.name}')", timeout=60_000)
+        page.locator("#speech-text textarea").fill("Hello there.")
+        page.locator("#generate").click()
+        seen = set()
+        deadline = time.monotonic() + 300
+        status = ""
+        while time.monotonic() < deadline:
+            with sqlite3.connect(data / "jobs.sqlite3", timeout=5) as db:
+                seen |= {tuple(r) for r in db.execute("SELECT owner, status FROM jobs")}
+            status = page.locator("#status").inner_text()
+            if any(w in status for w in ("Done", "Error", "Cancelled")):
                 break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "serve --web did not start"
-                time.sleep(0.5)
-        with playwright_api.sync_playwright() as p:
-            b = p.chromium.launch(executable_path=str(chromium), args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update"])
-            page = b.new_page(viewport={"width": 1400, "height": 1100})
-            page.goto(url)
-            page.wait_for_selector("#generate", timeout=60_000)
-            page.locator("#source-upload input[type=file]").set_input_files(str(tiny_photo))
-            page.wait_for_selector(f"#avatar-choice:has-text('{tiny_photo.name}')", timeout=60_000)
-            page.locator("#speech-text textarea").fill("Hello there.")
-            page.locator("#generate").click()
-            seen = set()
-            deadline = time.monotonic() + 300
-            status = ""
-            while time.monotonic() < deadline:
-                with sqlite3.connect(data / "jobs.sqlite3", timeout=5) as db:
-                    seen |= {tuple(r) for r in db.execute("SELECT owner, status FROM jobs")}
-                status = page.locator("#status").inner_text()
-                if any(w in status for w in ("Done", "Error", "Cancelled")):
-                    break
-                time.sleep(0.2)
-            b.close()
+            time.sleep(0.2)
+        page.close()
         assert status.startswith("Done") and "Error" not in status, status
         assert ("web", "running") in seen, seen
     finally:
-        os.killpg(proc.pid, 15)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
+        server.stop()

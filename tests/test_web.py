@@ -2,11 +2,7 @@
 Playwright), as a user would: upload a video, type text, generate, watch the result."""
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 import wave
 from pathlib import Path
 
@@ -16,8 +12,8 @@ import pytest
 from twintake.errors import MediaError
 
 from .conftest import MEDIA
+from .webtools import Server, free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
 VIDEO = MEDIA / "video" / "vretalking_face2.mp4"
 
 
@@ -108,54 +104,17 @@ def test_web_cli_refuses_a_malformed_login():
 # --------------------------------------------------------------------------- the page in a browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     pytest.importorskip("gradio")
     if not VIDEO.is_file():
         pytest.skip("shared media not found")
-    port = _free_port()
     work = tmp_path_factory.mktemp("web")
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
-    log = open(work / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "twintake.cli", "web", "--port", str(port), "--avatars",
-                             str(work / "avatars")], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("the web app did not start:\n" + (work / "server.log").read_text()[-3000:])
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.is_file():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update"])
-        yield b
-        b.close()
+    port = free_port()
+    running = Server([sys.executable, "-m", "twintake.cli", "web", "--port", str(port), "--avatars",
+                      str(work / "avatars")], work, port)
+    yield running.url
+    running.stop()
 
 
 @pytest.fixture

@@ -9,12 +9,7 @@ model had drawn it - the same injection as ``tests/test_avatar_create.py``."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +19,7 @@ pytest.importorskip("diffusers")
 pytest.importorskip("gradio")
 
 from .neural_models import build_tiny_sd  # noqa: E402
-from .test_web_visits import _free_port, _stop, browser  # noqa: E402,F401 - the Chromium fixture
+from .webtools import Server, free_port  # noqa: E402
 
 PHOTO = Path(__file__).resolve().parent / "data" / "tiny_portrait.jpg"
 
@@ -51,29 +46,14 @@ def sd_site(tmp_path_factory, browser):  # noqa: F811
     """A server started with ``--sd-model`` (2 images of 256 px per creation); yields (url, avatars folder)."""
     work = tmp_path_factory.mktemp("web-create")
     sd = build_tiny_sd(work / "sd" / "sd-turbo-tiny")
-    port = _free_port()
+    port = free_port()
     (work / "tmp").mkdir()
-    log = open(work / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, str(PHOTO), "--port", str(port), "--avatars",
-                             str(work / "avatars"), "--sd-model", str(sd), "--sd-count", "2", "--sd-size", "256"],
-                            cwd=work, stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(work / "tmp"),
-                                 "XDG_CONFIG_HOME": str(work / "config")})
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except urllib.error.HTTPError:
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("the web app did not start:\n" + (work / "server.log").read_text()[-3000:])
-            time.sleep(0.5)
-    yield url, work / "avatars"
-    _stop(proc, log)
+    server = Server([sys.executable, "-c", LAUNCH, str(PHOTO), "--port", str(port), "--avatars",
+                     str(work / "avatars"), "--sd-model", str(sd), "--sd-count", "2", "--sd-size", "256"],
+                    work, port, env={"TMPDIR": str(work / "tmp"), "XDG_CONFIG_HOME": str(work / "config")},
+                    timeout=180)
+    yield server.url, work / "avatars"
+    server.stop()
 
 
 def test_without_sd_model_the_page_has_no_create_control(tmp_path):

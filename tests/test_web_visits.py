@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -16,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from .webtools import Server, free_port
+
 DATA = Path(__file__).resolve().parent / "data"
 PHOTO = DATA / "tiny_portrait.jpg"
-CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "operator-token-for-tests"
 #: Ten sentences: several seconds of speech synthesis before the first frame (a photo source
 #: synthesizes the whole speech first), so the tests can watch and cancel the speech stage.
@@ -28,58 +27,15 @@ LONG_TEXT = " ".join(f"This is sentence number {n} of a text that keeps the spee
 CANCEL_BOUND_S = 1.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(work: Path, *args: str, env: dict | None = None):
-    port = _free_port()
+def _start(work: Path, *args: str) -> tuple[Server, Path]:
+    """``twintake web`` with its own avatars and temporary folders; returns (server, its TMPDIR)."""
     tmp = work / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
-    log = open(work / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "twintake.cli", "web", "--port", str(port), "--avatars",
-                             str(work / "avatars"), *args], cwd=work, stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(tmp),
-                                 **(env or {})})
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url + "login" if "--auth-file" in args else url, timeout=2)
-            break
-        except urllib.error.HTTPError:
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("the web app did not start:\n" + (work / "server.log").read_text()[-3000:])
-            time.sleep(0.5)
-    return proc, url, port, tmp, log
-
-
-def _stop(proc, log):
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    pytest.importorskip("gradio")
-    if not CHROMIUM.is_file():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--host-resolver-rules=MAP evil.example 127.0.0.1"])
-        yield b
-        b.close()
+    port = free_port()
+    server = Server([sys.executable, "-m", "twintake.cli", "web", "--port", str(port), "--avatars",
+                     str(work / "avatars"), *args], work, port, env={"TMPDIR": str(tmp)},
+                    ready="login" if "--auth-file" in args else "")
+    return server, tmp
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +43,9 @@ def site(tmp_path_factory, browser):
     """A server with small limits and the operator endpoints; yields (url, upload cache folder)."""
     work = tmp_path_factory.mktemp("web-visits")
     (work / "token").write_text(TOKEN + "\n")
-    proc, url, _, tmp, log = _start(work, "--max-chars", "800", "--operator-token-file", str(work / "token"))
-    yield url, tmp
-    _stop(proc, log)
+    server, tmp = _start(work, "--max-chars", "800", "--operator-token-file", str(work / "token"))
+    yield server.url, tmp
+    server.stop()
 
 
 def _operator(url: str, path: str = "operator/jobs", method: str = "GET"):
@@ -254,9 +210,9 @@ def test_files_are_private_and_deleted_when_the_visit_ends(site, browser):
 def login_site(tmp_path_factory, browser):
     work = tmp_path_factory.mktemp("web-login")
     (work / "users").write_text("# user:password\nann:correct-horse\n")
-    proc, url, port, _, log = _start(work, "--auth-file", str(work / "users"))
-    yield url, port
-    _stop(proc, log)
+    server, _ = _start(work, "--auth-file", str(work / "users"))
+    yield server.url, server.port
+    server.stop()
 
 
 def _login(page, url, password):
