@@ -189,3 +189,22 @@ def test_brows_lift_without_moving_the_lids():
     lid = np.round(an.lm[159, :2]).astype(int)
     assert up[brow[1], brow[0]] < -0.5 * 0.05 * an.iod  # the brow pixel samples from below it
     assert abs(up[lid[1], lid[0]]) < 0.1
+
+
+def test_shut_lid_is_skin_not_eye_shadow():
+    """avg_woman1 wears eye shadow: her shut lid used to be grey (0.83 of the skin's chroma,
+    0.86 of its lightness, median over the eye opening). It is lit like the skin below the eye."""
+    import cv2
+
+    from twintake.render.photo import PhotoCompositor
+    from twintake.render.photo.look import EYE_LOOPS, polygon_mask
+
+    an = PhotoCompositor(MEDIA / "portrait/avg_woman1.jpg").animator
+    h, w = an.crop.shape[:2]
+    eye = np.maximum(*(polygon_mask(an.lm[loop], (w, h)) for loop in EYE_LOOPS)) > 0.99
+    shut, _ = an.frame(0.0, 0.45, 1.0, 0.0)
+    lab = np.median(cv2.cvtColor(shut, cv2.COLOR_RGB2LAB)[eye].astype(np.float64), 0)
+    skin = np.mean([e["skin_rgb"] for e in an.lids.eyes], 0)
+    sl = cv2.cvtColor(np.uint8(np.round(skin))[None, None], cv2.COLOR_RGB2LAB)[0, 0].astype(np.float64)
+    assert lab[0] >= 0.93 * sl[0]
+    assert np.hypot(*(lab[1:] - 128)) >= 0.92 * np.hypot(*(sl[1:] - 128))

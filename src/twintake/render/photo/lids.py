@@ -4,7 +4,12 @@ Split from :mod:`.animator` (which calls it for every frame with a blink). The l
 warp of the photo's own lid skin (:meth:`Lids.eyelid_field`), relit like the skin under the eye
 (:meth:`Lids.relight`), and - near closure, where the warp squeezes the whole eye opening into a
 pixel or two - supersampled along the eye's vertical axis (:meth:`Lids.supersample`), so the
-closed lid ends in a soft lash line instead of a jagged, aliased dark crescent.
+closed lid ends in a soft lash line instead of a jagged, aliased dark crescent. The lid skin is
+stretched from just above the photo's own crease (found once per photo), so the crease stays
+in place and flattens instead of sliding down as a second lid line; the closed lid is relit
+fully like the skin below the eye with a convex shading, and the photo's own upper lashes hang
+down from the lash line (:meth:`Lids.lashes`). Face Mesh reads such a lid as shut (0.24-0.45 of
+the open eye on shared portraits, a real closed eye pasted on the same portraits 0.27-0.45).
 """
 
 from __future__ import annotations
@@ -20,14 +25,32 @@ R_LOWER = np.array([7, 163, 144, 145, 153, 154, 155])
 L_UPPER = np.array([466, 388, 387, 386, 385, 384, 398])
 L_LOWER = np.array([249, 390, 373, 374, 380, 381, 382])
 _BROW_LOW = (np.array([46, 53, 52, 65, 55]), np.array([276, 283, 282, 295, 285]))
+#: The stretched lid skin starts this far above the crease, eye widths (the crease itself
+#: moves down a little and flattens; above it nothing moves).
+_ABOVE_CREASE = 0.03
 #: Lash margin above the upper lid, eye widths (translated down as the lid closes).
 _LASH_MARGIN = 0.08
 #: How much the lash margin thins when shut (its lashes point down over it).
 _LASH_THIN = 0.6
 #: Share of the eye opening the lid covers at blink 1.
 _CLOSE = 1.0
-#: Lid skin stretched over the eye, eye widths above the lash margin (at most 60 % to the brow).
+#: Lid skin stretched over the eye: from just above the crease (:data:`_ABOVE_CREASE`) to the
+#: lash margin, at most this many eye widths (and 60 % of the way to the brow).
 _LID_REACH = 0.30
+#: Length of the lashes hanging down from a closed lid, eye widths.
+_LASH_DOWN = 0.06
+#: The relit lid: the colour of the skin below the eye x this, with this share of the stretched
+#: lid's own luminance detail, blended in fully over the lid.
+_LID_GAIN = 1.0
+_DETAIL = 0.5
+_RELIGHT = 1.0
+#: The relighting reaches this far (eye widths) above the crease: its shadow flattens as the
+#: fold opens.
+_FLATTEN = 0.1
+#: Shading of the convex closed lid: brighter in its middle, darker where it turns into the
+#: lash line (fractions of the lid's brightness).
+_LID_HIGHLIGHT = 0.06
+_LID_TURN = 0.12
 #: Vertical supersamples of the lid warp near closure (blink >= :data:`_SUPERSAMPLE_FROM`).
 _SUPERSAMPLES = 6
 _SUPERSAMPLE_FROM = 0.4
@@ -51,6 +74,26 @@ class Lids:
         self.crop, self.lm = crop, lm
         self.right, self.down = right, down
         self.eyes = [self._eye_geometry(u, lo) for u, lo in ((R_UPPER, R_LOWER), (L_UPPER, L_LOWER))]
+        # the lid crease of the face: the nearer of the two eyes' (one face, one crease height)
+        crease = min(self._crease(e) for e in self.eyes)
+        for e in self.eyes:
+            e["crease"] = crease * e["ew"]
+
+    def _crease(self, e: dict) -> float:
+        """Height of the upper lid's crease above the lash margin, eye widths: the darkest row
+        of the median luminance profile over the middle of the lid, 0.04-0.30 eye widths above
+        the lash margin (hooded lids: close to it; a deep-set eye: far)."""
+        ew = e["ew"]
+        m = _LASH_MARGIN * ew
+        luma = cv2.cvtColor(self.crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        ks = np.linspace(0.04, _LID_REACH, 27) * ew
+        prof = []
+        for u in np.linspace(-0.3, 0.3, 13) * ew:
+            vu = float(np.interp(u, e["us"], e["vu"]))
+            pts = e["origin"] + u * self.right + (vu - m - ks)[:, None] * self.down
+            prof.append(cv2.remap(luma, pts[None, :, 0].astype(np.float32), pts[None, :, 1].astype(np.float32),
+                                  cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0])
+        return float(ks[int(np.argmin(np.median(np.array(prof), 0)))] / ew)
 
     def _eye_geometry(self, upper_i: np.ndarray, lower_i: np.ndarray) -> dict:
         """Eye frame and lid curves of one eye (for :meth:`eyelid_field`)."""
@@ -86,18 +129,20 @@ class Lids:
                     bs=bs[ob], bv=bv[ob], skin_rgb=skin_rgb)
 
     def eyelid_field(self, blink: float, v_offset: float = 0.0) -> tuple[np.ndarray, np.ndarray] | None:
-        """The blink of both eyes closed by ``blink`` (0..1): ``(field, band)``, a backward
-        displacement (h, w, 2) float32 (working-crop pixels, added to the mouth warp) and the
-        (h, w) float32 weight of the unfolded lid (for :meth:`_relight_lids`), or None when
-        ``blink`` < 0.02.
+        """The blink of both eyes closed by ``blink`` (0..1): ``(field, band, shade)``, a
+        backward displacement (h, w, 2) float32 (working-crop pixels, added to the mouth warp),
+        the (h, w) float32 weight of the unfolded lid and its (h, w) float32 convex shading gain
+        (both for :meth:`relight`), or None when ``blink`` < 0.02.
 
         A pure warp of the photo's own upper lid, no pasted shape: per column of the eye frame
         (u along the eye, v down) the lash margin (a band ``m`` = :data:`_LASH_MARGIN` eye
         widths above the upper lid, thinning by :data:`_LASH_THIN` as it closes) is translated
         down by ``d = blink * (v_l - v_u)`` onto the lower lid; the lid skin above it, from
-        ``v_u - m - R`` (``R`` = :data:`_LID_REACH` eye widths, at most 60 % of the way to the
-        brow's lower edge) to the margin, is *stretched* over the same span plus ``d`` (the
-        lid unfolding from its crease, as a real upper lid does); the eye opening is
+        ``v_u - m - R`` to the margin, is *stretched* over the same span plus ``d`` (the lid
+        unfolding from its crease, as a real upper lid does). ``R`` reaches just above the
+        photo's lid crease (:data:`_ABOVE_CREASE`, the crease found once per photo as the darkest
+        row above the lashes), at most :data:`_LID_REACH` eye widths and 60 % of the way to the
+        brow's lower edge: the crease stays nearly in place and above it nothing moves. The eye opening is
         compressed into the strip left above the lower lid. Faded out beyond the eye corners;
         no global spline (it would overshoot through nearly coincident lids). Painting new lid
         skin (mirrored from below the eye) over the opening was tried first: on a closed eye it
@@ -111,6 +156,7 @@ class Lids:
         h, w = self.crop.shape[:2]
         field = np.zeros((h, w, 2), np.float32)
         band = np.zeros((h, w), np.float32)
+        shade = np.ones((h, w), np.float32)
         for e in self.eyes:
             x0, y0, x1, y1 = e["box"]
             if x1 - x0 < 2 or y1 - y0 < 2:
@@ -128,8 +174,10 @@ class Lids:
             m = _LASH_MARGIN * ew
             # up to _LID_REACH, at most 60 % of the way to the brow (a close brow and its
             # shadow would be dragged over the eye)
+            # and only from just above the crease: above it nothing moves (dragging a crease
+            # that lies close to the lashes down drew a second lid line, kinked at the corners)
             to_brow = vu - m - np.interp(u, e["bs"], e["bv"])
-            reach = np.clip(0.6 * to_brow, 0.08 * ew, _LID_REACH * ew)
+            reach = np.clip(np.minimum(0.6 * to_brow, e["crease"] + _ABOVE_CREASE * ew), 0.08 * ew, _LID_REACH * ew)
             d = _CLOSE * blink * hgt
             top = vu - m - reach  # the lid skin stretched from here ...
             src = v.copy()
@@ -149,17 +197,25 @@ class Lids:
             field[y0:y1, x0:x1, 1] += (dv * self.down[1]).astype(np.float32)
             # where the unfolded lid lies over the eye (for relighting), feathered
             # broad at the top (no edge where the photo's lid skin meets the relit one)
-            lid = _smoothstep((v - vu + m + 0.5 * reach) / np.maximum(0.5 * reach + m, 0.5)) * \
+            lid_top = vu - m - reach - _FLATTEN * ew  # the crease's shadow flattens too
+            lid = _smoothstep((v - lid_top) / np.maximum(vu - m - 0.3 * reach - lid_top, 0.5)) * \
                 (1 - _smoothstep((v - vu - d + 1.0 * m) / max(0.5 * m, 0.5)))
-            band[y0:y1, x0:x1] = np.maximum(band[y0:y1, x0:x1], (0.8 * lid * fade * min(1.0, 2 * blink)).astype(np.float32))
-        return field, band
+            band[y0:y1, x0:x1] = np.maximum(band[y0:y1, x0:x1], (_RELIGHT * lid * fade * min(1.0, 2 * blink)).astype(np.float32))
+            # a closed lid is convex: lit in its middle, darker where it turns into the lash line
+            lidtop = vu - m - 0.5 * reach
+            t = np.clip((v - lidtop) / np.maximum(vu + d - lidtop, 1.0), 0.0, 1.0)
+            sh = 1.0 + _LID_HIGHLIGHT * np.sin(np.pi * t) ** 2 - _LID_TURN * _smoothstep((t - 0.75) / 0.25)
+            shade[y0:y1, x0:x1] = (1.0 + (sh - 1.0) * fade * min(1.0, blink)).astype(np.float32)
+        return field, band, shade
 
-    def relight(self, out: np.ndarray, band: np.ndarray) -> None:
-        """Light the unfolded lid (``band`` (h, w) float32 weight) of ``out`` (in place) like
-        the skin just below the eye, blended by up to 80 %: its colour becomes 0.92 x that
-        skin's colour, modulated by 0.8 of the stretched lid's own luminance detail (relative to
-        a Gaussian mean of 0.06 eye widths, clipped to 0.6-1.3). The crease's shadow and the
-        lashes stretched into streaks fade; the lid's shading stays."""
+    def relight(self, out: np.ndarray, band: np.ndarray, shade: np.ndarray | None = None) -> None:
+        """Light the unfolded lid (``band`` (h, w) float32 weight, 0..1) of ``out`` ((h, w, 3)
+        uint8, in place) like the skin just below the eye: its colour becomes
+        :data:`_LID_GAIN` x that skin's colour, modulated by :data:`_DETAIL` of the stretched
+        lid's own luminance detail (relative to a Gaussian mean of 0.06 eye widths, clipped to
+        0.6-1.3) and by ``shade`` ((h, w) float32 gain, the closed lid's convex shading; None =
+        1). The crease's shadow, eye shadow and the lashes stretched into streaks fade (a lid
+        left 80 % relit was grey under avg_woman1's eye shadow and read as an open eye)."""
         for e in self.eyes:
             x0, y0, x1, y1 = e["box"]
             b = band[y0:y1, x0:x1]
@@ -168,11 +224,45 @@ class Lids:
             roi = out[y0:y1, x0:x1].astype(np.float32)
             luma = roi @ np.array([0.299, 0.587, 0.114], np.float32)
             mean = cv2.GaussianBlur(luma, (0, 0), max(0.8, 0.06 * e["ew"]))
-            detail = np.clip(1.0 + 0.8 * (luma / np.maximum(mean, 1.0) - 1.0), 0.6, 1.3)
-            lid = (0.92 * e["skin_rgb"]).astype(np.float32)[None, None, :] * detail[..., None]
+            detail = np.clip(1.0 + _DETAIL * (luma / np.maximum(mean, 1.0) - 1.0), 0.6, 1.3)
+            lid = (_LID_GAIN * e["skin_rgb"]).astype(np.float32)[None, None, :] * detail[..., None]
+            if shade is not None:
+                lid = lid * shade[y0:y1, x0:x1, None]
             roi += b[..., None] * (lid - roi)
             out[y0:y1, x0:x1] = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
 
+    def lashes(self, out: np.ndarray, blink: float) -> None:
+        """Hang the photo's own upper lashes down from the closed lid's lash line (in place on
+        ``out`` (h, w, 3) uint8, blink >= 0.5): the lash margin band above the open upper lid,
+        mirrored below the lash line, :data:`_LASH_DOWN` eye widths long, darkening only (a
+        lash never brightens the skin under it)."""
+        k = float(np.clip((blink - 0.5) / 0.4, 0.0, 1.0))
+        if k <= 0.0:
+            return
+        h, w = self.crop.shape[:2]
+        for e in self.eyes:
+            x0, y0, x1, y1 = e["box"]
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                continue
+            px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+            rel = np.stack([px - e["origin"][0], py - e["origin"][1]], -1)
+            u, v = rel @ self.right, rel @ self.down
+            ew = e["ew"]
+            vu = np.interp(u, e["us"], e["vu"])
+            vl = np.maximum(np.interp(u, e["ls"], e["vl"]), vu)
+            seam = vu + _CLOSE * blink * (vl - vu)
+            m = _LASH_MARGIN * ew
+            ln = max(_LASH_DOWN * ew, 1.0)
+            t = (v - seam) / ln
+            vs = vu - np.clip(t, 0.0, 1.0) * m  # lash roots at the line, tips below
+            mx = (px + (vs - v) * self.down[0]).astype(np.float32)
+            my = (py + (vs - v) * self.down[1]).astype(np.float32)
+            lash = cv2.remap(self.crop, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+            fade = np.clip((0.55 * ew - np.abs(u)) / (0.12 * ew), 0.0, 1.0)
+            wgt = (k * _smoothstep(fade) * np.clip(1.0 - t, 0.0, 1.0) * (t > -0.25)).astype(np.float32)
+            roi = out[y0:y1, x0:x1].astype(np.float32)
+            roi += wgt[..., None] * np.minimum(lash - roi, 0.0)
+            out[y0:y1, x0:x1] = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
 
     def supersample(self, out: np.ndarray, blink: float, other: np.ndarray | None, px: np.ndarray,
                     py: np.ndarray) -> None:
