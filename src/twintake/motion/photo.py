@@ -95,6 +95,9 @@ def closure_track(speech: Speech, fps: float, n: int, *, start: int = 0, stop: i
 BLINK_FRAMES_25 = (3, 8)
 #: Intervals between blinks (or double blinks), seconds.
 BLINK_INTERVAL_S = (2.0, 8.0)
+#: Closure of the frame before a blink's shut frames and of the frames after them, at 25 fps:
+#: the real talking videos' blinks (35, Face Mesh) as closure, see :func:`blink_track`.
+BLINK_PROFILE_25 = (0.35, (0.55, 0.3, 0.15))
 #: Chance that a blink is followed 0.25-0.5 s later by a second one (a double blink).
 DOUBLE_BLINK_P = 0.15
 
@@ -108,11 +111,14 @@ def blink_track(n: int, fps: float, rng: np.random.Generator,
     :data:`DOUBLE_BLINK_P`. Lengths ``L``: drawn from ``lengths_25`` (the real talking videos'
     blink lengths in frames at 25 fps, :attr:`HeadMotionModel.blink_frames`; uniform 3-5 when
     None), jittered by +-0.5 frame, rounded and clipped to :data:`BLINK_FRAMES_25`; the 25 fps
-    closure profile is ``0.45, 1 x (L - 2), 0.75, 0.45, 0.2``: closing in one frame, reopening
-    slower over three (Bentivoglio et al. 1997, Caffier et al. 2003: 100-400 ms), so that the
-    blink measure of :func:`twintake.motion.head.blink_events` reads back ``L`` frames;
-    resampled at other frame rates. Seed ``rng`` per avatar so that two photos never blink in
-    unison.
+    closure profile is :data:`BLINK_PROFILE_25` with ``L - 1`` shut frames: closing in one
+    frame, shut, reopening slower over four (Bentivoglio et al. 1997, Caffier et al. 2003:
+    100-400 ms). It is the real videos' blink as Face Mesh reads it (median aperture around
+    their blinks 0.70, 0.17-0.21 over ``L - 1`` frames, 0.54, 0.75, 0.87), as closure
+    ``(1 - a) / (1 - 0.16)`` (0.16: the median aperture a real shut eye reads): the blink
+    measure of :func:`twintake.motion.head.blink_events` reads back ``L`` frames from
+    ``1 - closure``. Resampled at other frame rates. Seed ``rng`` per avatar so that two photos
+    never blink in unison.
     """
     out = np.zeros(n, np.float32)
     ts = (np.arange(n) + 0.5) / fps
@@ -124,8 +130,9 @@ def blink_track(n: int, fps: float, rng: np.random.Generator,
         for k in range(burst):
             frames = float(rng.choice(pool)) if pool is not None else float(rng.integers(3, 6))
             length = int(np.clip(round(frames + rng.uniform(-0.5, 0.5)), lo, hi))
-            # a 25 fps profile: closing in one frame, shut, reopening over three (slower)
-            prof = np.array([0.0, 0.45] + [1.0] * (length - 2) + [0.75, 0.45, 0.2, 0.0])
+            # a 25 fps profile: closing in one frame, shut, reopening over four (slower)
+            c0, opening = BLINK_PROFILE_25
+            prof = np.array([0.0, c0] + [1.0] * (length - 1) + list(opening) + [0.0])
             start = round(t * 25.0) / 25.0
             x = np.interp(ts, start + (np.arange(len(prof)) + 0.5) / 25.0, prof, left=0.0, right=0.0)
             if 0 < x.max() < 0.999:

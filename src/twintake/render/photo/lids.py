@@ -128,7 +128,7 @@ class Lids:
         return dict(origin=origin, ew=ew, us=us[ou], vu=vu[ou], ls=ls[ol], vl=vl[ol], box=(x0, y0, x1, y1),
                     bs=bs[ob], bv=bv[ob], skin_rgb=skin_rgb)
 
-    def eyelid_field(self, blink: float, v_offset: float = 0.0) -> tuple[np.ndarray, np.ndarray] | None:
+    def eyelid_field(self, blink: float, v_offset: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The blink of both eyes closed by ``blink`` (0..1): ``(field, band, shade)``, a
         backward displacement (h, w, 2) float32 (working-crop pixels, added to the mouth warp),
         the (h, w) float32 weight of the unfolded lid and its (h, w) float32 convex shading gain
@@ -142,9 +142,11 @@ class Lids:
         unfolding from its crease, as a real upper lid does). ``R`` reaches just above the
         photo's lid crease (:data:`_ABOVE_CREASE`, the crease found once per photo as the darkest
         row above the lashes), at most :data:`_LID_REACH` eye widths and 60 % of the way to the
-        brow's lower edge: the crease stays nearly in place and above it nothing moves. The eye opening is
-        compressed into the strip left above the lower lid. Faded out beyond the eye corners;
-        no global spline (it would overshoot through nearly coincident lids). Painting new lid
+        brow's lower edge: the crease stays nearly in place and above it nothing moves. The eyeball
+        stays where it is and the lid slides over it (compressing the eye opening above the
+        lower lid, as before, squashed the iris into a flat ellipse on a half-closed eye: Face
+        Mesh read it as a nearly open eye, a person as a squint). Faded out beyond the eye
+        corners; no global spline (it would overshoot through nearly coincident lids). Painting new lid
         skin (mirrored from below the eye) over the opening was tried first: on a closed eye it
         read as an oval sticker with a dark rim.
 
@@ -189,7 +191,7 @@ class Lids:
             b = (v >= vu - me + d) & (v < vu + d)
             src[b] = vu[b] - m + (v[b] - (vu[b] - me + d[b])) * m / me  # the lash margin, translated
             c = (v >= vu + d) & (v <= vl)
-            src[c] = vu[c] + (v[c] - vu[c] - d[c]) * hgt[c] / np.maximum(hgt[c] - d[c], 1e-6)
+            src[c] = v[c]  # the eyeball stays; the lid slides over it
             fade = np.clip((0.62 * ew - np.abs(u)) / (0.14 * ew), 0.0, 1.0)
             fade = fade * fade * (3 - 2 * fade)
             dv = (src - v) * fade
