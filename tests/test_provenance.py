@@ -67,7 +67,7 @@ def test_frame_mark_is_small_and_survives_the_output_encode(tiny_video, tmp_path
     frames = _frames(tiny_video)
     marked = _mark_and_encode(frames, tmp_path / "marked.mp4", 0x123456)
     diff = np.abs(marked[10].astype(int) - frames[10].astype(int))
-    assert diff.max() <= 6 and diff.mean() < 1.5  # a level or two, at most MAX_LEVEL + 1
+    assert diff.max() <= 4 and diff.mean() < 1.0  # at most SHAPE_MAX * AMPLITUDE, rounded
     r = _detect(tmp_path / "marked.mp4", 0x123456)
     assert r.found and r.job_id == 0x123456 and r.bit_accuracy == 1.0, r
     plain = tmp_path / "plain.mp4"
@@ -77,34 +77,93 @@ def test_frame_mark_is_small_and_survives_the_output_encode(tiny_video, tmp_path
     assert not _detect(plain).found
 
 
+def test_frame_mark_is_one_fixed_pattern(tiny_video):
+    """Every frame gets exactly the same offsets (a still background cannot shimmer), shaped
+    once on the first frame; the pattern is small (RMS AMPLITUDE at the cell centres) and its
+    signs (the chips times the payload) do not depend on the content."""
+    from twintake.provenance.video_mark import AMPLITUDE, SHAPE_MAX
+
+    frames = _frames(tiny_video)
+    marker = FrameMarker(0x0F0F0F)
+    offsets = []
+    for i, f in enumerate(frames[:20]):
+        m = marker(f, i)
+        assert m.shape == f.shape and m.dtype == np.uint8
+        inside = (f > 8) & (f < 247)  # away from saturation
+        d = m.astype(int) - f.astype(int)
+        offsets.append(np.where(inside, d, 0))
+        assert (d[..., 0] == d[..., 1]).all() or not inside.all()  # the same on R, G and B
+    inside_all = np.all([(f > 8) & (f < 247) for f in frames[:20]], axis=0)
+    for o in offsets[1:]:
+        assert np.array_equal(o[inside_all], offsets[0][inside_all])
+    assert abs(float(np.sqrt(np.mean(marker.pattern ** 2))) - AMPLITUDE) < 0.01
+    assert np.abs(marker.pattern).max() <= 1.2 * SHAPE_MAX * AMPLITUDE
+    other = FrameMarker(0x0F0F0F)
+    other(frames[0][..., 1].copy())  # a luma plane, of other content: only the shaping differs
+    assert np.array_equal(np.sign(other.pattern), np.sign(marker.pattern))
+
+
+def _moving_clip(frames=50, size=512, seed=3):
+    """A head-sized textured ellipse swaying over a smooth still background (uint8 RGB)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    tex = cv2.GaussianBlur(rng.normal(0, 1, (2 * size, 2 * size, 3)).astype(np.float32), (0, 0), 6)
+    tex = (tex - tex.mean()) / tex.std() * 40 + 120
+    yy, xx = np.mgrid[0:size, 0:size]
+    background = (60 + 100 * xx / size + 30 * yy / size)[..., None].repeat(3, 2).astype(np.float32)
+    out = []
+    for t in range(frames):
+        dx, dy = 8 * np.sin(t / 5), 6 * np.cos(t / 7)
+        head = ((xx - size / 2 - dx) / (size / 5)) ** 2 + ((yy - size / 2 - dy) / (size / 4)) ** 2 < 1
+        x0, y0 = int(size / 2 + dx), int(size / 2 + dy)
+        f = background.copy()
+        f[head] = tex[y0:y0 + size, x0:x0 + size][head] * 0.6 + 70
+        out.append(np.clip(f, 0, 255).astype(np.uint8))
+    return out
+
+
+def test_frame_mark_survives_crf28_on_a_moving_clip(tmp_path):
+    """A synthetic 2 s clip with a moving textured 'head': the mark is read back after the
+    product's CRF 18 encode and a CRF 28 re-encode; the same clip unmarked is not."""
+    frames = _moving_clip()
+    _mark_and_encode(frames, tmp_path / "marked.mp4", 0x2468AC)
+    reencode_video(tmp_path / "marked.mp4", tmp_path / "crf28.mp4", crf=28)
+    r = _detect(tmp_path / "crf28.mp4", 0x2468AC)
+    assert r.found and r.job_id == 0x2468AC and r.bit_accuracy == 1.0, r
+    with VideoWriter(tmp_path / "plain.mp4", 25, 512, 512, crf=18) as w:
+        for f in frames:
+            w.write(f)
+    reencode_video(tmp_path / "plain.mp4", tmp_path / "plain28.mp4", crf=28)
+    assert not _detect(tmp_path / "plain28.mp4").found
+
+
 def test_frame_mark_survives_crf28_and_half_size_on_a_real_video(media, tmp_path):
-    """A talking head before a still background (the per-cell mark is held there, so the
-    encoder keeps it): CRF 28, and half size at CRF 18."""
+    """A talking head before a still background: CRF 28, and half size at CRF 23."""
     frames = _frames(media / "video" / "vretalking_face2.mp4")[:100]
     _mark_and_encode(frames, tmp_path / "marked.mp4", 0x654321)
-    for name, kw in (("crf28", {"crf": 28}), ("half", {"crf": 18, "scale": 0.5})):
+    for name, kw in (("crf28", {"crf": 28}), ("half", {"crf": 23, "scale": 0.5})):
         reencode_video(tmp_path / "marked.mp4", tmp_path / f"{name}.mp4", **kw)
         r = _detect(tmp_path / f"{name}.mp4", 0x654321)
         assert r.found and r.job_id == 0x654321 and r.bit_accuracy >= 0.95, (name, r)
 
 
-def test_frame_mark_survives_crf23_and_half_size_where_the_frame_moves(media, tmp_path):
-    """A source where most cells move all the time (sadtalker_wda_aoc: a cell's luma varies by
-    more than 8 levels over the clip for half the cells): the movers carry each bit's group
-    projection, which survives CRF 23 and half size at CRF 18 (the held per-cell mark alone
-    did not). CRF 28 there is not reached yet (docs/provenance.md)."""
-    frames = _frames(media / "video" / "sadtalker_wda_aoc.mp4")[:125]
+def test_frame_mark_survives_crf28_where_the_frame_moves(media, tmp_path):
+    """A source where the head and shoulders move (vretalking_face3; the held per-cell mark
+    lost it even at CRF 23): CRF 28 and half size at CRF 18. Half size at CRF 23 is not
+    reached on every moving source yet (docs/provenance.md)."""
+    frames = _frames(media / "video" / "vretalking_face3.mp4")[:125]
     _mark_and_encode(frames, tmp_path / "marked.mp4", 0x2468AC)
-    for name, kw in (("crf23", {"crf": 23}), ("half", {"crf": 18, "scale": 0.5})):
+    for name, kw in (("crf28", {"crf": 28}), ("half", {"crf": 18, "scale": 0.5})):
         reencode_video(tmp_path / "marked.mp4", tmp_path / f"{name}.mp4", **kw)
         r = _detect(tmp_path / f"{name}.mp4", 0x2468AC)
         assert r.found and r.job_id == 0x2468AC and r.bit_accuracy >= 0.95, (name, r)
 
 
 def test_photo_background_does_not_shimmer_with_the_mark(tiny_photo, tiny_speech, tmp_path):
-    """The frame mark is held where the picture is still: a photo's still corners change by
-    less than 0.75 levels (mean absolute, from frame 0) in every frame of the marked output,
-    as without the mark - and the mark is still found there."""
+    """The frame mark is one fixed pattern: a photo's still corners change by less than 0.75
+    levels (mean absolute, from frame 0) in every frame of the marked output, as without the
+    mark - and the mark is still found there."""
     import twintake
 
     out = tmp_path / "photo.mp4"
