@@ -178,6 +178,22 @@ def measure_folder(folder: Path) -> dict:
     return res
 
 
+def blink_summary(res: dict) -> str:
+    """One line: blink lengths by face mesh (frames at 25 fps) over all renders of a folder
+    (count, median, IQR, range) and per portrait."""
+    def stats(x):
+        if not x:
+            return "none"
+        q = np.percentile(x, [25, 50, 75])
+        return f"n={len(x)} median {q[1]:g} IQR {q[0]:g}-{q[2]:g} range {min(x)}-{max(x)}"
+
+    per = {}
+    for name, r in res.items():
+        per.setdefault(name.split("__")[0], []).extend(r["blink_frames"])
+    allb = [n for v in per.values() for n in v]
+    return "blink length by face mesh: " + stats(allb) + "; " + "; ".join(f"{k}: {v}" for k, v in per.items())
+
+
 def unison() -> dict:
     """Blink onsets of woman1 and art0 with the same seed (planners of the current code)."""
     from twintake.motion.head import blink_events
@@ -216,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     for folder in a.folders:
         print(f"== {folder}")
         out[str(folder)] = measure_folder(folder)
+        print(blink_summary(out[str(folder)]))
     try:
         out["unison"] = unison()
         print("unison (same seed, two photos):", out["unison"])
