@@ -1,4 +1,4 @@
-"""Speech -> how open the mouth is: a ridge regression on the log-mel spectrogram and the phones.
+"""Speech -> how open the mouth is, and the rest of its shape: ridge regressions on the spectrum and phones.
 
 The viseme driver's opening comes from phone identity and loudness alone, and its correlation
 with the real speaker's opening stays near 0.47 on the shared talking videos. The spectrum says
@@ -13,13 +13,34 @@ from:
   speech frames, so microphone, level and digital silence do not matter),
   averaged over 50 ms windows at 7 offsets from -120 ms to +120 ms of the frame;
 * the frame energy under the utterance's 90th percentile (floored at -60 dB) at the same offsets;
-* the phone-driven opening fraction of the viseme driver at -2 .. +2 frames.
+* the phone-driven opening fraction of the viseme driver at -2 .. +2 frames;
+* the viseme (:mod:`twintake.motion.visemes`, 15 classes) of the phone under the frame centre
+  at -1, 0 and +1 frames, one-hot (so the regression learns each viseme's opening across people
+  instead of relying only on the person's own learned viseme shapes; held-out opening correlation
+  0.553 -> 0.578 in the training script).
 
-A linear model (ridge regression, Hoerl & Kennard 1970) of those 180 numbers, trained by
+A linear model (ridge regression, Hoerl & Kennard 1970) of those 225 numbers, trained by
 ``scripts/train_opening.py`` on pairs of (speech, tracked real opening) from talking videos; its
 weights ship in ``twintake/data/opening_ridge.npz``. The prediction is expanded around the
 training mean by the ratio of the real to the predicted standard deviation (a ridge model shrinks
 towards the mean, which would leave loud syllables under-open).
+
+**The rest of the lip shape** (:class:`ShapeModel`, stored in the same file): the mouth width,
+rounding, corner height and the like, as :data:`N_SHAPE` coordinates in a basis shared by all
+people. A person's mouth points (face-aligned, :func:`twintake.motion.shapes.mouth_descriptors`)
+are *person-normalised* -- their own mean shape subtracted, divided by their own opening range
+(``widest - closed``), so a small and a large mouth, a shy and a wide talker, are comparable --
+and the basis is the leading principal components of those normalised shapes over the training
+videos (Cootes et al., "Active Shape Models", 1995; a shape space shared across people as in
+Taylor et al., "A deep learning approach for generalized speech animation", SIGGRAPH 2017). A
+second ridge regression predicts the coordinates from the same inputs plus the phone-driven
+shape's own coordinates at -2 .. +2 frames. It is strongly regularised and *not* expanded: a
+person's shape beyond the opening is only weakly predictable from the audio (held-out, the
+coordinates' error falls only from 1.636 to 1.599 opening ranges), and a weak predictor
+expanded to the full spread adds error. The driver pulls the shape 0.4 of the way towards it
+(``DriverOptions.shape_weight``); held out on the 12 shared videos the rendered LMD fell from
+4.93 to 4.85 % IOD (11 of 12 videos better) and its 95th percentile from 9.45 to 9.38
+(``docs/visemes.md``).
 """
 
 from __future__ import annotations
@@ -32,8 +53,11 @@ import numpy as np
 
 from ..errors import TwintakeError
 from ..speech.analysis import resample
+from ..types import Phone
+from .visemes import VISEMES, viseme_of
 
-__all__ = ["OpeningModel", "opening_features", "spectral_features", "phone_context", "log_mel_100hz", "DEFAULT_MODEL", "N_FEATURES"]
+__all__ = ["OpeningModel", "ShapeModel", "opening_features", "spectral_features", "phone_context", "log_mel_100hz",
+           "DEFAULT_MODEL", "N_FEATURES", "N_SHAPE", "shape_features", "viseme_features"]
 
 #: The shipped model (trained by ``scripts/train_opening.py``).
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "opening_ridge.npz"
@@ -46,9 +70,16 @@ _OFFSETS = (-12, -8, -4, 0, 4, 8, 12)
 _HALF = 2
 #: Phone-driven opening at these frame offsets.
 _PHONE_OFFSETS = (-2, -1, 0, 1, 2)
-N_FEATURES = (_N_MELS + 1) * len(_OFFSETS) + len(_PHONE_OFFSETS)
-#: Version of the features (a model trained on other features is refused).
-FEATURE_VERSION = 2
+#: One-hot viseme of the phone under the frame centre at these frame offsets.
+_VISEME_OFFSETS = (-1, 0, 1)
+_VISEME_NAMES = tuple(sorted(VISEMES))
+N_FEATURES = (_N_MELS + 1) * len(_OFFSETS) + len(_PHONE_OFFSETS) + len(_VISEME_OFFSETS) * len(_VISEME_NAMES)
+#: Shared lip-shape coordinates predicted by :class:`ShapeModel`.
+N_SHAPE = 6
+#: Version of the features and outputs (a model trained on others is refused). 4: one-hot visemes
+#: added to the inputs and the lip-shape coordinates (:class:`ShapeModel`) to the outputs;
+#: 2: the opening alone from the spectrum and the phone-driven opening.
+FEATURE_VERSION = 4
 #: Noise floor of the spectrum under the speech level (90th percentile of the frame power): -60 dB.
 _FLOOR = 1e-6
 
@@ -132,18 +163,125 @@ def phone_context(phone_open: np.ndarray) -> np.ndarray:
     return np.stack([ph[2 + o: 2 + o + n] for o in _PHONE_OFFSETS], 1)
 
 
+def viseme_features(phones: list[Phone], fps: float, start: int, n_frames: int) -> np.ndarray:
+    """One-hot viseme of the phone under each frame's centre at -1, 0 and +1 frames.
+
+    Args:
+        phones: sorted phones with times (gaps and times outside them count as silence).
+        fps: frame rate; frame ``i`` is centred at ``(i + 0.5) / fps`` seconds.
+        start, n_frames: the frames ``start .. start + n_frames - 1``.
+    Returns:
+        (n_frames, 3 * 15) float64, 15 viseme columns (sorted names) per offset.
+    """
+    k = len(_VISEME_NAMES)
+    out = np.zeros((n_frames, len(_VISEME_OFFSETS) * k))
+    sil = _VISEME_NAMES.index("sil")
+    for j, off in enumerate(_VISEME_OFFSETS):
+        t = (start + np.arange(n_frames) + 0.5 + off) / fps
+        col = np.full(n_frames, sil)
+        if phones:
+            starts = np.array([p.start_s for p in phones])
+            ends = np.array([p.end_s for p in phones])
+            idx = np.searchsorted(starts, t, side="right") - 1
+            inside = (idx >= 0) & (t < ends[np.clip(idx, 0, None)])
+            names = np.array([_VISEME_NAMES.index(viseme_of(p.symbol)) for p in phones])
+            col[inside] = names[idx[inside]]
+        out[np.arange(n_frames), j * k + col] = 1.0
+    return out
+
+
+def shape_features(features: np.ndarray, phone_coords: np.ndarray) -> np.ndarray:
+    """The lip-shape regression's inputs: the opening's plus the phone-driven shape's coordinates.
+
+    Args:
+        features: (T, :data:`N_FEATURES`) :func:`opening_features`.
+        phone_coords: (T + 4, J) float, the phone-driven shape's :meth:`ShapeModel.coords` of
+            frames ``-2 .. T + 1``.
+    Returns:
+        (T, N_FEATURES + 5 J) float64 (each coordinate's values at -2 .. +2 frames in turn).
+    """
+    pc = np.asarray(phone_coords, np.float64)
+    return np.concatenate([np.asarray(features, np.float64)] + [phone_context(pc[:, j]) for j in range(pc.shape[1])], 1)
+
+
 def opening_features(samples: np.ndarray, sample_rate_hz: int, fps: float, n_frames: int,
-                     phone_open: np.ndarray) -> np.ndarray:
+                     phone_open: np.ndarray, phones: list[Phone]) -> np.ndarray:
     """All the regression's inputs for every output frame.
 
     Args:
         samples, sample_rate_hz, fps, n_frames: as :func:`spectral_features`.
         phone_open: (T,) float, the phone-driven opening as a fraction of the person's range.
+        phones: the speech's phones (:func:`viseme_features`).
     Returns:
-        (T, :data:`N_FEATURES`) float64.
+        (T, :data:`N_FEATURES`) float64: spectral, phone-driven opening, visemes.
     """
     ph = np.pad(np.asarray(phone_open, np.float64), 2, mode="edge")
-    return np.concatenate([spectral_features(samples, sample_rate_hz, fps, n_frames), phone_context(ph)], 1)
+    return np.concatenate([spectral_features(samples, sample_rate_hz, fps, n_frames), phone_context(ph),
+                           viseme_features(phones, fps, 0, n_frames)], 1)
+
+
+def _ridge(x: np.ndarray, y: np.ndarray, ridge: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Standardised ridge regression: (N, F), (N, ...) -> (mean (F,), std (F,), weights (F + 1, ...)),
+    the intercept last and not penalised."""
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    a = np.hstack([(x - mean) / std, np.ones((len(x), 1))])
+    reg = ridge * np.eye(a.shape[1])
+    reg[-1, -1] = 0.0
+    return mean, std, np.linalg.solve(a.T @ a + reg, a.T @ y)
+
+
+@dataclass
+class ShapeModel:
+    """A fitted ridge regression from :func:`shape_features` to the person-normalised lip-shape
+    coordinates (see the module docstring).
+
+    Attributes:
+        basis: (J, 114) float64 orthonormal rows: the shared shape basis in person-normalised
+            face-aligned mouth points (``(points - person mean) / person opening range``).
+        mean, std: (F + 5 J,) float64 feature standardisation.
+        weights: (F + 5 J + 1, J) float64 (the last row the intercept).
+    """
+
+    basis: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    weights: np.ndarray
+
+    @property
+    def n_coords(self) -> int:
+        return int(self.basis.shape[0])
+
+    @staticmethod
+    def normalise(points: np.ndarray, person_mean: np.ndarray, open_range: tuple[float, float]) -> np.ndarray:
+        """(…, 114) face-aligned mouth points (IOD units) -> (…, 114) float64 person-normalised:
+        minus the person's mean shape, divided by their opening range (widest - closed, IOD)."""
+        r = max(float(open_range[1]) - float(open_range[0]), 1e-6)
+        return (np.asarray(points, np.float64) - np.asarray(person_mean, np.float64)) / r
+
+    def coords(self, points: np.ndarray, person_mean: np.ndarray, open_range: tuple[float, float]) -> np.ndarray:
+        """(…, 114) face-aligned mouth points of one person -> (…, J) float64 shape coordinates."""
+        return self.normalise(points, person_mean, open_range) @ self.basis.T
+
+    @staticmethod
+    def fit_basis(normalised: np.ndarray, n_coords: int = N_SHAPE) -> np.ndarray:
+        """(N, 114) person-normalised shapes (NaN rows dropped) -> (J, 114) float64 basis: their
+        leading principal directions (each person's own mean is already removed)."""
+        x = np.asarray(normalised, np.float64)
+        x = x[np.isfinite(x).all(1)]
+        _, _, vt = np.linalg.svd(x, full_matrices=False)
+        return vt[:n_coords]
+
+    @classmethod
+    def fit(cls, features: np.ndarray, target: np.ndarray, basis: np.ndarray, ridge: float = 10000.0) -> "ShapeModel":
+        """Fit on (N, F + 5 J) :func:`shape_features` and (N, J) coordinates (NaN rows dropped)."""
+        ok = np.isfinite(target).all(1) & np.isfinite(features).all(1)
+        mean, std, w = _ridge(features[ok], target[ok], ridge)
+        return cls(np.asarray(basis, np.float64), mean, std, w)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """(T, F + 5 J) features -> (T, J) float64 coordinates (shrunk towards the mean, not expanded)."""
+        a = (np.asarray(features, np.float64) - self.mean) / self.std
+        return a @ self.weights[:-1] + self.weights[-1]
 
 
 @dataclass
@@ -156,6 +294,7 @@ class OpeningModel:
         centre: mean of the training targets; predictions are expanded around it by ``spread``.
         spread: std of the training targets / std of the fitted predictions (>= 1).
         info: free-form training notes (videos, frames, cross-validated correlation).
+        shape: the lip-shape regression beside it, or None (then only the opening is predicted).
     """
 
     mean: np.ndarray
@@ -164,18 +303,15 @@ class OpeningModel:
     centre: float
     spread: float
     info: str = ""
+    shape: ShapeModel | None = None
 
     @classmethod
     def fit(cls, features: np.ndarray, target: np.ndarray, ridge: float = 300.0, info: str = "") -> "OpeningModel":
         """Fit on (N, F) features and (N,) opening fractions (NaN rows are dropped)."""
         ok = np.isfinite(target) & np.isfinite(features).all(1)
         x, y = features[ok], target[ok]
-        mean, std = x.mean(0), x.std(0) + 1e-6
-        a = np.hstack([(x - mean) / std, np.ones((len(x), 1))])
-        reg = ridge * np.eye(a.shape[1])
-        reg[-1, -1] = 0.0
-        w = np.linalg.solve(a.T @ a + reg, a.T @ y)
-        pred = a @ w
+        mean, std, w = _ridge(x, y, ridge)
+        pred = np.hstack([(x - mean) / std, np.ones((len(x), 1))]) @ w
         spread = float(max(1.0, np.std(y) / max(np.std(pred), 1e-6)))
         return cls(mean, std, w, float(np.mean(y)), spread, info)
 
@@ -186,9 +322,14 @@ class OpeningModel:
         return self.centre + self.spread * (p - self.centre) if expand else p
 
     def save(self, path: str | Path) -> None:
+        """Write the model (and its lip-shape model, if any) to one ``.npz`` file."""
+        extra = {}
+        if self.shape is not None:
+            extra = {"shape_basis": self.shape.basis, "shape_mean": self.shape.mean, "shape_std": self.shape.std,
+                     "shape_weights": self.shape.weights}
         np.savez(path, mean=self.mean, std=self.std, weights=self.weights, centre=self.centre,
                  spread=self.spread, info=np.array(self.info), n_features=N_FEATURES,
-                 feature_version=FEATURE_VERSION)
+                 feature_version=FEATURE_VERSION, **extra)
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_MODEL) -> "OpeningModel":
@@ -212,4 +353,8 @@ def _load(path: str) -> OpeningModel:
         raise TwintakeError(f"opening model {path} was trained on features version {version} "
                             f"({int(d['n_features'])} inputs); this version computes version {FEATURE_VERSION} "
                             f"({N_FEATURES} inputs): retrain it with scripts/train_opening.py")
-    return OpeningModel(d["mean"], d["std"], d["weights"], float(d["centre"]), float(d["spread"]), str(d["info"]))
+    shape = None
+    if "shape_basis" in d.files:
+        shape = ShapeModel(d["shape_basis"], d["shape_mean"], d["shape_std"], d["shape_weights"])
+    return OpeningModel(d["mean"], d["std"], d["weights"], float(d["centre"]), float(d["spread"]), str(d["info"]),
+                        shape)
