@@ -34,6 +34,17 @@ def test_payload_round_trip_and_noise_is_rejected():
     assert d.magic_ok and d.job_id == 0xABCDEF
     rng = np.random.default_rng(0)
     assert not any(decode(rng.standard_normal(108)).magic_ok for _ in range(500))
+    assert not any(decode(rng.standard_normal(108), list_size=16).magic_ok for _ in range(300))
+
+
+def test_list_decoding_rescues_a_codeword_the_best_path_misses():
+    """CRC-aided list Viterbi (what the frame detector uses): a noisy codeword whose most likely
+    path fails the 24-bit check is found among the next ones."""
+    z = encode(0xABCDEF) + np.random.default_rng(0).normal(0, 1.0, 108)
+    assert not decode(z).magic_ok
+    d = decode(z, expected=0xABCDEF, list_size=16)
+    assert d.magic_ok and d.job_id == 0xABCDEF and d.bit_accuracy == 1.0
+    assert decode(encode(0x123456), list_size=16).job_id == 0x123456  # a clean one: the best path
 
 
 def _frames(path):

@@ -79,6 +79,51 @@ def _viterbi(z: np.ndarray) -> np.ndarray:
     return np.array(bits[::-1][: steps - (_K - 1)], np.int64)
 
 
+def _predecessors() -> tuple[np.ndarray, np.ndarray]:
+    """(states, 2) previous state and input bit of the two branches into each state."""
+    st_in, u_in = np.zeros((_STATES, 2), np.int64), np.zeros((_STATES, 2), np.int64)
+    seen = np.zeros(_STATES, np.int64)
+    for st in range(_STATES):
+        for u in (0, 1):
+            n = _NEXT[st, u]
+            st_in[n, seen[n]], u_in[n, seen[n]] = st, u
+            seen[n] += 1
+    return st_in, u_in
+
+
+_PRED_STATE, _PRED_INPUT = _predecessors()
+
+
+def _list_viterbi(z: np.ndarray, size: int) -> list[np.ndarray]:
+    """The ``size`` most likely input sequences (tail dropped), best first, for soft values
+    ``z`` (positive = 0): the parallel list Viterbi algorithm (Seshadri and Sundberg, IEEE
+    Trans. Commun. 42(2/3/4), 1994), keeping the ``size`` best paths into every state."""
+    steps = z.size // 2
+    metric = np.full((_STATES, size), -np.inf)
+    metric[0, 0] = 0.0
+    back_state = np.zeros((steps, _STATES, size), np.int64)
+    back_rank = np.zeros((steps, _STATES, size), np.int64)
+    back_input = np.zeros((steps, _STATES, size), np.int64)
+    for t in range(steps):
+        gain = _OUT @ z[2 * t:2 * t + 2]  # (states, 2)
+        cand = (metric[_PRED_STATE] + gain[_PRED_STATE, _PRED_INPUT][:, :, None]).reshape(_STATES, 2 * size)
+        best = np.argsort(-cand, axis=1, kind="stable")[:, :size]
+        metric = np.take_along_axis(cand, best, 1)
+        branch, back_rank[t] = best // size, best % size
+        back_state[t] = np.take_along_axis(_PRED_STATE, branch, 1)
+        back_input[t] = np.take_along_axis(_PRED_INPUT, branch, 1)
+    paths = []
+    for rank in range(size):
+        if not np.isfinite(metric[0, rank]):
+            break
+        st, r, bits = 0, rank, []
+        for t in range(steps - 1, -1, -1):
+            bits.append(back_input[t, st, r])
+            st, r = back_state[t, st, r], back_rank[t, st, r]
+        paths.append(np.array(bits[::-1][: steps - (_K - 1)], np.int64))
+    return paths
+
+
 def new_job_id() -> int:
     """A random 24-bit job id."""
     return secrets.randbits(24)
@@ -122,24 +167,38 @@ class Decoded:
     confidence: float
 
 
-def decode(z: np.ndarray, expected: int | None = None) -> Decoded:
+def _split(bits: np.ndarray) -> tuple[int, int, bool]:
+    """(head, job id, mark and CRC right) of 48 decoded payload bits."""
+    value = int("".join(str(int(b)) for b in bits), 2)
+    head, crc = value >> 8, value & 0xFF
+    return head, head & 0xFFFFFF, (head >> 24) == MAGIC and crc == _crc8(head)
+
+
+def decode(z: np.ndarray, expected: int | None = None, list_size: int = 1) -> Decoded:
     """Decode (108,) soft values (positive = bit 0) to the most likely payload.
+
+    With ``list_size`` > 1, the ``list_size`` most likely codewords are tried in order and the
+    first whose twintake mark and CRC check is taken (CRC-aided list decoding; a random signal
+    then passes with probability up to ``list_size`` * 2^-24); when none does, the most likely
+    one is returned (``magic_ok`` False).
 
     ``bit_accuracy`` is the share of the 48 payload bits equal to ``expected``'s when it is
     given, else the share of the coded bits whose sign agrees with the decoded codeword.
     """
     z = np.asarray(z, dtype=np.float64).reshape(-1)
-    bits = _viterbi(z)
-    value = int("".join(str(int(b)) for b in bits), 2)
-    head, crc = value >> 8, value & 0xFF
-    job_id, magic = head & 0xFFFFFF, head >> 24
+    if list_size > 1:
+        paths = _list_viterbi(z, int(list_size))
+        bits = next((b for b in paths if _split(b)[2]), paths[0])
+    else:
+        bits = _viterbi(z)
+    head, job_id, magic_ok = _split(bits)
     code = _conv_encode(bits).astype(np.float64)
     if expected is None:
         acc = float(np.mean(np.sign(z) == code))
     else:
         acc = float(np.mean(bits == _payload_bits(expected)))
     conf = float(np.mean(z * code))
-    return Decoded(magic_ok=magic == MAGIC and crc == _crc8(head), job_id=job_id, bit_accuracy=acc, confidence=conf)
+    return Decoded(magic_ok=magic_ok, job_id=job_id, bit_accuracy=acc, confidence=conf)
 
 
 def channel_accuracy(z: np.ndarray, expected: int) -> float:

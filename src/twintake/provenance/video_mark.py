@@ -10,10 +10,12 @@ an area rescale lands on the same cells). Each of the 108 coded payload bits
 
 bilinear between cell centres (no block edges), the same on R, G and B (chroma untouched),
 rounded to whole levels (a random dither would keep sub-level offsets exactly, but its
-per-pixel noise cost 10-20 % more PSNR for no gain in robustness; measured). ``s_c`` shapes the amplitude once, on the first
-frame, towards the cells the detector trusts most (flat ones: ``s`` grows as 1 / (local
-high-pass energy + :data:`SHAPE_E0`), clipped to [:data:`SHAPE_MIN`, :data:`SHAPE_MAX`] and
-normalised to a mean square of 1). The pattern is rendered once per frame size into two uint8
+per-pixel noise cost 10-20 % more PSNR for no gain in robustness; measured). ``s_c`` shapes
+the amplitude once, on the first frame, towards the cells the detector trusts most - flat ones:
+``s`` grows as 1 / (local high-pass energy + :data:`SHAPE_E0`), clipped to [:data:`SHAPE_MIN`,
+:data:`SHAPE_MAX`] and normalised to a mean square of 1 (a texture mask, the usual perceptual
+choice, put the energy where the whitened detector weighs it least and lost the mark even
+before any re-encode; measured). The pattern is rendered once per frame size into two uint8
 images (positive and negative parts); marking a frame is two saturating uint8 operations, and
 the same pixels get the same offset in every frame, so a still background stays still and an
 H.264 encoder keeps the pattern through its reference frames.
@@ -29,14 +31,15 @@ spatial high-pass (each cell minus the mean of its 8 neighbours: the picture's c
 smoothly, the chips do not), and each cell's residual is divided by its local energy (the
 3 x 3 mean of the squared residual + :data:`DETECT_E0`) - a locally whitened residual, so edges
 and moving texture count little and flat cells much. These residuals are summed over the
-frames (a still host's residual is removed by the high-pass; a moving one averages out), passed
+frames (what is left of a still host stays, what is left of a moving one averages out), passed
 through the adjoint of the bilinear spread and of the high-pass (a matched filter), multiplied by
 the chips and summed per bit. A bit's soft value is that sum over the square root of the sum of
-its cells' squared terms (a t-like value: about N(0, 1) on an unmarked video); the Viterbi
-decoder of :mod:`.payload` turns the 108 soft values into the payload. It counts as found when
-the twintake mark and the CRC decode exactly (24 checked bits) and the confidence (the mean soft
-value along the decoded codeword; about 0.67 on unmarked video) reaches
-:attr:`MarkDetector.THRESHOLD`. Measures: ``docs/provenance.md``.
+its cells' squared terms (a t-like value: about N(0, 1) on an unmarked video); the list Viterbi
+decoder of :mod:`.payload` turns the 108 soft values into the payload (the first of the
+:attr:`MarkDetector.LIST_SIZE` most likely codewords whose twintake mark and CRC check). It
+counts as found when the twintake mark and the CRC decode exactly (24 checked bits) and the
+confidence (the mean soft value along the decoded codeword; about 0.67 on unmarked video)
+reaches :attr:`MarkDetector.THRESHOLD`. Measures: ``docs/provenance.md``.
 """
 
 from __future__ import annotations
@@ -221,6 +224,10 @@ class MarkDetector:
     #: confidence needed to report the mark found, besides the twintake mark and the CRC decoded
     #: exactly (24 checked bits). Unmarked video scores about 0.67 (docs/provenance.md).
     THRESHOLD = 0.75
+    #: codewords tried, most likely first, until one passes the 24-bit check (CRC-aided list
+    #: Viterbi decoding: rescues payloads one or two error events away from the best path; a
+    #: random signal passes with probability up to LIST_SIZE * 2^-24, about 1e-6).
+    LIST_SIZE = 16
 
     def __init__(self) -> None:
         self._acc = np.zeros((GRID, GRID))
@@ -247,4 +254,5 @@ class MarkDetector:
         """Decode what was added (``expected``: a job id to measure bit accuracy against)."""
         if self.frames == 0:
             return MarkReport(False, 0.0, 0.0, None, 0)
-        return MarkReport.from_decoded(decode(self.soft_bits(), expected), self.THRESHOLD, self.frames)
+        return MarkReport.from_decoded(decode(self.soft_bits(), expected, self.LIST_SIZE), self.THRESHOLD,
+                                       self.frames)
