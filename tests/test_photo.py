@@ -443,3 +443,25 @@ def test_limit_opening_is_soft(name):
     assert r.max() < float(model.open_pct[3])
     small = (op > 0) & (op < 0.02)
     assert np.allclose(lim[small], op[small], rtol=0.02)
+
+
+def test_interior_reaches_the_upper_lip():
+    """The interior is painted up to the target upper inner lip: pulled in from it, the strip of
+    a closed photo's lower lip that the warp stretches just below the upper lip showed above the
+    teeth as a second upper lip (avg_man3)."""
+    from twintake.face import landmarks as L
+    from twintake.render.photo.mouth_interior import _blend_inside_lips, _lip_region
+
+    t = np.linspace(0.0, np.pi, 11)
+    upper = np.stack([50 - 30 * np.cos(t), 50 - 12 * np.sin(t)], 1)  # corner 78 -> 308 over the top
+    lower = np.stack([50 + 30 * np.cos(t[1:-1]), 50 + 12 * np.sin(t[1:-1])], 1)  # back under
+    inner = np.concatenate([upper, lower])
+    assert len(inner) == len(L.LIPS_INNER)
+    image = np.zeros((100, 100, 3), np.uint8)
+    fr, box, _, _ = _lip_region(image, inner, 1.0)
+    x0, y0, x1, y1 = box
+    tex = np.full((y1 - y0, x1 - x0, 3), 255.0, np.float32)
+    _blend_inside_lips(image, tex, fr, inner, fr.width_px, box, 1.0)
+    assert image[38, 50, 0] >= 200  # the target upper lip (y = 38) is covered (was 85)
+    assert image[35, 50, 0] < 128   # not far beyond it
+    assert image[63, 50, 0] < 128   # nor beyond the lower lip (y = 62)

@@ -463,19 +463,31 @@ def _lip_region(image: np.ndarray, inner: np.ndarray, strength: float):
     return fr, (int(x0), int(y0), int(x1), int(y1)), u, y
 
 
+#: The painted interior's upper edge lies this many feathers above the target upper inner lip.
+_UPPER_PUSH = 1.0
+
+
 def _blend_inside_lips(image: np.ndarray, tex: np.ndarray, fr: LipFrame, inner: np.ndarray, w_px: float,
                        box: tuple[int, int, int, int], strength: float) -> np.ndarray:
     """Blend ``tex`` (the box's (h, w, 3) float32 interior texture) into ``image`` in place inside
-    the inner-lip polygon ``inner`` ((M, 2) pixels), feathered by 2 % of the mouth width
-    ``w_px``; the polygon is pulled slightly towards the lip midline so the photo's lip edge
-    stays crisp. ``box`` = (x0, y0, x1, y1) pixels of ``tex`` in ``image``. Returns ``image``."""
+    the inner-lip polygon ``inner`` ((M, 2) pixels, :data:`twintake.face.landmarks.LIPS_INNER`
+    order), feathered by 2 % of the mouth width ``w_px``; the lower edge is pulled slightly
+    towards the lip midline so the photo's lower lip edge stays crisp, the upper edge reaches
+    :data:`_UPPER_PUSH` feathers above the upper lip. ``box`` = (x0, y0, x1, y1) pixels of
+    ``tex`` in ``image``. Returns ``image``."""
     x0, y0, x1, y1 = box
     feather = max(0.5, 0.02 * w_px)
     uu, yy = fr.from_pixels(inner)
     yu_i, yl_i = fr.lips_at(uu)
     gap_px = float(np.max(yl_i - yu_i)) * w_px
     pull = min(0.9, feather / max(gap_px, 1e-6))
-    shrink = fr.to_pixels(uu, yy + pull * (0.5 * (yu_i + yl_i) - yy))
+    yy = yy + pull * (0.5 * (yu_i + yl_i) - yy)
+    # ... but the upper edge reaches up to the target upper lip: pulled in, the strip the warp
+    # stretches just below a closed photo's lip seam (the top of its lower lip) showed above the
+    # teeth as a second upper lip (avg_man3)
+    up = (np.arange(len(yy)) >= 1) & (np.arange(len(yy)) < len(yy) // 2)
+    yy[up] = yu_i[up] - _UPPER_PUSH * feather / w_px
+    shrink = fr.to_pixels(uu, yy)
     mask = polygon_mask(shrink - [x0, y0], (x1 - x0, y1 - y0), feather=feather) * float(strength)
     roi = image[y0:y1, x0:x1].astype(np.float32)
     out = roi + mask[..., None] * (tex - roi)
