@@ -208,3 +208,24 @@ def test_shut_lid_is_skin_not_eye_shadow():
     sl = cv2.cvtColor(np.uint8(np.round(skin))[None, None], cv2.COLOR_RGB2LAB)[0, 0].astype(np.float64)
     assert lab[0] >= 0.93 * sl[0]
     assert np.hypot(*(lab[1:] - 128)) >= 0.92 * np.hypot(*(sl[1:] - 128))
+
+
+@pytest.mark.parametrize("name", ["avg_woman2.jpg", "sadtalker_people_0.png"])
+def test_shut_lid_has_the_skins_hue(name):
+    """The shut lid takes the face's skin tone (at the lightness of the skin below the eye): the
+    under-eye skin's own hue (yellower: shadow, concealer) made avg_woman2's left lid a khaki
+    patch, 17 degrees off the skin's hue (sadtalker_people_0: 15 degrees)."""
+    import cv2
+
+    from twintake.render.photo import PhotoCompositor
+    from twintake.render.photo.look import EYE_LOOPS, polygon_mask
+
+    an = PhotoCompositor(MEDIA / "portrait" / name).animator
+    h, w = an.crop.shape[:2]
+    shut, _ = an.frame(0.0, 0.45, 1.0, 0.0)
+    lab = cv2.cvtColor(shut, cv2.COLOR_RGB2LAB).astype(np.float64) - [0, 128, 128]
+    sk = cv2.cvtColor(np.uint8(np.round(an.look.skin))[None, None], cv2.COLOR_RGB2LAB)[0, 0].astype(np.float64) - [0, 128, 128]
+    skin_hue = np.degrees(np.arctan2(sk[2], sk[1]))
+    for loop in EYE_LOOPS:
+        med = np.median(lab[polygon_mask(an.lm[loop], (w, h)) > 0.99], 0)
+        assert abs(np.degrees(np.arctan2(med[2], med[1])) - skin_hue) < 8

@@ -43,6 +43,10 @@ _LASH_DOWN = 0.06
 #: lid's own luminance detail, blended in fully over the lid.
 _LID_GAIN = 1.0
 _DETAIL = 0.5
+#: The lid's detail is blurred along the eye by this many eye widths (no lash streaks).
+_STREAK_BLUR = 0.025
+#: Share of the relit lid (from its top) over which its colour goes from the fold's to the skin's.
+_FOLD_MIX = 0.5
 _RELIGHT = 1.0
 #: The relighting reaches this far (eye widths) above the crease: its shadow flattens as the
 #: fold opens.
@@ -54,6 +58,15 @@ _LID_TURN = 0.12
 #: Vertical supersamples of the lid warp near closure (blink >= :data:`_SUPERSAMPLE_FROM`).
 _SUPERSAMPLES = 6
 _SUPERSAMPLE_FROM = 0.4
+
+
+def _with_lightness(colour: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """(3,) float64 RGB: ``colour``'s CIELAB chroma (a*, b*) at the lightness (L*) of ``like``
+    (both (3,) RGB 0-255)."""
+    lab = cv2.cvtColor(np.float32([[np.clip(colour, 0, 255) / 255.0, np.clip(like, 0, 255) / 255.0]]),
+                       cv2.COLOR_RGB2LAB)[0]
+    lab[0, 0] = lab[1, 0]
+    return cv2.cvtColor(lab[None, :1], cv2.COLOR_LAB2RGB)[0, 0].astype(np.float64) * 255.0
 
 
 def _smoothstep(x):
@@ -68,9 +81,12 @@ class Lids:
         crop: (h, w, 3) uint8 working crop.
         lm: (478, 2+) landmarks in crop pixels.
         right, down: (2,) unit vectors of the face's horizontal and vertical axes.
+        skin: (3,) RGB of the face's skin (:attr:`PhotoLook.skin`), the closed lid's tone; None
+            = the colour of the skin below each eye.
     """
 
-    def __init__(self, crop: np.ndarray, lm: np.ndarray, right: np.ndarray, down: np.ndarray) -> None:
+    def __init__(self, crop: np.ndarray, lm: np.ndarray, right: np.ndarray, down: np.ndarray,
+                 skin: np.ndarray | None = None) -> None:
         self.crop, self.lm = crop, lm
         self.right, self.down = right, down
         self.eyes = [self._eye_geometry(u, lo) for u, lo in ((R_UPPER, R_LOWER), (L_UPPER, L_LOWER))]
@@ -78,6 +94,23 @@ class Lids:
         crease = min(self._crease(e) for e in self.eyes)
         for e in self.eyes:
             e["crease"] = crease * e["ew"]
+            e["fold_rgb"] = self._fold_rgb(e)
+            if skin is not None:
+                # the face's skin tone at the under-eye skin's lightness: under-eye skin is often
+                # yellower or greyer (shadow, concealer) and its hue made the lid a khaki patch
+                e["skin_rgb"] = _with_lightness(np.asarray(skin, np.float64), e["skin_rgb"])
+
+    def _fold_rgb(self, e: dict) -> np.ndarray:
+        """(3,) float64 median RGB of the lid fold just above the crease (0.1 eye widths), where
+        the relit lid meets the photo's own skin."""
+        ew = e["ew"]
+        h, w = self.crop.shape[:2]
+        pts = np.array([e["origin"] + u * self.right
+                        + (float(np.interp(u, e["us"], e["vu"])) - _LASH_MARGIN * ew - e["crease"] - 0.1 * ew) * self.down
+                        for u in np.linspace(-0.25, 0.25, 5) * ew])
+        ys = np.clip(np.round(pts[:, 1]).astype(int), 0, h - 1)
+        xs = np.clip(np.round(pts[:, 0]).astype(int), 0, w - 1)
+        return np.median(self.crop[ys, xs].astype(np.float64), axis=0)
 
     def _crease(self, e: dict) -> float:
         """Height of the upper lid's crease above the lash margin, eye widths: the darkest row
@@ -129,10 +162,11 @@ class Lids:
                     bs=bs[ob], bv=bv[ob], skin_rgb=skin_rgb)
 
     def eyelid_field(self, blink: float, v_offset: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The blink of both eyes closed by ``blink`` (0..1): ``(field, band, shade)``, a
-        backward displacement (h, w, 2) float32 (working-crop pixels, added to the mouth warp),
-        the (h, w) float32 weight of the unfolded lid and its (h, w) float32 convex shading gain
-        (both for :meth:`relight`), or None when ``blink`` < 0.02.
+        """The blink of both eyes closed by ``blink`` (0..1): ``(field, band, shade, fold_w)``,
+        a backward displacement (h, w, 2) float32 (working-crop pixels, added to the mouth
+        warp), the (h, w) float32 weight of the unfolded lid, its (h, w) float32 convex shading
+        gain and the (h, w) float32 weight of the fold's colour in it (all three for
+        :meth:`relight`), or None when ``blink`` < 0.02.
 
         A pure warp of the photo's own upper lid, no pasted shape: per column of the eye frame
         (u along the eye, v down) the lash margin (a band ``m`` = :data:`_LASH_MARGIN` eye
@@ -159,6 +193,7 @@ class Lids:
         field = np.zeros((h, w, 2), np.float32)
         band = np.zeros((h, w), np.float32)
         shade = np.ones((h, w), np.float32)
+        fold_w = np.zeros((h, w), np.float32)
         for e in self.eyes:
             x0, y0, x1, y1 = e["box"]
             if x1 - x0 < 2 or y1 - y0 < 2:
@@ -208,13 +243,21 @@ class Lids:
             t = np.clip((v - lidtop) / np.maximum(vu + d - lidtop, 1.0), 0.0, 1.0)
             sh = 1.0 + _LID_HIGHLIGHT * np.sin(np.pi * t) ** 2 - _LID_TURN * _smoothstep((t - 0.75) / 0.25)
             shade[y0:y1, x0:x1] = (1.0 + (sh - 1.0) * fade * min(1.0, blink)).astype(np.float32)
-        return field, band, shade
+            # the lid's colour runs from the fold's at the top of the band to the skin's below
+            # the eye over its upper part (no oval edge where the two skins differ)
+            fold_w[y0:y1, x0:x1] = (1.0 - _smoothstep((v - lid_top) / np.maximum(_FOLD_MIX * (vu + d - lid_top), 0.5))
+                                    ).astype(np.float32)
+        return field, band, shade, fold_w
 
-    def relight(self, out: np.ndarray, band: np.ndarray, shade: np.ndarray | None = None) -> None:
+    def relight(self, out: np.ndarray, band: np.ndarray, shade: np.ndarray | None = None,
+                fold_w: np.ndarray | None = None) -> None:
         """Light the unfolded lid (``band`` (h, w) float32 weight, 0..1) of ``out`` ((h, w, 3)
         uint8, in place) like the skin just below the eye: its colour becomes
-        :data:`_LID_GAIN` x that skin's colour, modulated by :data:`_DETAIL` of the stretched
-        lid's own luminance detail (relative to a Gaussian mean of 0.06 eye widths, clipped to
+        :data:`_LID_GAIN` x the face's skin tone at that skin's lightness (``skin`` given to the
+        constructor; else that skin's own colour), towards the top the colour of the fold above
+        the crease (``fold_w`` (h, w) float32 weight, None = 0), modulated by :data:`_DETAIL` of
+        the stretched lid's own luminance detail (blurred along the eye by
+        :data:`_STREAK_BLUR`, relative to a Gaussian mean of 0.06 eye widths, clipped to
         0.6-1.3) and by ``shade`` ((h, w) float32 gain, the closed lid's convex shading; None =
         1). The crease's shadow, eye shadow and the lashes stretched into streaks fade (a lid
         left 80 % relit was grey under avg_woman1's eye shadow and read as an open eye)."""
@@ -226,8 +269,14 @@ class Lids:
             roi = out[y0:y1, x0:x1].astype(np.float32)
             luma = roi @ np.array([0.299, 0.587, 0.114], np.float32)
             mean = cv2.GaussianBlur(luma, (0, 0), max(0.8, 0.06 * e["ew"]))
-            detail = np.clip(1.0 + _DETAIL * (luma / np.maximum(mean, 1.0) - 1.0), 0.6, 1.3)
+            # the detail is smoothed along the eye: the stretched lashes run across it as
+            # streaks, the lid's own shading runs down it
+            along = cv2.GaussianBlur(luma, (0, 0), sigmaX=max(0.8, _STREAK_BLUR * e["ew"]), sigmaY=0.5)
+            detail = np.clip(1.0 + _DETAIL * (along / np.maximum(mean, 1.0) - 1.0), 0.6, 1.3)
             lid = (_LID_GAIN * e["skin_rgb"]).astype(np.float32)[None, None, :] * detail[..., None]
+            if fold_w is not None:
+                fw = fold_w[y0:y1, x0:x1, None]
+                lid = lid + fw * ((_LID_GAIN * e["fold_rgb"]).astype(np.float32)[None, None, :] * detail[..., None] - lid)
             if shade is not None:
                 lid = lid * shade[y0:y1, x0:x1, None]
             roi += b[..., None] * (lid - roi)
