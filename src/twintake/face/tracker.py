@@ -20,7 +20,7 @@ from . import landmarks as L
 from .base import DEFAULT_TRACKER, TRACKERS, Tracker
 
 __all__ = ["track_video", "detect_faces", "check_track", "invalid_ranges", "face_box", "FaceBox",
-           "MIN_FACE_PX", "TRACKERS", "Tracker", "MediaPipeTracker"]
+           "MIN_FACE_PX", "TRACKERS", "Tracker", "MediaPipeTracker"]  # noqa: F822 - lazy, __getattr__ below
 
 log = logging.getLogger(__name__)
 
