@@ -8,8 +8,9 @@ closed lid ends in a soft lash line instead of a jagged, aliased dark crescent. 
 stretched from just above the photo's own crease (found once per photo), so the crease stays
 in place and flattens instead of sliding down as a second lid line; the closed lid is relit
 fully like the skin below the eye with a convex shading, and the photo's own upper lashes hang
-down from the lash line (:meth:`Lids.lashes`). Face Mesh reads such a lid as shut (0.24-0.45 of
-the open eye on shared portraits, a real closed eye pasted on the same portraits 0.27-0.45).
+down from the lash line (:meth:`Lids.lashes`). Face Mesh reads such a lid at 0.25-0.42 of the
+open eye on stills of five shared portraits (0.62 on avg_man1's smiling squint); a real closed
+eye pasted on the same portraits reads 0.27-0.45 (``docs/photo.md``).
 """
 
 from __future__ import annotations
@@ -39,15 +40,15 @@ _CLOSE = 1.0
 _LID_REACH = 0.30
 #: Length of the lashes hanging down from a closed lid, eye widths.
 _LASH_DOWN = 0.06
-#: The relit lid: the colour of the skin below the eye x this, with this share of the stretched
-#: lid's own luminance detail, blended in fully over the lid.
+#: The relit lid: its colour (:meth:`Lids.relight`) x this, with this share of the stretched
+#: lid's own luminance detail, blended in by this much over the lid.
 _LID_GAIN = 1.0
 _DETAIL = 0.5
+_RELIGHT = 1.0
 #: The lid's detail is blurred along the eye by this many eye widths (no lash streaks).
 _STREAK_BLUR = 0.025
 #: Share of the relit lid (from its top) over which its colour goes from the fold's to the skin's.
 _FOLD_MIX = 0.5
-_RELIGHT = 1.0
 #: The relighting reaches this far (eye widths) above the crease: its shadow flattens as the
 #: fold opens.
 _FLATTEN = 0.1
