@@ -249,6 +249,7 @@ class ShapeModel:
 
     @property
     def n_coords(self) -> int:
+        """J, the number of shape coordinates."""
         return int(self.basis.shape[0])
 
     @staticmethod
