@@ -482,9 +482,8 @@ def _blend_inside_lips(image: np.ndarray, tex: np.ndarray, fr: LipFrame, inner: 
     gap_px = float(np.max(yl_i - yu_i)) * w_px
     pull = min(0.9, feather / max(gap_px, 1e-6))
     yy = yy + pull * (0.5 * (yu_i + yl_i) - yy)
-    # ... but the upper edge reaches up to the target upper lip: pulled in, the strip the warp
-    # stretches just below a closed photo's lip seam (the top of its lower lip) showed above the
-    # teeth as a second upper lip (avg_man3)
+    # ... but the upper edge reaches up to the target upper lip: pulled in, the strip stretched from
+    # a closed photo's lip seam showed above the teeth as a second upper lip (avg_man3)
     up = (np.arange(len(yy)) >= 1) & (np.arange(len(yy)) < len(yy) // 2)
     yy[up] = yu_i[up] - _UPPER_PUSH * feather / w_px
     shrink = fr.to_pixels(uu, yy)
