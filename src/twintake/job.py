@@ -265,6 +265,7 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
 
         def render(target: Path, filters: list) -> RenderResult:
             prep = _prepared(source, kind, o, progress)
+            notes.extend(_source_notes(prep, o))
             pieces = synthesize_stream(text, lang=lang, voice=ref, tts_voice=tts_voice or fallback,
                                        max_chars=max_chars, hook=hook, cancel=cancel,
                                        voice_backend=voice_backend, checkpoint=voice_checkpoint)
@@ -284,13 +285,15 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
         prov.ingredients = job_ingredients(src_file, text=text, audio=audio, voice=voice, speech=speech)
         speech = prov.mark_speech(speech)
 
+    notes = [n for n in neural_notes if n] + notes
+
     def render(target: Path, filters: list) -> RenderResult:
         if photo:
             return engine.render_photo(src_file, speech, target, o, progress, frame_filters=filters)
-        return engine.render_video(_prepared(source, kind, o, progress), speech, target, o, progress,
-                                   frame_filters=filters)
+        prep = _prepared(source, kind, o, progress)
+        notes.extend(_source_notes(prep, o))
+        return engine.render_video(prep, speech, target, o, progress, frame_filters=filters)
 
-    notes = [n for n in neural_notes if n] + notes
     if prov is None:
         return VideoJobResult(render(out, []), speech, notes)
     return VideoJobResult(_render_signed(render, out, prov), speech, notes)
@@ -311,6 +314,19 @@ def _check_lipsync_backend(o: LipsyncOptions, photo: bool, source) -> list[str |
                            "use the default backend for photos")
     make_lipsync(name, o.lipsync_checkpoint, o.device)
     return [first_use_notice(name)]
+
+
+def _source_notes(prep, o: LipsyncOptions) -> list[str]:
+    """Notes about the prepared source video itself: ``[]``, or one saying that it never opens
+    its mouth (:func:`twintake.render.video.silent.silent_source_note`; the built-in lip-sync
+    backend only: a neural one does not use the person's mouths)."""
+    from .render.neural import DEFAULT_LIPSYNC
+    from .render.video.silent import silent_source_note
+
+    if (o.lipsync_backend or DEFAULT_LIPSYNC) != DEFAULT_LIPSYNC:
+        return []
+    note = silent_source_note(prep.model.open_range)
+    return [note] if note else []
 
 
 def _prepared(source, kind: str, o: LipsyncOptions, progress: Progress):
