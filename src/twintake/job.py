@@ -325,7 +325,7 @@ def _source_notes(prep, o: LipsyncOptions) -> list[str]:
 
     if (o.lipsync_backend or DEFAULT_LIPSYNC) != DEFAULT_LIPSYNC:
         return []
-    note = silent_source_note(prep.model.open_range)
+    note = silent_source_note(prep.model.open_range, opened=True)  # render.video.open_mouth opens it
     return [note] if note else []
 
 

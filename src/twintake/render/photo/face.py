@@ -123,6 +123,12 @@ def crop_to_size(image: np.ndarray, lm: np.ndarray, size: tuple[int, int]) -> tu
     return out, lm2
 
 
+def working_scale(face_width_px: float) -> float:
+    """Upscaling factor of the working crop for a face ``face_width_px`` pixels wide (cheek to
+    cheek): the face is brought to ~220 px (at most 4x; never downscaled). Float >= 1."""
+    return float(np.clip(_WORK_FACE_PX / max(float(face_width_px), 1e-6), 1.0, _MAX_UPSCALE))
+
+
 def prepare_face(image: np.ndarray, lm: np.ndarray) -> PhotoFace:
     """Working crop around the head, upscaled for small faces; landmarks refined on it."""
     h, w = image.shape[:2]
@@ -134,7 +140,7 @@ def prepare_face(image: np.ndarray, lm: np.ndarray) -> PhotoFace:
     x1 = int(min(w, np.ceil(cx + 1.35 * fw)))
     y0 = int(max(0, np.floor(cy - 0.6 * fh - 0.75 * fw)))
     y1 = int(min(h, np.ceil(cy + 0.5 * fh + 0.8 * fw)))
-    s = float(np.clip(_WORK_FACE_PX / fw, 1.0, _MAX_UPSCALE))
+    s = working_scale(fw)
     crop = image[y0:y1, x0:x1]
     if s > 1.0:
         crop = cv2.resize(crop, (int(round((x1 - x0) * s)), int(round((y1 - y0) * s))),

@@ -5,6 +5,8 @@
 * :mod:`.plan` - the speech side, block by block (:class:`VideoPlanner`, :class:`FixedPlanner`);
 * :mod:`.composite` - fine warp, pose warp, feathered blend with colour correction;
 * :mod:`.timeline` - which source frame is the base of each output frame;
+* :mod:`.silent`, :mod:`.open_mouth` - a source that never talks: detected, and its mouth opened
+  with the photo path's warp and interior;
 * :class:`VideoCompositor` (here) - the picture side of :func:`twintake.render.stream.render_stream`.
 """
 
@@ -21,6 +23,7 @@ from ...media import iter_frames_at
 from ..stream import Rendered
 from .bank import CropBox
 from .composite import CompositeOptions, Compositor
+from .open_mouth import OpenMouth
 from .plan import FixedPlanner, MouthPlan, VideoPlanner, selection_features, speech_blocks
 
 #: Nose points (tip, nostrils, bridge) whose face-aligned position tracks head pitch.
@@ -80,6 +83,10 @@ class VideoCompositor:
         self.landmarks, self.valid, self.transforms = landmarks, valid, transforms
         self.descriptors, self.bank, self.box = descriptors, bank, box
         self.width, self.height = int(width), int(height)
+        # a source that never talks: its mouth is opened beyond its own frames (.open_mouth)
+        self._open = OpenMouth.for_source(source, fps, landmarks, valid, transforms, descriptors)
+        if self._open is not None:
+            options = self._open.composite_options(options)
         self._comp = Compositor(box, options)
         ok = np.flatnonzero(valid)
         self._mean_nose = np.mean([self._nose(int(i)) for i in ok], 0) if len(ok) else None
@@ -134,10 +141,15 @@ class VideoCompositor:
         s = int(plan.source[i])
         fade, weight = self._switch_fade(t, s)
         mid = apply_affine(self.box.pixel_to_crop(self.transforms[s]), self.landmarks[s, MID_FACE, :2])
+        target, extra = self._placed(plan.target[i], b), 0.0
+        if self._open is not None:
+            target, extra = self._open.widen(target)
         img, blend = self._comp.composite_blend(
-            base, self.transforms[b], self.landmarks[b], np.asarray(self.bank[s]), self.descriptors[s],
-            self._placed(plan.target[i], b),
+            base, self.transforms[b], self.landmarks[b], np.asarray(self.bank[s]), self.descriptors[s], target,
             mid, base_desc=self.descriptors[b], fade_crop=None if fade < 0 else np.asarray(self.bank[fade]),
             fade_desc=None if fade < 0 else self.descriptors[fade], fade_weight=weight)
+        if extra > 0:
+            img = self._open.paint(img if img is not base else img.copy(), base, target, self.transforms[b],
+                                   self.landmarks[b], extra)
         return Rendered(image=img, base=base, landmarks=self.landmarks[b], blend=blend, source_crop=self.bank[s],
                         base_crop=self.bank[b], base_index=b, mouth_index=s)
