@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twintake.render.video.silent import MIN_SPEAKING_SPAN_IOD, is_silent_source, opening_span, silent_source_note
+from twintake.render.video.silent import (MAX_SPEAKING_SPAN_IOD, MIN_SPEAKING_SPAN_IOD, is_silent_source, opening_span,
+                                          silent_source_note, wide_source_note)
 
 
 def test_threshold_separates_the_measured_spans():
@@ -29,6 +30,14 @@ def test_note_says_what_was_found_and_what_to_do():
     opened = silent_source_note((0.101, 0.123), opened=True)
     assert "never opens its mouth" in opened and "opened further" in opened and "video of them talking" in opened
     assert silent_source_note((0.0, 0.21)) is None
+
+
+def test_a_source_that_shouts_is_noted_too():
+    # liveportrait_d18 (expressions, closed or shouting) and the widest talking video
+    note = wide_source_note((0.0, 0.809))
+    assert "far wider than speech" in note and "0.81" in note and "video of the person talking" in note
+    assert wide_source_note((0.002, 0.379)) is None and wide_source_note((0.101, 0.123)) is None
+    assert 0.379 * 1.3 < MAX_SPEAKING_SPAN_IOD < 0.809
 
 
 @pytest.fixture(scope="module")

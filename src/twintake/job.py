@@ -318,15 +318,17 @@ def _check_lipsync_backend(o: LipsyncOptions, photo: bool, source) -> list[str |
 
 def _source_notes(prep, o: LipsyncOptions) -> list[str]:
     """Notes about the prepared source video itself: ``[]``, or one saying that it never opens
-    its mouth (:func:`twintake.render.video.silent.silent_source_note`; the built-in lip-sync
-    backend only: a neural one does not use the person's mouths)."""
+    its mouth (:func:`twintake.render.video.silent.silent_source_note`) or that it opens it far
+    wider than speech (:func:`~twintake.render.video.silent.wide_source_note`); the built-in
+    lip-sync backend only: a neural one does not use the person's mouths."""
     from .render.neural import DEFAULT_LIPSYNC
-    from .render.video.silent import silent_source_note
+    from .render.video.silent import silent_source_note, wide_source_note
 
     if (o.lipsync_backend or DEFAULT_LIPSYNC) != DEFAULT_LIPSYNC:
         return []
-    note = silent_source_note(prep.model.open_range, opened=True)  # render.video.open_mouth opens it
-    return [note] if note else []
+    rng = prep.model.open_range
+    # render.video.open_mouth opens a silent source's mouth
+    return [n for n in (silent_source_note(rng, opened=True), wide_source_note(rng)) if n]
 
 
 def _prepared(source, kind: str, o: LipsyncOptions, progress: Progress):

@@ -6,16 +6,24 @@ Measured with the face mesh on the shared videos (inner-lip opening, inter-ocula
 talking videos span 0.165-0.377 (median 0.21; the smallest real one 0.179, an AI avatar 0.165),
 the silent ones 0.022 (musetalk_sun, a smiling woman who never speaks) and 0.030
 (musetalk_yongen, an anime man). :data:`MIN_SPEAKING_SPAN_IOD` = 0.08 lies below half of the
-smallest talking span and above 2.5 x the largest silent one. (liveportrait_d18, expressions
-without speech, spans 0.81: wide-open shouts, so it is not a silent source by this measure.)
+smallest talking span and above 2.5 x the largest silent one.
+
+The opposite case: liveportrait_d18 (expressions without speech) spans 0.81 - it is closed in
+most frames and shouts in a third of them (0.56-0.81), so loud syllables are driven to a shout.
+:data:`MAX_SPEAKING_SPAN_IOD` = 0.5 (1.3 x the widest talking span) marks such a source; the job
+says so (:func:`wide_source_note`), the render is unchanged.
 """
 
 from __future__ import annotations
 
-__all__ = ["MIN_SPEAKING_SPAN_IOD", "SPEAKING_SPAN_IOD", "opening_span", "is_silent_source", "silent_source_note"]
+__all__ = ["MIN_SPEAKING_SPAN_IOD", "MAX_SPEAKING_SPAN_IOD", "SPEAKING_SPAN_IOD", "opening_span", "is_silent_source",
+           "silent_source_note", "wide_source_note"]
 
 #: Opening span (inter-ocular units) under which a source is treated as one that never talks.
 MIN_SPEAKING_SPAN_IOD = 0.08
+#: Opening span (inter-ocular units) over which a source's widest mouths are not speech (shouts,
+#: yawns): the widest talking video spans 0.377.
+MAX_SPEAKING_SPAN_IOD = 0.5
 #: A generic speaking span (inter-ocular units): the median over the 12 shared talking videos.
 SPEAKING_SPAN_IOD = 0.21
 
@@ -57,3 +65,18 @@ def silent_source_note(open_range: tuple[float, float], opened: bool = False) ->
         return (f"{found}: the mouth was opened further than the video ever shows it, with generic teeth and "
                 "tongue; for the person's own mouth use a video of them talking")
     return f"{found}: the lips can only move a little; use a video of the person talking, or a photo"
+
+
+def wide_source_note(open_range: tuple[float, float]) -> str | None:
+    """A note for the user when the source's mouth opens far wider than speech (its widest
+    frames are shouts or yawns: span over :data:`MAX_SPEAKING_SPAN_IOD`), else None.
+
+    Args:
+        open_range: the source's (closed, widest) opening, inter-ocular units.
+    """
+    span = opening_span(open_range)
+    if span <= MAX_SPEAKING_SPAN_IOD:
+        return None
+    return (f"the source video opens its mouth far wider than speech does (opening range {span:.2f} of the eye "
+            f"distance; people talking open {SPEAKING_SPAN_IOD:.2f}): loud syllables may look like shouting; "
+            "use a video of the person talking")
