@@ -117,7 +117,9 @@ def test_opening_direction_opens_by_exactly_d() -> None:
 
 def _loud_speech(fps: float = 25.0):
     """2 s: 0.3 s silence, 1.4 s of speech whose loudness swells and fades twice, 0.3 s silence;
-    the phones are a steady 'M AA M AA ...' so the phones alone close the mouth 7 times."""
+    the phones are a steady 'M AA M AA ...' so the phones alone close the mouth 7 times (a steady
+    tone has no closure in it: the tests of the loudness pull turn the acoustic closure check off,
+    ``closure_evidence=False``, which would otherwise drop those Ms)."""
     from twintake.types import Speech
 
     sr = 16000
@@ -141,7 +143,8 @@ def test_loudness_locked_opening_follows_the_loudness(weight: float) -> None:
     m = _toy_model()
     speech, env = _loud_speech()
     shapes = VisemeShapes.generic(m)
-    drv = VisemeDriver(DriverOptions(loudness_opening=weight, loudness_closing=weight, opening_model="none"))
+    drv = VisemeDriver(DriverOptions(loudness_opening=weight, loudness_closing=weight, opening_model="none",
+                                     closure_evidence=False))
     traj = drv.drive(speech, m, shapes, 25.0, 50)
     op = opening(m.decode(traj.coeffs))
     # silence (away from the short ease in/out of speech) is the rest shape whatever the weight
@@ -152,7 +155,8 @@ def test_loudness_locked_opening_follows_the_loudness(weight: float) -> None:
     if weight == 0.0:
         assert corr < 0.6  # the bilabials pull the opening away from the loudness
     else:
-        base = VisemeDriver(DriverOptions(loudness_opening=0.0, opening_model="none")).drive(speech, m, shapes, 25.0, 50)
+        base = VisemeDriver(DriverOptions(loudness_opening=0.0, opening_model="none", closure_evidence=False)).drive(
+            speech, m, shapes, 25.0, 50)
         corr0 = np.corrcoef(opening(m.decode(base.coeffs))[speaking], env[speaking])[0, 1]
         assert corr > corr0 + 0.1
         # streaming: block by block with the whole-speech scale gives the same frames
@@ -171,8 +175,9 @@ def test_loudness_opening_alone_only_opens() -> None:
     m = _toy_model()
     speech, env = _loud_speech()
     shapes = VisemeShapes.generic(m)
-    phones_only = opening(m.decode(VisemeDriver(DriverOptions(opening_model="none")).drive(speech, m, shapes, 25.0, 50).coeffs))
-    up = opening(m.decode(VisemeDriver(DriverOptions(loudness_opening=0.5, opening_model="none")).drive(speech, m, shapes, 25.0, 50).coeffs))
+    off = {"opening_model": "none", "closure_evidence": False}
+    phones_only = opening(m.decode(VisemeDriver(DriverOptions(**off)).drive(speech, m, shapes, 25.0, 50).coeffs))
+    up = opening(m.decode(VisemeDriver(DriverOptions(loudness_opening=0.5, **off)).drive(speech, m, shapes, 25.0, 50).coeffs))
     assert np.all(up >= phones_only - 1e-5)
     assert (up - phones_only).max() > 0.2 * (m.open_range[1] - m.open_range[0])
 
@@ -277,3 +282,81 @@ def test_a_speech_of_a_frame_or_two_is_driven(n: int) -> None:
     assert amount.shape == active.shape == (n,) and loud_open.shape == (n, 3)
     traj = drv.drive(speech, m, VisemeShapes.generic(m), 25.0, n)
     assert traj.coeffs.shape == (n, len(m.rest)) and np.isfinite(traj.coeffs).all()
+
+
+# -- acoustic evidence of recognized bilabial closures --------------------------------------------
+def _harmonics(t: np.ndarray, f0: float, peaks: list[tuple[float, float, float]], floor: float) -> np.ndarray:
+    """A harmonic tone whose spectral envelope is a sum of resonances (centre Hz, width Hz, gain)
+    over a flat ``floor``."""
+    out = np.zeros_like(t)
+    for k in range(1, int(4000 / f0)):
+        f = k * f0
+        a = sum(g / (1.0 + ((f - c) / w) ** 2) for c, w, g in peaks) + floor
+        out += a * np.sin(2 * np.pi * f * t)
+    return out
+
+
+def _vowel_with(gap: str):
+    """1.48 s: silence, 0.4 s of a loud /a/-like vowel (F0 120 Hz, resonances at 700 and 1200 Hz),
+    80 ms of ``gap``, 0.4 s of the vowel again, silence; the phones say 'AA M AA' with the M on
+    the 80 ms. ``gap``: "vowel" (the vowel goes on: a misrecognized M), "silence" (a stop closure)
+    or "murmur" (a nasal murmur: one resonance at 250 Hz, nothing formant-like above 1 kHz,
+    8 dB under the vowel)."""
+    from twintake.types import Speech
+
+    sr = 16000
+    t = np.arange(int(1.48 * sr)) / sr
+    vowel = _harmonics(t, 120.0, [(700.0, 150.0, 1.0), (1200.0, 200.0, 0.7), (2600.0, 300.0, 0.2)], 0.02)
+    vowel *= 0.2 / np.sqrt(np.mean(vowel ** 2))
+    x = np.where((t >= 0.3) & (t < 1.18), vowel, 0.0)
+    m = (t >= 0.7) & (t < 0.78)
+    if gap == "silence":
+        x[m] = 0.0
+    elif gap == "murmur":
+        murmur = _harmonics(t, 120.0, [(250.0, 60.0, 1.0)], 0.003)
+        x[m] = (murmur * 0.2 * 10 ** (-8 / 20) / np.sqrt(np.mean(murmur ** 2)))[m]
+    x = x + np.random.default_rng(0).normal(0.0, 1e-4, len(x))  # a faint noise floor
+    phones = [Phone("SIL", 0.0, 0.3), Phone("AA", 0.3, 0.7), Phone("M", 0.7, 0.78), Phone("AA", 0.78, 1.18),
+              Phone("SIL", 1.18, 1.48)]
+    return Speech(samples=x.astype(np.float32), sample_rate_hz=sr, phones=phones)
+
+
+@pytest.mark.parametrize("gap", ["vowel", "silence", "murmur"])
+def test_a_recognized_closure_needs_a_closure_or_a_murmur_in_the_audio(gap: str) -> None:
+    """A recognized M over a loud harmonic vowel is not pressed shut (video driver, photo closure,
+    reference coarticulation); over a closure silence or a nasal murmur it is, and a synthesized
+    speech (exact phones) always is."""
+    import dataclasses
+
+    from twintake.motion.closure import closure_spans
+    from twintake.motion.driver import DriverOptions, VisemeDriver, VisemeShapes
+    from twintake.motion.photo import closure_track
+    from twintake.motion.shapes import opening
+
+    speech = _vowel_with(gap)
+    real = gap != "vowel"
+    spans = closure_spans(speech.phones, speech.samples, speech.sample_rate_hz)
+    strength = spans[2, 0]
+    assert (strength >= 0.9) if real else (strength < 0.2)
+    assert np.all(spans[[0, 1, 3, 4], 0] == 1.0)  # only bilabials are weighed
+    if real:  # re-timed inside the recognized span +-30 ms
+        assert 0.67 <= spans[2, 1] < spans[2, 2] <= 0.81
+    # streaming: measuring only the span around the M gives the same
+    assert np.allclose(closure_spans(speech.phones, speech.samples, 16000, 0.6, 0.9), spans)
+
+    k = int(0.74 * 25)  # the frame in the middle of the M
+    open_, _, closure = coarticulate(speech.phones, 25.0, 37, closures=spans)
+    assert (open_[k] == 0.0 and closure[k] == 1.0) if real else (open_[k] > 0.8 and closure[k] < 0.2)
+
+    shut = closure_track(speech, 25.0, 37)
+    assert (shut[k] > 0.5) if real else (shut.max() < 0.05)
+
+    m = _toy_model()
+    lo, hi = m.open_range
+    drv = VisemeDriver(DriverOptions(opening_model="none"))
+    frac = (opening(m.decode(drv.drive(speech, m, VisemeShapes.generic(m), 25.0, 37).coeffs)) - lo) / (hi - lo)
+    assert (frac[k] < 0.2) if real else (frac[k] > 0.8)  # (0.07-0.16 as with exact phones, below)
+    # synthesized speech: the TTS's phones are exact, the M closes whatever the audio
+    said = dataclasses.replace(speech, text="ama")
+    frac_said = (opening(m.decode(drv.drive(said, m, VisemeShapes.generic(m), 25.0, 37).coeffs)) - lo) / (hi - lo)
+    assert frac_said[k] < 0.2 and closure_track(said, 25.0, 37)[k] > 0.5

@@ -27,6 +27,11 @@
    corner height -- is pulled a fraction ``shape_weight`` of the way towards the shape the model
    predicts from the same audio and phones, in its shared person-normalised coordinates, with
    the opening of step 6 kept exactly.
+
+With recorded speech, recognized bilabials (P B M) close the lips only as far as the audio shows
+a closure interval or a nasal murmur (:mod:`twintake.motion.closure`,
+``DriverOptions.closure_evidence``): their dominance in steps 2-3 is weighted by that evidence and
+timed by it; the spectral model's inputs keep the recognized phones as they are.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import numpy as np
 
 from ..speech.analysis import loudness_envelope, voice_activity
 from ..types import MouthTrajectory, Phone, Speech
+from .closure import closure_spans
 from .opening import DEFAULT_MODEL, OpeningModel, phone_context, shape_features, spectral_features, viseme_features
 from .shapes import MouthModel
 from .visemes import VISEMES, viseme_of
@@ -151,6 +157,11 @@ class DriverOptions:
             :class:`~twintake.motion.opening.ShapeModel`) against the phone-driven one, where the
             spectral opening applies; 0 = phones only. The opening itself is not changed by it.
             0.4: held-out rendered LMD 4.93 -> 4.85 % IOD, p95 9.45 -> 9.38 (0.7: 4.85 / 9.56).
+        closure_evidence: with *recorded* speech (``Speech.text`` empty), scale each recognized
+            bilabial's dominance by its acoustic closure evidence
+            (:func:`twintake.motion.closure.closure_spans`: a closure interval or a nasal
+            murmur within the phone), so a P/B/M the recognizer hears on a loud vowel does not
+            press the lips shut. Synthesized speech keeps its exact phones.
     """
 
     articulation: float = 1.1
@@ -166,10 +177,12 @@ class DriverOptions:
     opening_weight: float = 0.7
     opening_pause_s: float = 1.0
     shape_weight: float = 0.4
+    closure_evidence: bool = True
 
 
 def phones_to_trajectory(phones: list[Phone], shapes: VisemeShapes, rest: np.ndarray,
-                         n_frames: int, fps: float, start: int = 0) -> np.ndarray:
+                         n_frames: int, fps: float, start: int = 0,
+                         closures: np.ndarray | None = None) -> np.ndarray:
     """Blend viseme targets with Cohen-Massaro dominance functions.
 
     Args:
@@ -179,6 +192,10 @@ def phones_to_trajectory(phones: list[Phone], shapes: VisemeShapes, rest: np.nda
         n_frames: T, output frames.
         fps: output rate; frame i is sampled at its centre, (i + 0.5) / fps.
         start: index of the first frame (frames start .. start + T - 1 are computed).
+        closures: (P, 3) float per phone, ``strength`` in [0, 1] multiplying its dominance (alpha;
+            0 drops the phone), ``start_s``, ``end_s`` replacing its times; None = the phones as
+            they are. The driver passes each recognized bilabial's acoustic closure evidence and
+            closure interval (:func:`bilabial_strengths`).
     Returns:
         (T, K) float32 coefficients.
     """
@@ -187,18 +204,21 @@ def phones_to_trajectory(phones: list[Phone], shapes: VisemeShapes, rest: np.nda
     num = np.zeros((n_frames, k), np.float64)
     den = np.full(n_frames, 1e-6, np.float64)
     num += den[:, None] * rest
-    for ph in phones:
+    for i, ph in enumerate(phones):
         vis = viseme_of(ph.symbol)
         v = VISEMES[vis]
+        strength, t0, t1 = (1.0, ph.start_s, ph.end_s) if closures is None else closures[i]
+        if strength <= 0.0:
+            continue
         target = rest if ph.symbol == "SIL" else shapes.targets.get(vis, rest)
-        centre = 0.5 * (ph.start_s + ph.end_s)
-        half = 0.5 * (ph.end_s - ph.start_s)
-        lo = int(max(0, np.floor((ph.start_s - 0.35) * fps) - start))
-        hi = int(min(n_frames, np.ceil((ph.end_s + 0.35) * fps) - start))
+        centre = 0.5 * (t0 + t1)
+        half = 0.5 * (t1 - t0)
+        lo = int(max(0, np.floor((t0 - 0.35) * fps) - start))
+        hi = int(min(n_frames, np.ceil((t1 + 0.35) * fps) - start))
         if hi <= lo:
             continue
         tau = np.maximum(np.abs(t[lo:hi] - centre) - half, 0.0)
-        alpha = v.alpha * (0.3 if ph.symbol == "SIL" else 1.0)
+        alpha = v.alpha * (0.3 if ph.symbol == "SIL" else 1.0) * float(strength)
         d = alpha * np.exp(-v.theta * tau**v.c)
         num[lo:hi] += d[:, None] * target
         den[lo:hi] += d
@@ -297,6 +317,10 @@ class VisemeDriver:
         a, b = max(0, start - r), min(n, stop + r)
         c, d = max(0, a - 2), min(n, b + 2)
         om = self.opening_model()
+        # the model's inputs keep the recognized closures at full strength, as it was trained
+        # (scripts/train_opening.py); the acoustic closure check acts on the phone-driven shape
+        # the prediction pulls (drive): held out, weighting the inputs too lost 0.016 of the
+        # target's opening correlation on the English videos for no gain on Arabic speech
         coeffs = self.phone_shape(speech, model, shapes, fps, amount[c:d], start=c)
         ph = self._fraction(model, coeffs)
         pad = (2 - (a - c), 2 - (d - b))
@@ -317,11 +341,15 @@ class VisemeDriver:
 
     @staticmethod
     def phone_shape(speech: Speech, model: MouthModel, shapes: VisemeShapes, fps: float,
-                    amount: np.ndarray, start: int = 0) -> np.ndarray:
+                    amount: np.ndarray, start: int = 0, closure_evidence: bool = False) -> np.ndarray:
         """(T, K) float64 coefficients of the phone-driven shapes of frames ``start .. start + T - 1``
         (the dominance blend scaled by the (T,) articulation ``amount``, before any loudness or
-        spectral pull)."""
-        coeffs = phones_to_trajectory(speech.phones, shapes, model.rest, len(amount), fps, start=start)
+        spectral pull). By default the recognized phones as they are: this is the spectral opening
+        model's input, as ``scripts/train_opening.py`` computes it; with ``closure_evidence`` the
+        recognized bilabials are weighted by their acoustic closure evidence
+        (:func:`bilabial_strengths`), as :meth:`drive` shapes the mouth."""
+        w = bilabial_strengths(speech, fps, start, start + len(amount)) if closure_evidence else None
+        coeffs = phones_to_trajectory(speech.phones, shapes, model.rest, len(amount), fps, start=start, closures=w)
         return model.rest + amount[:, None] * (coeffs.astype(np.float64) - model.rest)
 
     @staticmethod
@@ -360,7 +388,8 @@ class VisemeDriver:
         n = n_frames if n_frames is not None else int(round(speech.duration_s * fps))
         stop = n if stop is None else min(stop, n)
         amount, active, loud_open, spectral = scale if scale is not None else self.articulation_scale(speech, fps, n)
-        coeffs = phones_to_trajectory(speech.phones, shapes, model.rest, stop - start, fps, start=start)
+        w = bilabial_strengths(speech, fps, start, stop) if self.options.closure_evidence else None
+        coeffs = phones_to_trajectory(speech.phones, shapes, model.rest, stop - start, fps, start=start, closures=w)
         out = model.rest + amount[start:stop, None] * (coeffs - model.rest)
         if isinstance(model, MouthModel):  # (the photo renderer drives a 2-D stand-in: phones only)
             up, down, frac = loud_open[start:stop].T
@@ -391,6 +420,23 @@ class VisemeDriver:
         direction, _ = model.opening_direction()
         delta -= (delta @ model.opening_gradient())[:, None] * direction
         return out + delta
+
+
+def bilabial_strengths(speech: Speech, fps: float, start: int, stop: int) -> np.ndarray | None:
+    """Per-phone dominance weights and times of ``speech.phones`` for frames ``start .. stop - 1``:
+    each recognized bilabial's acoustic closure evidence and closure interval
+    (:func:`twintake.motion.closure.closure_spans`, measured on the bilabials within 0.35 s of
+    those frames, the reach of a phone's dominance in :func:`phones_to_trajectory`); every other
+    phone keeps weight 1 and its times.
+
+    Returns:
+        (P, 3) float64 ``strength, start_s, end_s``, or None for synthesized speech
+        (``speech.text`` set: its phones are exact) and for speech without phones.
+    """
+    if speech.text or not speech.phones:
+        return None
+    return closure_spans(speech.phones, speech.samples, speech.sample_rate_hz,
+                             start / fps - 0.35, stop / fps + 0.35)
 
 
 def _close_gaps(active: np.ndarray, max_gap: int) -> np.ndarray:

@@ -3,7 +3,8 @@ per output frame.
 
 The mouth runs the same viseme driver as videos (:class:`twintake.motion.driver.VisemeDriver`,
 MPEG-4 viseme targets blended by Cohen-Massaro dominance functions and scaled by loudness) on a
-2-D "open, width" shape space, block by block. Blinks: intervals drawn from a gamma distribution
+2-D "open, width" shape space, block by block; with recorded speech a recognized bilabial closes
+the mouth only as far as the audio shows a closure (:mod:`twintake.motion.closure`). Blinks: intervals drawn from a gamma distribution
 (mean 3.5 s, clipped to 2-8 s, occasional double blinks) and lengths drawn from the real
 talking videos' (3-8 frames at 25 fps), in line with reported spontaneous blink statistics
 (Bentivoglio et al., "Analysis of blink rate patterns in normal subjects", Movement Disorders
@@ -19,7 +20,7 @@ import numpy as np
 
 from ..speech.analysis import loudness_envelope
 from ..types import Speech
-from .driver import DriverOptions, VisemeDriver, VisemeShapes, phones_to_trajectory
+from .driver import DriverOptions, VisemeDriver, VisemeShapes, bilabial_strengths, phones_to_trajectory
 from .head import HeadMotionModel, load_head_model, speech_features
 from .visemes import VISEMES
 
@@ -78,12 +79,17 @@ def closure_track(speech: Speech, fps: float, n: int, *, start: int = 0, stop: i
     the opening (:func:`twintake.motion.driver.phones_to_trajectory`), then ``(c - 0.65) / 0.3``
     clipped to [0, 1] (the core of each closure). Used to close an open
     photo's own mouth (a smile) on the closures only; silence keeps the photo's mouth.
-    Frames ``start .. stop - 1`` only (default all)."""
+    Frames ``start .. stop - 1`` only (default all). With recorded speech (``speech.text``
+    empty) each recognized bilabial's dominance is weighted by its acoustic closure evidence
+    (:func:`twintake.motion.driver.bilabial_strengths`; :mod:`twintake.motion.closure`), as in
+    :func:`mouth_track`: a P/B/M heard on a loud vowel does not shut the mouth."""
     targets = {name: np.array([1.0 if v.closure else (0.5 if name == "FF" else 0.0)], np.float32)
                for name, v in VISEMES.items()}
     shapes = VisemeShapes(targets=targets, counts={k: 0 for k in targets})
     stop = n if stop is None else min(stop, n)
-    c = phones_to_trajectory(speech.phones, shapes, np.zeros(1, np.float32), stop - start, fps, start=start)[:, 0]
+    w = bilabial_strengths(speech, fps, start, stop)
+    c = phones_to_trajectory(speech.phones, shapes, np.zeros(1, np.float32), stop - start, fps, start=start,
+                             closures=w)[:, 0]
     # the bilabials' large dominance (alpha 10) spreads the blend far into the neighbours: keep
     # only the core (blend > 0.65) so the mouth opens again for the vowels around a closure
     return np.clip((c - 0.65) / 0.3, 0.0, 1.0).astype(np.float32)

@@ -160,7 +160,7 @@ def dominance(target: VisemeTarget, tau_s: np.ndarray | float) -> np.ndarray:
 
 
 def coarticulate(
-    phones: Sequence[Phone], fps: float, num_frames: int | None = None
+    phones: Sequence[Phone], fps: float, num_frames: int | None = None, closures: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Reference coarticulation of a phone sequence into per-frame articulation targets.
 
@@ -173,10 +173,19 @@ def coarticulate(
     /p/ still closes the lips at 25 fps); elsewhere it is the dominance-weighted share of
     closure targets.
 
+    With recognized phones of recorded speech, pass ``closures``: each bilabial's acoustic
+    closure evidence and interval (:func:`twintake.motion.closure.closure_spans`). Its
+    dominance is then multiplied by the strength, it is timed by the interval, and it is forced
+    shut only when the strength is at least 0.5 (its closure value is the strength): a P/B/M the
+    recognizer hears on a loud vowel, with no closure interval or nasal murmur in the audio, no
+    longer presses the lips together.
+
     Args:
         phones: sorted, non-overlapping phones (as from ``recognize_phones``).
         fps: output frame rate (> 0).
         num_frames: number of frames T; default ``round(end of last phone * fps)``.
+        closures: (P, 3) float64 ``strength, start_s, end_s`` per phone, or None (every phone at
+            full strength, at its own times).
 
     Returns:
         ``(open, width, closure)``, each shape (T,), float32 in [0, 1].
@@ -191,28 +200,34 @@ def coarticulate(
     num = np.zeros((3, num_frames))
     den = np.zeros(num_frames)
     forced = np.zeros(num_frames, dtype=bool)
-    for ph in phones:
+    forced_value = np.ones(num_frames)
+    for i, ph in enumerate(phones):
         v = VISEMES[viseme_of(ph.symbol)]
-        tau = np.maximum(np.maximum(ph.start_s - t, t - ph.end_s), 0.0)
+        strength, t0, t1 = (1.0, ph.start_s, ph.end_s) if closures is None else closures[i]
+        if strength <= 0.0:
+            continue
+        tau = np.maximum(np.maximum(t0 - t, t - t1), 0.0)
         near = tau < 0.5
         if not near.any():
             continue
-        d = np.where(near, dominance(v, tau), 0.0)
+        d = np.where(near, float(strength) * dominance(v, tau), 0.0)
         num[0] += d * v.open
         num[1] += d * v.width
         num[2] += d * float(v.closure)
         den += d
-        if v.closure:
+        if v.closure and strength >= 0.5:
             # Every bilabial closes the lips on at least one frame, even when shorter than
             # a frame: the frames whose centre it covers, else the frame nearest its middle.
-            inside = (t >= ph.start_s) & (t < ph.end_s)
-            if inside.any():
-                forced |= inside
-            else:
-                k = int(np.clip(np.floor(0.5 * (ph.start_s + ph.end_s) * fps), 0, num_frames - 1))
-                forced[k] = True
+            inside = (t >= t0) & (t < t1)
+            if not inside.any():
+                inside = np.zeros(num_frames, dtype=bool)
+                inside[int(np.clip(np.floor(0.5 * (t0 + t1) * fps), 0, num_frames - 1))] = True
+            # a frame two closures force keeps the firmer one
+            firmest = np.where(forced, np.maximum(forced_value, strength), strength)
+            forced_value = np.where(inside, firmest, forced_value)
+            forced |= inside
     den = np.maximum(den, 1e-12)
-    open_ = np.where(forced, 0.0, num[0] / den)
+    open_ = np.where(forced, (1.0 - forced_value) * num[0] / den, num[0] / den)
     width = num[1] / den
-    closure = np.where(forced, 1.0, np.clip(num[2] / den, 0.0, 1.0))
+    closure = np.where(forced, forced_value, np.clip(num[2] / den, 0.0, 1.0))
     return (open_.astype(np.float32), width.astype(np.float32), closure.astype(np.float32))
