@@ -62,8 +62,8 @@ def silent_source_note(open_range: tuple[float, float], opened: bool = False) ->
     found = (f"the source video never opens its mouth (opening range {opening_span(open_range):.2f} of the eye "
              f"distance; people talking open {SPEAKING_SPAN_IOD:.2f})")
     if opened:
-        return (f"{found}: the mouth was opened further than the video ever shows it, with generic teeth and "
-                "tongue; for the person's own mouth use a video of them talking")
+        return (f"{found}: the mouth was opened further than the video ever shows it, the inside of the mouth "
+                "painted in; for the person's own mouth use a video of them talking")
     return f"{found}: the lips can only move a little; use a video of the person talking, or a photo"
 
 
