@@ -120,6 +120,11 @@ def test_widen_keeps_the_rest_and_reaches_a_speaking_span():
     t, extra = om.widen(wide)
     assert extra == pytest.approx(SPEAKING_SPAN_IOD - 0.02)
     assert float(opening(t[None])[0]) == pytest.approx(0.10 + SPEAKING_SPAN_IOD, abs=1e-5)
+    # a bilabial shuts most of a resting gap (sun rests with parted lips showing teeth)
+    t, extra = om.widen(rest, closure=1.0)
+    assert extra < 0 and float(opening(t[None])[0]) == pytest.approx(0.04, abs=1e-5)
+    om.rest_open = 0.01  # a closed rest: nothing to shut
+    assert om.widen(rest * 0.1, closure=1.0)[1] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_talking_source_frames_are_unchanged(tiny_video, monkeypatch):

@@ -143,12 +143,12 @@ class VideoCompositor:
         mid = apply_affine(self.box.pixel_to_crop(self.transforms[s]), self.landmarks[s, MID_FACE, :2])
         target, extra = self._placed(plan.target[i], b), 0.0
         if self._open is not None:
-            target, extra = self._open.widen(target)
+            target, extra = self._open.widen(target, 0.0 if plan.closure is None else float(plan.closure[i]))
         img, blend = self._comp.composite_blend(
             base, self.transforms[b], self.landmarks[b], np.asarray(self.bank[s]), self.descriptors[s], target,
             mid, base_desc=self.descriptors[b], fade_crop=None if fade < 0 else np.asarray(self.bank[fade]),
             fade_desc=None if fade < 0 else self.descriptors[fade], fade_weight=weight)
-        if extra > 0:
+        if extra != 0:
             img = self._open.paint(img if img is not base else img.copy(), base, target, self.transforms[b],
                                    self.landmarks[b], extra)
         return Rendered(image=img, base=base, landmarks=self.landmarks[b], blend=blend, source_crop=self.bank[s],

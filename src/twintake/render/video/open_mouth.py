@@ -45,6 +45,12 @@ from .silent import SPEAKING_SPAN_IOD, is_silent_source
 __all__ = ["OpenMouth", "source_open_range"]
 
 _N_OUT, _N_IN, _N_JAW = len(L.LIPS_OUTER), len(L.LIPS_INNER), len(L.JAW)
+#: A rest opening (inter-ocular units) above which closures shut the resting gap.
+_OPEN_REST_IOD = 0.04
+#: Share of the resting gap a full closure shuts (the photo path shuts 0.9 on its upscaled
+#: crop; the bank's crops are ~50 px per IOD, and past 0.6 the fine warp's backward field folds
+#: the few pixels between the lips and the lower lip smears pale).
+_CLOSE = 0.6
 #: The painted interior fades in from this extra opening (inter-ocular units) ...
 _FADE_FROM_IOD = 0.03
 #: ... over this much more.
@@ -140,18 +146,26 @@ class OpenMouth:
         return dataclasses.replace(o, max_warp_iod=o.max_warp_iod + self.extra_span,
                                    max_base_warp_iod=o.max_base_warp_iod + self.extra_span)
 
-    def widen(self, target: np.ndarray) -> tuple[np.ndarray, float]:
-        """The target opened into a speaking range.
+    def widen(self, target: np.ndarray, closure: float = 0.0) -> tuple[np.ndarray, float]:
+        """The target opened into a speaking range (and, on a closure, shut).
 
         Args:
             target: (114,) face-aligned target mouth points.
+            closure: 0..1, how firmly the lips must meet (:attr:`.plan.MouthPlan.closure`): a
+                person who rests with parted lips (a smile showing teeth) closes them by
+                ``0.6 x closure`` of the target's own gap, as an open photo does on P, B, M.
         Returns:
-            ((114,) float32 widened target, the extra inner-lip opening in IOD units, >= 0).
+            ((114,) float32 widened target, the extra inner-lip opening in IOD units: >= 0, or
+            < 0 where a closure shuts the resting gap).
         """
         target = np.asarray(target, np.float64)
         hi = self.open_range[1]
-        f = (float(opening(target[None])[0]) - self.rest_open) / max(hi - self.rest_open, 1e-6)
+        op = float(opening(target[None])[0])
+        f = (op - self.rest_open) / max(hi - self.rest_open, 1e-6)
         extra = float(np.clip(f, 0.0, 1.25)) * self.extra_span
+        c = float(np.clip(closure, 0.0, 1.0))
+        if c > 0 and self.rest_open > _OPEN_REST_IOD:
+            extra = (1.0 - c) * extra - c * _CLOSE * max(op, 0.0)
         return (target + extra * self.direction).astype(np.float32), extra
 
     def paint(self, image: np.ndarray, base: np.ndarray, target: np.ndarray, transform: np.ndarray,
@@ -174,8 +188,13 @@ class OpenMouth:
         lm = np.asarray(landmarks, np.float64)[:, :2]
         iod_px = float(L.interocular_px(lm[None])[0])
         # fades in between 0.03 and 0.08 IOD of extra opening: below, the stretched own mouth
-        # looks right; above, stretched teeth would look too long
-        strength = float(np.clip((extra - _FADE_FROM_IOD) / _FADE_IOD, 0.0, 1.0))
+        # looks right; above, stretched teeth would look too long. A closure (extra < 0) of a
+        # mouth showing its teeth at rest: its own teeth squeezed, then the seam of closed lips
+        anim = self.animator
+        if extra >= 0:
+            strength = float(np.clip((extra - _FADE_FROM_IOD) / _FADE_IOD, 0.0, 1.0))
+        else:
+            strength = float(np.clip(-extra / _FADE_FROM_IOD, 0.0, 1.0)) if anim.own is not None else 0.0
         if strength <= 0:
             return image
         # the box around the old and new inner lips, painted at the working scale
@@ -197,7 +216,6 @@ class OpenMouth:
         roi = image[y0:y1, x0:x1]
         up = cv2.resize(roi, size, interpolation=cv2.INTER_CUBIC) if s > 1.0 else roi.copy()
         painted = up.copy()
-        anim = self.animator
         if anim.own is not None:
             # the base frame's own teeth: upper ones hanging from the upper lip, lower ones rising
             # with the lower lip, the model's tongue between (the photo path's open smile)

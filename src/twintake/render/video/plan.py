@@ -23,10 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...motion.driver import DriverOptions, VisemeDriver
+from ...motion.photo import closure_track
 from ...motion.shapes import MouthModel, opening
 from ...speech.input import recognize_block, recognizer_mode
 from ...types import Speech
 from .select import SelectOptions, select_frames
+from .silent import is_silent_source
 
 __all__ = ["MouthPlan", "VideoPlanner", "FixedPlanner", "speech_blocks", "selection_features"]
 
@@ -70,10 +72,13 @@ class MouthPlan:
     Attributes:
         target: (B, 114) float32 face-aligned target mouth points per frame.
         source: (B,) int64 source frame whose mouth is used per frame.
+        closure: (B,) float32 in [0, 1], how firmly the lips must meet (bilabials), for a source
+            that never talks (:mod:`.open_mouth` closes its resting gap); None otherwise.
     """
 
     target: np.ndarray
     source: np.ndarray
+    closure: np.ndarray | None = None
 
 
 class VideoPlanner:
@@ -117,6 +122,8 @@ class VideoPlanner:
         self._mode = recognizer_mode(self.speech.duration_s)
         self._bank_features = selection_features(descriptors, self.select.opening_weight)
         self.previous = previous
+        # a source that never talks rests with its own gap (a smile): closures are planned too
+        self._closures = is_silent_source(model.open_range)
 
     def blocks(self) -> list[tuple[int, int]]:
         return speech_blocks(self.scale[0], self.fps, self.n_frames)
@@ -137,7 +144,10 @@ class VideoPlanner:
                             exclude_radius=self.exclude_radius, base_index=self.base[start:stop],
                             previous=self.previous)
         self.previous = int(sel[-1])
-        return MouthPlan(target=target, source=sel)
+        closure = None
+        if self._closures:
+            closure = closure_track(self.speech, self.fps, self.n_frames, start=start, stop=stop)
+        return MouthPlan(target=target, source=sel, closure=closure)
 
 
 class FixedPlanner:
