@@ -13,12 +13,15 @@ photo path's machinery is reused on the video's own frames (:mod:`twintake.rende
    into face-aligned units.
 2. **Warp**: the compositor's base and fine warps move the lips and jaw to the wider target
    (their displacement limits are raised by the extra span for such a source).
-3. **Interior**: where the target opens wider than the frame's own mouth, the interior is
-   painted into the target inner-lip polygon: the reference frame's own teeth hanging from the
-   upper lip over the model's tongue and lower teeth when the person shows teeth at rest
+3. **Interior**: past 0.03 IOD of extra opening (full at 0.08) the interior is painted into
+   the target inner-lip polygon at the photo path's working scale (small faces upscaled):
+   when the person shows teeth at rest, the *base frame's own* teeth hang from the upper lip and
+   rise with the lower lip over the model's tongue
    (:class:`~twintake.render.photo.mouth_interior.PhotoMouth`), else the generic interior
    (:class:`~twintake.render.photo.mouth_interior.MouthInteriorModel`), lit, coloured and
    sharpened like the reference frame (:class:`~twintake.render.photo.look.PhotoLook`).
+4. **Closures**: a person who rests with parted lips closes them on bilabials
+   (:attr:`.plan.MouthPlan.closure`, the photo path's closure track) by 0.6 of the gap.
 
 Nothing here runs for a talking source (:meth:`OpenMouth.for_source` returns None).
 """
