@@ -1,7 +1,7 @@
 """Speech benchmarks: TTS / voice-conversion real-time factors, speaker similarity, WER.
 
 Run:  PYTHONPATH=src python benchmarks/bench_speech.py [--quick] [--voices] [--skip-tts]
-          [--speakers N] [--sentences N] [--method mvn|blend|knn] [--options '{"strength": 0.85}']
+          [--speakers N] [--sentences N] [--method mvn|blend|knn|phone|phone_knn] [--options '{"strength": 0.85}']
 
 * TTS RTF: wall time / audio duration for 20 English sentences (Kokoro-82M int8, 2 threads).
 * VC RTF: voice conversion of that audio (``--method``, default the library default), profile
@@ -172,12 +172,13 @@ def main() -> None:
     synthesize("Warm up.", lang="en")
 
     # ---- TTS RTF and base audio
-    base, t_tts = [], 0.0
+    base, base_ph, t_tts = [], [], 0.0
     for s in sentences:
         t = time.perf_counter()
         sp = synthesize(s, lang="en")
         t_tts += time.perf_counter() - t
         base.append(sp.samples)
+        base_ph.append(sp.phones)  # labels of the source frames for --method phone
     dur = sum(len(b) for b in base) / 24000
     print(f"TTS (Kokoro jf_gongitsune): {dur:.1f} s audio in {t_tts:.1f} s -> RTF {t_tts / dur:.3f}")
     if not args.skip_tts:
@@ -209,23 +210,25 @@ def main() -> None:
     print(f"WER base voice: {base_wer:.3f}")
     e_base = emb(np.concatenate(base), 24000) if enc else None
     rows = []
-    base_by_voice: dict[str, list[np.ndarray]] = {}
+    base_by_voice: dict[str, tuple[list[np.ndarray], list]] = {}
     t_vc = 0.0
     for name in speakers:
         ref1, ref2 = MEDIA / f"tortoise_{name}_1.wav", MEDIA / f"tortoise_{name}_2.wav"
         t = time.perf_counter()
-        prof = VoiceProfile.from_audio(ref1, use_cache=False)
+        prof = VoiceProfile.from_audio(ref1, use_cache=False,
+                                       phone_labels=vc_kw.get("method") in ("phone", "phone_knn") or None)
         t_prof = time.perf_counter() - t
-        src = base
+        src, src_ph = base, base_ph
         if args.product:
             from twintake.speech.synthesize import base_voice_for
 
             voice = base_voice_for(prof)
             if voice not in base_by_voice:
-                base_by_voice[voice] = [synthesize(s, lang="en", tts_voice=voice).samples for s in sentences]
-            src = base_by_voice[voice]
+                speech = [synthesize(s, lang="en", tts_voice=voice) for s in sentences]
+                base_by_voice[voice] = ([sp.samples for sp in speech], [sp.phones for sp in speech])
+            src, src_ph = base_by_voice[voice]
         t = time.perf_counter()
-        conv = convert_many(src, 24000, prof, **vc_kw)
+        conv = convert_many(src, 24000, prof, phones=src_ph, **vc_kw)
         t_vc += time.perf_counter() - t
         conv_wer = _corpus_wer(conv, sentences)
         row = {"speaker": name, "ref_f0": prof.f0_median_hz, "speech_s": prof.speech_s, "prof_s": t_prof,

@@ -43,7 +43,7 @@ warnings.filterwarnings("ignore")
 os.environ.setdefault("XDG_CACHE_HOME", "/tmp/twintake-bench-cache")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_speech import MEDIA, SENTENCES, _corpus_wer, _to16k  # noqa: E402
+from bench_speech import MEDIA, SENTENCES, _corpus_wer, _high_band_db, _to16k  # noqa: E402
 
 SPEAKERS = ["daniel", "emma", "freeman", "halle", "angie", "deniro", "geralt", "jlaw", "ljspeech"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,12 +95,16 @@ class Judges:
 
 def bench_speakers(args) -> list[dict]:
     from twintake.speech.synthesize import base_voice_for, synthesize
+    import importlib
+
     from twintake.speech.voice import convert_many, decode_audio, load_voice_profile
 
+    convert_mod = importlib.import_module("twintake.speech.voice.convert")  # the package re-exports convert()
     judges = Judges()
     sentences = SENTENCES[: args.sentences]
     synthesize("Warm up.", lang="en")
     base_by_voice: dict[str, list[np.ndarray]] = {}
+    base_phones: dict[str, list] = {}
     rows = []
     for name in args.speakers.split(","):
         ref1, ref2 = _clips(name)
@@ -111,34 +115,112 @@ def bench_speakers(args) -> list[dict]:
         held = judges.embed(decode_audio(ref2, 16000), 16000)
         same = judges.sims(decode_audio(ref1, 16000), 16000, held)
         t = time.perf_counter()
-        prof = load_voice_profile(ref1, search_options={"budget_s": args.budget, "objective": args.objective})
+        prof = load_voice_profile(ref1, search=not args.no_search,
+                                  search_options={"budget_s": args.budget, "objective": args.objective})
         t_load = time.perf_counter() - t
-        info = prof.search.info
+        # --no-search: the F0-chosen built-in voice is converted (product = before)
+        info = prof.search.info if prof.search is not None else {"start_voice": "-", "seconds": 0, "evaluations": 0}
         voice = base_voice_for(prof)
         if voice not in base_by_voice:
-            base_by_voice[voice] = [synthesize(s, lang="en", tts_voice=voice).samples for s in sentences]
+            speech = [synthesize(s, lang="en", tts_voice=voice) for s in sentences]
+            base_by_voice[voice] = [sp.samples for sp in speech]
+            base_phones[voice] = [sp.phones for sp in speech]
         base = base_by_voice[voice]
-        before = convert_many(base, 24000, prof)
+        before = convert_many(base, 24000, prof, phones=base_phones[voice])
         t = time.perf_counter()
         product = [synthesize(s, lang="en", voice=prof).samples for s in sentences]
         t_prod = time.perf_counter() - t
-        if prof.search.conversion == "none":
+        if prof.search is None or prof.search.conversion == "none":
             found = product  # the same voice, no conversion
         else:  # the searched style through the same path (trim, loudness), conversion off
             raw = dataclasses.replace(prof, search=dataclasses.replace(prof.search, conversion="none"))
             found = [synthesize(s, lang="en", voice=raw).samples for s in sentences]
         dur = sum(len(p) for p in product) / 24000
         row = {"speaker": name, "ref_f0": round(prof.f0_median_hz), "speech_s": round(prof.speech_s, 1),
-               "start": info["start_voice"], "conversion": prof.search.conversion,
+               "start": info["start_voice"], "conversion": prof.search.conversion if prof.search else "mvn",
                "search_s": info["seconds"], "load_s": round(t_load, 1), "evals": info["evaluations"],
                "same": same, "product_rtf": round(t_prod / dur, 3)}
         for key, audio in (("builtin", base), ("before", before), ("found", found), ("product", product)):
             row[key] = judges.sims(np.concatenate(audio), 24000, held)
         for key, audio in (("builtin", base), ("before", before), ("product", product)):
             row[f"wer_{key}"] = round(_corpus_wer(audio, sentences), 3)
+        hb_ref = _high_band_db(decode_audio(ref2, 24000), 24000, 8000.0)
+        for key, audio in (("builtin", base), ("before", before), ("product", product)):
+            row[f"hf_{key}"] = round(_high_band_db(np.concatenate(audio), 24000, 8000.0) - hb_ref, 1)
+        for method in [m for m in (args.methods or "").split(",") if m]:
+            # F0-chosen voice + this conversion (the TTS phones label the source frames), and the
+            # product with this method as the library default
+            conv = convert_many(base, 24000, prof, method=method, phones=base_phones[voice])
+            old_default = convert_mod.DEFAULT_METHOD
+            convert_mod.DEFAULT_METHOD = method
+            try:
+                prod_m = product if method == old_default else [synthesize(s, lang="en", voice=prof).samples
+                                                                for s in sentences]
+            finally:
+                convert_mod.DEFAULT_METHOD = old_default
+            for key, audio in ((f"before_{method}", conv), (f"product_{method}", prod_m)):
+                row[key] = judges.sims(np.concatenate(audio), 24000, held)
+                row[f"wer_{key}"] = round(_corpus_wer(audio, sentences), 3)
+                row[f"hf_{key}"] = round(_high_band_db(np.concatenate(audio), 24000, 8000.0) - hb_ref, 1)
         rows.append(row)
         print(json.dumps(row), flush=True)
     _table(rows)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+def bench_compare(args) -> list[dict]:
+    """Conversion methods on the product path, no search: the F0-chosen built-in voice reads the
+    sentences (its own phones kept), each sentence is converted on its own with the voice's
+    shipped statistics (as ``synthesize`` does; phone-class methods get the voice's cached class
+    statistics, :mod:`twintake.speech.voice.phoneclass`). Both judges vs the held-out clip, WER,
+    8-12 kHz share vs the held-out clip's, CPU-s of conversion per s of speech."""
+    from twintake.speech.synthesize import _base_voice_stats, base_voice_for, synthesize
+    from twintake.speech.voice import VoiceProfile, convert_many, decode_audio
+    from twintake.speech.voice.phoneclass import voice_class_stats
+    from twintake.speech.voice.world import PHONE_METHODS
+
+    judges = Judges()
+    sentences = SENTENCES[: args.sentences]
+    methods = [m for m in args.compare.split(",") if m]
+    base_by_voice: dict[str, tuple[list, list]] = {}
+    rows = []
+    for name in args.speakers.split(","):
+        ref1, ref2 = _clips(name)
+        if args.short:
+            x = decode_audio(ref1, 24000)[: int(args.short * 24000)]
+            ref1 = Path(tempfile.gettempdir()) / f"twintake_bench_{name}_{args.short:g}s.wav"
+            _write_wav(ref1, x, 24000)
+        prof = VoiceProfile.from_audio(ref1, use_cache=False, phone_labels=True)
+        held = judges.embed(decode_audio(ref2, 16000), 16000)
+        hb_ref = _high_band_db(decode_audio(ref2, 24000), 24000, 8000.0)
+        voice = base_voice_for(prof)
+        if voice not in base_by_voice:
+            speech = [synthesize(s, lang="en", tts_voice=voice) for s in sentences]
+            base_by_voice[voice] = ([sp.samples for sp in speech], [sp.phones for sp in speech])
+        base, phones = base_by_voice[voice]
+        lf0, cep = _base_voice_stats(voice)
+        row = {"speaker": name, "voice": voice, "speech_s": round(prof.speech_s, 1)}
+        for method in ["builtin", *methods]:
+            t = time.process_time()
+            if method == "builtin":
+                audio = base
+            else:
+                cls = voice_class_stats(voice) if method in PHONE_METHODS else None
+                t = time.process_time()
+                audio = [convert_many([a], 24000, prof, method=method, phones=[ph], src_lf0_stats=lf0, src_cep_stats=cep,
+                                      src_class_stats=cls, loudness_lufs=None)[0] for a, ph in zip(base, phones)]
+            cpu = time.process_time() - t
+            x = np.concatenate(audio)
+            row[method] = [*judges.sims(x, 24000, held), round(_corpus_wer(audio, sentences), 3),
+                           round(_high_band_db(x, 24000, 8000.0) - hb_ref, 1), round(cpu / (len(x) / 24000), 4)]
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    print("\nmethod: resemblyzer / d-vector / WER / 8-12 kHz dB vs held-out / conversion CPU-s per s (means)")
+    for method in ["builtin", *methods]:
+        m = np.mean([r[method] for r in rows], axis=0)
+        print(f"{method}: {m[0]:.3f} / {m[1]:.3f} / {m[2]:.3f} / {m[3]:+.1f} / {m[4]:.3f}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return rows
@@ -297,11 +379,26 @@ def spectrograms(args) -> None:
     rows = [(f"reference ({name}, held-out clip, first 3 s)", decode_audio(ref2, 24000)[: 3 * 24000]),
             (f"built-in voice ({base_voice_for(prof)})", synthesize(sentence, lang="en", tts_voice=base_voice_for(prof)).samples),
             (f"clone (searched style, conversion {prof.search.conversion})", synthesize(sentence, lang="en", voice=prof).samples)]
-    fig, axes = plt.subplots(len(rows), 1, figsize=(9, 7.5), sharex=True)
+    if args.compare:  # --compare mvn,phone: the built-in voice converted by each method (product path)
+        from twintake.speech.synthesize import _base_voice_stats
+        from twintake.speech.voice import VoiceProfile, convert_many
+        from twintake.speech.voice.phoneclass import voice_class_stats
+        from twintake.speech.voice.world import PHONE_METHODS
+
+        labelled = VoiceProfile.from_audio(ref1, phone_labels=True)
+        voice = base_voice_for(prof)
+        base = synthesize(sentence, lang="en", tts_voice=voice)
+        lf0, cep = _base_voice_stats(voice)
+        for method in [m for m in args.compare.split(",") if m]:
+            cls = voice_class_stats(voice) if method in PHONE_METHODS else None
+            y = convert_many([base.samples], 24000, labelled, method=method, phones=[base.phones], src_lf0_stats=lf0,
+                             src_cep_stats=cep, src_class_stats=cls)[0]
+            rows.append((f"built-in voice ({voice}) + conversion method={method}", y))
+    fig, axes = plt.subplots(len(rows), 1, figsize=(9, 2.5 * len(rows)), sharex=True)
     for ax, (label, x) in zip(axes, rows):
         f, t, sxx = spectrogram(x, 24000, nperseg=1024, noverlap=768)
         ax.pcolormesh(t, f / 1000, 10 * np.log10(sxx + 1e-12), vmin=-110, vmax=-30, shading="auto", cmap="magma")
-        ax.set_ylim(0, 8)
+        ax.set_ylim(0, 12)
         ax.set_ylabel("kHz")
         ax.set_title(label, fontsize=10)
     axes[-1].set_xlabel("s")
@@ -320,9 +417,14 @@ def main() -> None:
     ap.add_argument("--objective", default="raw")
     ap.add_argument("--short", type=float, default=0.0, help="use only the first N seconds of each reference")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--compare", default="", help="only compare conversion methods on the product path, no "
+                    "search (e.g. mvn,phone); see bench_compare")
+    ap.add_argument("--methods", default="", help="also convert with these methods (comma-separated, e.g. "
+                    "mvn,phone): 'before_<m>' (F0 voice + method m) and 'product_<m>' (synthesize with m as default)")
     ap.add_argument("--stats", action="store_true")
     ap.add_argument("--stream", action="store_true")
-    ap.add_argument("--no-search", action="store_true", help="--stream: clone by the F0-chosen voice + mvn, no search")
+    ap.add_argument("--no-search", action="store_true", help="clone by the F0-chosen voice + conversion, no search "
+                    "(--stream and the speaker table)")
     ap.add_argument("--repeat", type=int, default=1, help="--stream: time every voice this many times")
     ap.add_argument("--fallback", action="store_true")
     ap.add_argument("--arabic", action="store_true", help="Arabic text, speakers daniel,freeman,emma,angie,deniro,jlaw")
@@ -336,6 +438,8 @@ def main() -> None:
         return bench_arabic(args)
     if args.stats:
         return make_stats()
+    if args.compare:
+        return bench_compare(args)
     if args.stream:
         return bench_stream(args)
     if args.fallback:

@@ -195,6 +195,7 @@ class _VoicePlan:
     synth: object | None = None  # a zero-shot synthesizer (e.g. xtts) that clones by itself
     src_lf0: tuple[float, float] | None = None
     src_cep: dict | None = None
+    src_cls: dict | None = None  # per-phone-class source statistics (phone-class conversion)
     notes: list[str] = field(default_factory=list)
 
 
@@ -217,12 +218,30 @@ def _plan_voice(voice, tts_voice: str | None, ar_engine: str, hook=None) -> _Voi
     found = getattr(profile, "search", None)
     if tts_voice is None and found is not None:
         log.info("voice: the searched Kokoro style, conversion %s", found.conversion)
-        return _VoicePlan(pack=found.pack, profile=profile, conversion=found.conversion,
+        plan = _VoicePlan(pack=found.pack, profile=profile, conversion=found.conversion,
                           src_lf0=(float(found.src_lf0[0]), float(found.src_lf0[1])), src_cep=found.src_cep_stats())
-    if tts_voice is None:
-        tts_voice = base_voice_for(profile)
-        log.info("base voice %s for reference median F0 %.0f Hz", tts_voice, profile.f0_median_hz)
-    return _VoicePlan(tts_voice=tts_voice, profile=profile, conversion="mvn")
+    else:
+        if tts_voice is None:
+            tts_voice = base_voice_for(profile)
+            log.info("base voice %s for reference median F0 %.0f Hz", tts_voice, profile.f0_median_hz)
+        plan = _VoicePlan(tts_voice=tts_voice, profile=profile, conversion="mvn")
+    _add_class_stats(plan)
+    return plan
+
+
+def _add_class_stats(plan: _VoicePlan) -> None:
+    """Per-phone-class statistics of the plan's Kokoro voice when the conversion method uses
+    them (:mod:`.voice.phoneclass`; computed once per voice and cached on disk)."""
+    from .voice.convert import DEFAULT_METHOD
+    from .voice.world import PHONE_METHODS
+
+    if plan.converter != "world" or DEFAULT_METHOD not in PHONE_METHODS or plan.conversion != "mvn":
+        return
+    if getattr(plan.profile, "voiced_cls", None) is None:
+        return  # no labels on the reference: the global transform
+    from .voice.phoneclass import voice_class_stats
+
+    plan.src_cls = voice_class_stats(plan.pack if plan.pack is not None else (plan.tts_voice or FEMALE_BASE_VOICE))
 
 
 def _base_voice_stats(name: str):
@@ -276,13 +295,21 @@ def _split_first(pieces: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return pieces
 
 
-def _convert_piece(audio: np.ndarray, kind: str, plan: _VoicePlan) -> np.ndarray:
-    """Voice conversion of one piece with fixed source statistics (so pieces match)."""
+def _convert_piece(audio: np.ndarray, kind: str, plan: _VoicePlan, phones=None) -> np.ndarray:
+    """Voice conversion of one piece with fixed source statistics (so pieces match); ``phones``
+    (the TTS's timed phones of the piece) label the source frames for the phone-class methods."""
     if plan.profile is None or (kind == "pack" and plan.conversion == "none"):
         return audio
     from .voice.base import CONVERTERS
 
-    convert_many = CONVERTERS.create(plan.converter).convert  # the registered voice-conversion backend
+    convert = CONVERTERS.create(plan.converter).convert  # the registered voice-conversion backend
+
+    extra = {"phones": [phones]} if phones is not None else {}
+    if plan.src_cls is not None and kind != "espeak":
+        extra["src_class_stats"] = plan.src_cls
+
+    def convert_many(chunks, rate, profile, **kw):
+        return convert(chunks, rate, profile, **kw, **extra)
 
     if kind == "espeak":  # statistics of this piece: eSpeak's voice is not a Kokoro one
         return convert_many([audio], SAMPLE_RATE, plan.profile, loudness_lufs=None)[0]
@@ -357,7 +384,7 @@ def synthesize_stream(text: str, lang: str = "auto", voice: str | Path | object 
     def make(lg: str, sentence: str) -> list[tuple[TTSChunk, np.ndarray]]:
         if stop.is_set():
             return []
-        return [(chunk, _convert_piece(chunk.samples, kind, plan))
+        return [(chunk, _convert_piece(chunk.samples, kind, plan, chunk.phones))
                 for chunk, kind in _sentence_chunks(lg, sentence, plan, speed, engine)]
 
     # STREAM_WORKERS sentences are made at once, at most STREAM_WORKERS + 1 ahead of the caller;

@@ -24,7 +24,8 @@ AP_EVERY = 2
 def convert_many(chunks: Sequence[np.ndarray], rate: int, profile, *, method: str = DEFAULT_METHOD,
                  k: int = 4, strength: float = 1.0, warp: bool = False,
                  loudness_lufs: float | None = TARGET_LUFS, src_lf0_stats: tuple[float, float] | None = None,
-                 src_cep_stats: dict | None = None, **options) -> list[np.ndarray]:
+                 src_cep_stats: dict | None = None, phones: Sequence[Sequence] | None = None,
+                 src_class_stats: dict | None = None, **options) -> list[np.ndarray]:
     """Convert several pieces of one utterance; F0 statistics are pooled over all pieces.
 
     Args:
@@ -36,11 +37,17 @@ def convert_many(chunks: Sequence[np.ndarray], rate: int, profile, *, method: st
         src_lf0_stats, src_cep_stats: fixed source statistics (log-F0 mean/std; cepstral
             statistics as :func:`.world.cepstral_stats` returns) instead of the ones pooled
             over ``chunks`` — for sentence-by-sentence conversion that must not drift.
+        phones: per chunk, its timed phones (:class:`~twintake.types.Phone`, seconds from the
+            chunk's start; e.g. the TTS's own phones); used by ``method="phone"`` /
+            ``"phone_knn"`` (labels of the source frames), ignored otherwise.
+        src_class_stats: fixed per-phone-class source statistics (:func:`.world.class_stats`);
+            None: pooled over ``chunks`` (classes with few frames back off to the global
+            transform).
     Returns:
         converted arrays, same lengths and rate as the inputs.
     """
-    from .world import (N_CODED, VC_RATE, active_frames, analyze, cepstral_stats, code, convert_features,
-                            estimate_warp, synthesize_world, warp_envelope)
+    from .world import (N_CODED, PHONE_METHODS, VC_RATE, active_frames, analyze, cepstral_stats, class_stats, code,
+                        convert_features, estimate_warp, frame_classes, synthesize_world, warp_envelope)
 
     feats = [analyze(resample(c, rate, VC_RATE), VC_RATE, ap_every=AP_EVERY) if len(c) > VC_RATE // 20 else None
              for c in chunks]
@@ -64,11 +71,25 @@ def convert_many(chunks: Sequence[np.ndarray], rate: int, profile, *, method: st
         cep_stats = cepstral_stats(np.concatenate([code(warp_envelope(f.sp, w), VC_RATE, N_CODED) for f in valid]),
                                    np.concatenate([f.f0 > 0 for f in valid]),
                                    np.concatenate([active_frames(f.sp) for f in valid])) or None
+    classes: list[np.ndarray | None] = [None] * len(chunks)
+    if method in PHONE_METHODS and phones is not None:
+        if len(phones) != len(chunks):
+            raise ValueError(f"phones has {len(phones)} entries for {len(chunks)} chunks")
+        classes = [frame_classes(ph, len(f.f0)) if f is not None else None for ph, f in zip(phones, feats)]
+        if src_class_stats is None and valid:
+            w = float(warp) if not isinstance(warp, bool) else 1.0
+            lab = [(f, cl) for f, cl in zip(feats, classes) if f is not None]
+            src_class_stats = class_stats(np.concatenate([code(warp_envelope(f.sp, w), VC_RATE, N_CODED) for f, _ in lab]),
+                                          np.concatenate([f.f0 > 0 for f, _ in lab]),
+                                          np.concatenate([cl for _, cl in lab]),
+                                          np.concatenate([active_frames(f.sp) for f, _ in lab]))
     out: list[np.ndarray] = []
-    for c, f in zip(chunks, feats):
+    for c, f, cl in zip(chunks, feats, classes):
         if f is None:
             out.append(np.asarray(c, np.float32).copy())
             continue
+        if cl is not None:
+            options = {**options, "src_classes": cl, "src_class_stats": src_class_stats}
         f0, sp, factor = convert_features(f, profile, method=method, k=k, strength=strength, warp=warp,
                                           src_lf0_stats=stats, src_cep_stats=cep_stats, **options)
         y = synthesize_world(f0, sp, f.ap, VC_RATE)
@@ -99,14 +120,15 @@ def _soft_limit(x: np.ndarray, ceiling: float = 0.97) -> np.ndarray:
 
 def convert(samples: np.ndarray, rate: int, profile, *, method: str = DEFAULT_METHOD, k: int = 4,
             strength: float = 1.0, warp: bool = False, loudness_lufs: float | None = TARGET_LUFS,
-            **options) -> np.ndarray:
+            phones: Sequence | None = None, **options) -> np.ndarray:
     """Convert mono speech (S,) float32 at ``rate`` Hz to the voice of ``profile``.
 
     Timing is preserved (the output has S samples); loudness is set to ``loudness_lufs``.
+    ``phones``: the speech's timed phones (for ``method="phone"`` / ``"phone_knn"``).
     Raises BackendError when pyworld is not installed.
     """
     return convert_many([samples], rate, profile, method=method, k=k, strength=strength, warp=warp,
-                        loudness_lufs=loudness_lufs, **options)[0]
+                        loudness_lufs=loudness_lufs, phones=None if phones is None else [phones], **options)[0]
 
 
 class WorldConverter:
@@ -114,13 +136,14 @@ class WorldConverter:
     statistics transfer (``method="mvn"``; ``"knn"`` and ``"blend"`` selectable).
 
     Args:
-        method: see :func:`.world.convert_features`.
+        method: see :func:`.world.convert_features`; None: :data:`DEFAULT_METHOD` (read when
+            the converter is built).
     """
 
     name = "world"
 
-    def __init__(self, method: str = DEFAULT_METHOD) -> None:
-        self.method = method
+    def __init__(self, method: str | None = None) -> None:
+        self.method = DEFAULT_METHOD if method is None else method
 
     def convert(self, chunks: Sequence[np.ndarray], rate: int, profile, **options) -> list[np.ndarray]:
         """Convert the pieces of one utterance (see :func:`convert_many`)."""

@@ -26,7 +26,7 @@ from ...hooks import ProgressHook
 from ..analysis import resample
 from .vad import VAD_FRAME_S as _VAD_FRAME_S
 from .vad import speech_segments
-from .world import FRAME_MS, N_CODED, VC_RATE, analyze, code
+from .world import FRAME_MS, N_CODED, VC_RATE, analyze, code, frame_classes
 
 if TYPE_CHECKING:
     from .search import VoiceSearchResult
@@ -125,6 +125,11 @@ class VoiceProfile:
         content_hash: sha256 of the source file ("" when built from samples).
         search: the Kokoro voice found for this speaker by :func:`.search.search_voice`
             (None: not searched; :func:`synthesize` then converts an F0-chosen built-in voice).
+        voiced_cls, unvoiced_cls: (Nv,) / (Nu,) int8 broad phone class of every pooled frame
+            (:data:`.world.PHONE_CLASSES`, -1 = none), from PocketSphinx allphone recognition of
+            the reference (:func:`twintake.speech.phones.recognize_phones`); None when the
+            profile was made without labels (the phone-class conversion then falls back to
+            the global transform).
     """
 
     voiced: np.ndarray
@@ -139,10 +144,18 @@ class VoiceProfile:
     source: str = ""
     content_hash: str = ""
     search: "VoiceSearchResult | None" = None
+    voiced_cls: np.ndarray | None = None
+    unvoiced_cls: np.ndarray | None = None
 
     @classmethod
-    def from_samples(cls, samples: np.ndarray, rate: int, source: str = "<samples>") -> "VoiceProfile":
+    def from_samples(cls, samples: np.ndarray, rate: int, source: str = "<samples>", *,
+                     phone_labels: bool | None = None) -> "VoiceProfile":
         """Build a profile from mono float samples (S,) at ``rate`` Hz (no caching).
+
+        With ``phone_labels`` every pooled frame also gets its broad phone class from
+        PocketSphinx allphone recognition of the kept speech (~0.45 CPU-s per second of
+        speech, once per reference; recognizer failures leave the labels None). None
+        (default): only when the default conversion method uses them (``method="phone"``).
 
         Raises:
             VoiceError: silent, under 5 s of speech, or not speech.
@@ -176,6 +189,9 @@ class VoiceProfile:
         unvoiced = (feats.f0 == 0) & keep
         coded = code(feats.sp, VC_RATE, N_CODED)
         lf0 = np.log(feats.f0[voiced])
+        if phone_labels is None:
+            phone_labels = _labels_wanted()
+        labels = _phone_labels(speech, len(feats.f0), source) if phone_labels else None
         return cls(
             voiced=coded[voiced].astype(np.float32),
             unvoiced=coded[unvoiced].astype(np.float32),
@@ -187,11 +203,19 @@ class VoiceProfile:
             std=coded[keep].std(0).astype(np.float32),
             speech_s=float(speech_s),
             source=source,
+            voiced_cls=None if labels is None else labels[voiced],
+            unvoiced_cls=None if labels is None else labels[unvoiced],
         )
 
     @classmethod
-    def from_audio(cls, path: str | Path, *, use_cache: bool = True) -> "VoiceProfile":
+    def from_audio(cls, path: str | Path, *, use_cache: bool = True,
+                   phone_labels: bool | None = None) -> "VoiceProfile":
         """Profile of the speaker in any audio/video file, cached by file content.
+
+        ``phone_labels``: label the pooled frames with broad phone classes (see
+        :meth:`from_samples`); None (default): only when the default conversion method uses
+        them (:data:`.convert.DEFAULT_METHOD` in :data:`.world.PHONE_METHODS`). A cached
+        profile without labels is relabelled when they are wanted (its search is kept).
 
         Raises:
             VoiceError: missing/unreadable file, no audio, silent, under 5 s of speech, music.
@@ -199,17 +223,22 @@ class VoiceProfile:
         p = Path(path)
         if not p.is_file():
             raise VoiceError(f"voice reference {p} does not exist")
+        want_labels = _labels_wanted() if phone_labels is None else bool(phone_labels)
         digest = _file_hash(p)
         cache = voice_cache_dir() / f"{digest}-v{PROFILE_VERSION}.npz"
+        found = None
         if use_cache and cache.is_file():
             try:
                 prof = cls.load(cache)
                 prof.source = p.name
-                return prof
+                if prof.voiced_cls is not None or not want_labels:
+                    return prof
+                found = prof.search  # an entry made before phone labels: relabel, keep the search
             except Exception:  # a damaged cache entry is rebuilt
                 log.warning("ignoring unreadable voice cache %s", cache)
-        prof = cls.from_samples(decode_audio(p, VC_RATE), VC_RATE, source=p.name)
+        prof = cls.from_samples(decode_audio(p, VC_RATE), VC_RATE, source=p.name, phone_labels=want_labels)
         prof.content_hash = digest
+        prof.search = found
         if use_cache:
             try:
                 prof.save(cache)
@@ -229,6 +258,8 @@ class VoiceProfile:
             mean_logspec=self.mean_logspec, mean=self.mean, std=self.std,
             source=np.array(self.source), content_hash=np.array(self.content_hash),
             **(self.search.to_arrays() if self.search is not None else {}),
+            **({"voiced_cls": self.voiced_cls.astype(np.int8), "unvoiced_cls": self.unvoiced_cls.astype(np.int8)}
+               if self.voiced_cls is not None and self.unvoiced_cls is not None else {}),
         )
         os.replace(tmp, p)
         return p
@@ -248,13 +279,37 @@ class VoiceProfile:
                 lf0 = z["lf0"]
                 from .search import VoiceSearchResult
 
+                labelled = "voiced_cls" in z.files and "unvoiced_cls" in z.files
                 return cls(z["voiced"], z["unvoiced"], float(lf0[0]), float(lf0[1]), float(lf0[2]),
                            z["mean_logspec"], z["mean"], z["std"], float(lf0[3]), str(z["source"]),
-                           str(z["content_hash"]), VoiceSearchResult.from_arrays(z))
+                           str(z["content_hash"]), VoiceSearchResult.from_arrays(z),
+                           z["voiced_cls"] if labelled else None, z["unvoiced_cls"] if labelled else None)
         except VoiceError:
             raise
         except Exception as exc:
             raise VoiceError(f"{path} is not a twintake voice profile ({exc})") from exc
+
+
+def _labels_wanted() -> bool:
+    """Whether the default conversion method uses the reference's phone labels."""
+    from .convert import DEFAULT_METHOD
+    from .world import PHONE_METHODS
+
+    return DEFAULT_METHOD in PHONE_METHODS
+
+
+def _phone_labels(speech: np.ndarray, n_frames: int, source: str) -> np.ndarray | None:
+    """(n_frames,) int8 broad phone class of each 5 ms WORLD frame of ``speech`` (24 kHz), from
+    PocketSphinx allphone recognition; None if the recognizer fails."""
+    from ...errors import BackendError, SpeechError
+    from ..phones import recognize_phones
+
+    try:
+        phones = recognize_phones(np.asarray(speech, np.float32), VC_RATE)
+    except (BackendError, SpeechError) as exc:
+        log.warning("voice reference %s: no phone labels (%s); the conversion uses global statistics", source, exc)
+        return None
+    return frame_classes(phones, n_frames)
 
 
 def load_voice_profile(path: str | Path, *, search: bool = True, hook: ProgressHook | None = None,

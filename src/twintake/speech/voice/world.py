@@ -15,6 +15,21 @@ coefficients 1-29 stacked with the frames 10 and 20 ms before and after, voiced 
 and unvoiced against unvoiced. More similar, but on 5-20 s references the nearest frames are
 often of the wrong phone (pocketsphinx WER 0.39 -> ~0.9). ``method="blend"`` mixes the two.
 
+``method="phone"`` (phone-aware statistics transfer): the global mvn transform plus, for every
+broad phone class (:data:`CLASS_NAMES`: 9 classes by place and manner, coarse enough that the
+recognizer's confusions mostly stay inside one), a correction that moves the source's class
+mean of mel-cepstral coefficients 1-11 onto the reference's class mean — a piecewise-linear
+mapping in the spirit of Stylianou, Cappé & Moulines (IEEE TSAP 1998), with phone classes
+instead of GMM components. Source frames are labelled by the TTS's own phone timings (Kokoro's
+predicted durations), reference frames by PocketSphinx allphone recognition
+(:func:`twintake.speech.phones.recognize_phones`). A class with fewer than 40 frames on either
+side backs off to the global transform, and every class correction is shrunk toward it (weight
+n_ref / (n_ref + 100)); only the sonorant classes get their own transform by default, and the
+correction is smoothed over 25 ms so the envelope does not jump at phone boundaries.
+``method="phone_knn"`` adds kNN regression restricted to reference frames of the same class
+(kNN-VC, Baas et al. 2023, with the phone class as the content constraint). Measured in
+docs/speech.md ("Phone-aware conversion").
+
 WORLD (Morise, Yokomori & Ozawa, IEICE 2016): F0 by DIO + StoneMask (source) or Harvest
 (reference, Morise 2017), spectral envelope by CheapTrick, aperiodicity by D4C; the output is
 resynthesized from the converted F0 and envelope and the source's aperiodicity.
@@ -51,6 +66,11 @@ __all__ = [
     "profile_stats",
     "mvn_map",
     "METHODS",
+    "PHONE_CLASSES",
+    "CLASS_NAMES",
+    "SONORANT_CLASSES",
+    "frame_classes",
+    "class_stats",
     "convert_features",
     "synthesize_world",
 ]
@@ -224,6 +244,72 @@ def mvn_map(c: np.ndarray, src_stats: tuple, ref_stats: tuple, var_power: float 
     return out
 
 
+#: Broad phone classes (index into :data:`CLASS_NAMES`): ARPAbet phones grouped by place and
+#: manner, coarse enough that an English phone recognizer's confusions (PocketSphinx allphone:
+#: phone error rate ~0.4) mostly stay inside a class. Not listed (``SIL``) -> -1.
+CLASS_NAMES = ("front", "open", "back", "rhotic", "lateral", "nasal", "sibilant", "fricative", "stop")
+#: Classes whose frames get their own transform by default (vowels, glides, liquids, nasals):
+#: the obstruents' voiced frames are short and their labels least reliable.
+SONORANT_CLASSES = (0, 1, 2, 3, 4, 5)
+PHONE_CLASSES: dict[str, int] = {
+    **dict.fromkeys(("IY", "IH", "EY", "EH", "AE", "Y"), 0),
+    **dict.fromkeys(("AA", "AH", "AO", "AW", "AY"), 1),
+    **dict.fromkeys(("OW", "UH", "UW", "OY", "W"), 2),
+    **dict.fromkeys(("ER", "R"), 3),
+    "L": 4,
+    **dict.fromkeys(("M", "N", "NG"), 5),
+    **dict.fromkeys(("S", "Z", "SH", "ZH", "CH", "JH"), 6),
+    **dict.fromkeys(("F", "V", "TH", "DH", "HH"), 7),
+    **dict.fromkeys(("P", "B", "T", "D", "K", "G"), 8),
+}
+
+
+def frame_classes(phones, n_frames: int, frame_s: float = FRAME_MS / 1000.0) -> np.ndarray:
+    """Broad phone class of every analysis frame: (n_frames,) int8, -1 for silence / unknown.
+
+    Args:
+        phones: timed phones (objects with ``symbol``, ``start_s``, ``end_s``; ARPAbet or
+            ``"SIL"``), times in seconds from the start of the analysed signal; frame ``t`` is at
+            ``t * frame_s`` s (WORLD's frame times).
+        n_frames: number of frames to label.
+    """
+    out = np.full(int(n_frames), -1, np.int8)
+    for p in phones or ():
+        cls = PHONE_CLASSES.get(str(p.symbol).upper(), -1)
+        if cls < 0:
+            continue
+        a = max(0, int(np.ceil(float(p.start_s) / frame_s - 1e-9)))
+        b = min(len(out), int(np.ceil(float(p.end_s) / frame_s - 1e-9)))
+        if b > a:
+            out[a:b] = cls
+    return out
+
+
+def class_stats(coded: np.ndarray, voiced: np.ndarray, classes: np.ndarray,
+                active: np.ndarray | None = None) -> dict:
+    """Per (voicing, broad phone class) statistics of coded envelopes.
+
+    Args:
+        coded: (T, D) float coded envelopes.
+        voiced: (T,) bool.
+        classes: (T,) int class per frame (:func:`frame_classes`; -1 = none).
+        active: (T,) bool frames to use (None: all).
+    Returns:
+        ``{(voiced_flag, class): (mean (D,), std (D,), n_frames)}`` for every pair with at
+        least 2 frames (the caller decides how many are enough).
+    """
+    out = {}
+    base = np.ones(len(coded), bool) if active is None else np.asarray(active, bool)
+    for flag in (True, False):
+        for k in range(len(CLASS_NAMES)):
+            sel = base & (voiced == flag) & (classes == k)
+            n = int(sel.sum())
+            if n >= 2:
+                x = coded[sel].astype(np.float64)
+                out[(flag, k)] = (x.mean(0), x.std(0) + 1e-6, n)
+    return out
+
+
 def knn_regress(query: np.ndarray, keys: np.ndarray, values: np.ndarray, k: int = 4,
                 block: int = 2048, weighted: bool = False) -> np.ndarray:
     """Mean of the ``values`` rows of the k nearest ``keys`` rows (Euclidean) for each query.
@@ -249,7 +335,9 @@ def knn_regress(query: np.ndarray, keys: np.ndarray, values: np.ndarray, k: int 
     return out
 
 
-METHODS = ("mvn", "blend", "knn")
+METHODS = ("mvn", "blend", "knn", "phone", "phone_knn")
+#: Methods that need phone classes of the source (``src_classes``) and of the reference.
+PHONE_METHODS = ("phone", "phone_knn")
 
 
 def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int = 4, strength: float = 1.0,
@@ -257,13 +345,19 @@ def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int
                      src_cep_stats: dict | None = None, pitch_shift_semitones: float = 0.0,
                      context: tuple[int, ...] = (-4, -2, 0, 2, 4), var_power: float = 1.0, mvn_order: int = N_CODED,
                      unvoiced: str = "shift", knn_order: int = N_CODED, knn_median: int = 0,
-                     knn_weighted: bool = False, smooth: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
+                     knn_weighted: bool = False, smooth: int = 0, src_classes: np.ndarray | None = None,
+                     src_class_stats: dict | None = None, min_class_frames: int = 40, class_tau: float = 100.0,
+                     class_var_power: float = 0.0, class_smooth: int = 5, class_order: int = 12,
+                     class_unvoiced: bool = False, class_set: tuple[int, ...] | None = SONORANT_CLASSES,
+                     class_purify: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
     """Convert source WORLD features toward ``profile`` (a :class:`VoiceProfile`).
 
     Args:
         src: source analysis (needs f0 and sp).
         method: ``"mvn"`` cepstral mean/variance transfer (keeps phone content),
-            ``"knn"`` kNN regression onto reference frames, ``"blend"`` = mvn + ``blend`` x (knn - mvn).
+            ``"knn"`` kNN regression onto reference frames, ``"blend"`` = mvn + ``blend`` x (knn - mvn),
+            ``"phone"`` mvn + per-broad-phone-class mean correction (needs ``src_classes`` and a
+            profile with ``voiced_cls``), ``"phone_knn"`` that + kNN within the class.
         k: neighbours averaged per frame (knn / blend).
         strength: 1 = full conversion; 0 = source envelope (after warping); in between the
             mel-cepstra are interpolated.
@@ -290,6 +384,29 @@ def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int
         knn_median: median filter length (frames) over the kNN output (0 = off).
         knn_weighted: inverse-distance weighting of the k neighbours.
         smooth: moving-average length (frames) of the per-frame envelope change (0 = off).
+        src_classes: (T,) int broad phone class of every source frame (:func:`frame_classes`
+            of the TTS phones); needed by ``method="phone"`` / ``"phone_knn"`` (without it, or
+            without the profile's ``voiced_cls``, they fall back to ``"mvn"``).
+        src_class_stats: :func:`class_stats` of the source pooled over the whole utterance
+            (None: from this chunk).
+        min_class_frames: a class with fewer frames than this in the reference or the source
+            backs off to the global transform.
+        class_tau: shrinkage of a class transform toward the global one: weight
+            n_ref / (n_ref + class_tau) on the class transform.
+        class_var_power: exponent of the per-class std ratio; 0 (default) = the class's mean
+            shift only (the class std of a 5-20 s reference is too noisy: with 1.0 the WER rose).
+        class_smooth: moving average (frames) of the class-transform correction over time, so
+            the envelope does not jump at phone boundaries.
+        class_order: the class correction changes coefficients 1..class_order-1 only (default
+            12: the formant region; the class means of higher coefficients are mostly noise).
+        class_unvoiced: also give unvoiced frames their class's mean shift (default: the
+            global voiced mean shift, as ``"mvn"``).
+        class_set: the classes (indices into :data:`CLASS_NAMES`) that get their own transform
+            (None: all); the others keep the global one.
+        class_purify: n > 0 keeps a reference frame in its recognized class's statistics only
+            when that class is among the n nearest to it, measured against the source's class
+            means mapped by the global transform (coefficients 1..class_order-1, reference
+            std units): drops frames whose label the acoustics contradict.
     Returns:
         (f0 (T,), sp (T, F), warp factor used).
     """
@@ -334,7 +451,7 @@ def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int
             mapped = c[sel]
         conv = mapped
         keys_raw = profile.voiced if flag else profile.unvoiced
-        if method != "mvn" and keys_raw.shape[0] >= k and flag in r_stats:
+        if method in ("knn", "blend") and keys_raw.shape[0] >= k and flag in r_stats:
             mu_r, sd_r = r_stats[flag]
             keys = _with_context((keys_raw[:, 1:N_MATCH] - mu_r[1:N_MATCH]) / sd_r[1:N_MATCH], context)
             # each side normalized by its own statistics (= the mvn-mapped source in the
@@ -353,17 +470,118 @@ def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int
                 conv = nn.copy()
             conv[:, 0] = c[sel, 0]  # keep the source's frame energy contour
         out[sel] = strength * conv + (1 - strength) * c[sel]
+    if method in PHONE_METHODS:
+        out = _phone_class_map(c, out, voiced, src_classes, src_class_stats, profile, s_stats, r_stats,
+                               method=method, strength=strength, var_power=var_power,
+                               class_var_power=class_var_power, order=class_order, min_frames=min_class_frames, tau=class_tau,
+                               smooth=class_smooth, unvoiced_too=class_unvoiced, k=k, blend=blend,
+                               class_set=class_set, purify=class_purify,
+                               knn_order=knn_order, context=context, active=active_frames(sp))
     if smooth > 1 and out.shape[0] > smooth:
         # smooth the per-frame change (not the envelopes): no jumps at voicing boundaries
         from scipy.ndimage import uniform_filter1d
 
         out[:, 1:] = c[:, 1:] + uniform_filter1d(out[:, 1:] - c[:, 1:], smooth, axis=0, mode="nearest")
-    if method != "mvn" and out.shape[0] >= 3:
+    if method in ("knn", "blend") and out.shape[0] >= 3:
         # light temporal smoothing of the regressed envelopes (3-frame moving average)
         sm = out.copy()
         sm[1:-1, 1:] = (out[:-2, 1:] + out[1:-1, 1:] + out[2:, 1:]) / 3.0
         out = sm
     return f0_out, decode(out, src.fs, src.fft_size), factor
+
+
+def _phone_class_map(c: np.ndarray, glob: np.ndarray, voiced: np.ndarray, src_classes, src_class_stats,
+                     profile, s_stats: dict, r_stats: dict, *, method: str, strength: float, var_power: float,
+                     class_var_power: float, order: int, min_frames: int, tau: float, smooth: int,
+                     unvoiced_too: bool, k: int, blend: float, knn_order: int, context, active,
+                     class_set=None, purify: int = 0) -> np.ndarray:
+    """Class-conditioned statistics transfer (and optionally kNN within the class) on top of the
+    global mvn output ``glob`` (T, D); returns the new (T, D) coded envelopes."""
+    ref_v = getattr(profile, "voiced_cls", None)
+    if src_classes is None or ref_v is None or len(ref_v) != profile.voiced.shape[0] or True not in r_stats:
+        log.info("phone-class conversion without phone labels (%s): global transform",
+                 "source" if src_classes is None else "reference")
+        return glob  # no phone labels on one side: the global transform
+    cls = np.full(len(c), -1, np.int16)
+    n = min(len(c), len(src_classes))
+    cls[:n] = np.asarray(src_classes)[:n]
+    if src_class_stats is None:
+        src_class_stats = class_stats(c, voiced, cls, active)
+    o = glob.shape[1] if order is None else int(order)
+    ref_stats = _profile_class_stats(profile)
+    if purify > 0:
+        ref_stats = _purified_ref_stats(profile, src_class_stats, s_stats, r_stats, o, purify, var_power, ref_stats)
+    corr = np.zeros_like(glob)  # class output - global output, per frame
+    for flag in (True, False) if unvoiced_too else (True,):
+        for kk in range(len(CLASS_NAMES)) if class_set is None else class_set:
+            sel = (voiced == flag) & (cls == kk)
+            rs, ss = ref_stats.get((flag, kk)), src_class_stats.get((flag, kk))
+            if not sel.any() or rs is None or ss is None or min(rs[2], ss[2]) < min_frames:
+                continue  # back off: the global transform
+            w = rs[2] / (rs[2] + tau)
+            if flag:
+                mapped = mvn_map(c[sel], ss[:2], rs[:2], class_var_power, o)
+            else:  # unvoiced: the class's mean shift only
+                mapped = c[sel].copy()
+                mapped[:, 1:o] += rs[0][1:o] - ss[0][1:o]
+            if flag and method == "phone_knn":
+                keys_raw = profile.voiced[ref_v == kk].astype(np.float64)
+                if keys_raw.shape[0] >= k:
+                    mu_r, sd_r = rs[0], rs[1]
+                    keys = _with_context((keys_raw[:, 1:N_MATCH] - mu_r[1:N_MATCH]) / sd_r[1:N_MATCH], context)
+                    cs = np.where(sel[:, None], c, 0.0)  # context from this class's frames only
+                    q = _with_context((cs[:, 1:N_MATCH] - ss[0][1:N_MATCH]) / ss[1][1:N_MATCH], context)[sel]
+                    nn = knn_regress(q, keys, keys_raw, k=k)
+                    mapped[:, 1:knn_order] += blend * (nn[:, 1:knn_order] - mapped[:, 1:knn_order])
+            mapped[:, 0] = c[sel, 0]
+            corr[sel, :o] = w * (mapped[:, :o] - glob[sel, :o]) * strength
+    if smooth > 1 and len(corr) > smooth:
+        from scipy.ndimage import uniform_filter1d
+
+        corr = uniform_filter1d(corr, smooth, axis=0, mode="nearest")
+    corr[:, 0] = 0.0
+    return glob + corr
+
+
+def _purified_ref_stats(profile, src_cls: dict, s_stats: dict, r_stats: dict, order: int, n_best: int,
+                        var_power: float, fallback: dict) -> dict:
+    """Voiced reference class statistics over the frames whose recognized class is among the
+    ``n_best`` nearest source class means (mapped to the reference by the global transform)."""
+    if True not in s_stats:
+        return fallback
+    keys = [kk for kk in range(len(CLASS_NAMES)) if (True, kk) in src_cls]
+    if len(keys) < 2:
+        return fallback
+    cent = np.stack([mvn_map(src_cls[(True, kk)][0][None, :], s_stats[True], r_stats[True], var_power)[0]
+                     for kk in keys])[:, 1:order]
+    sd = r_stats[True][1][1:order]
+    x = profile.voiced[:, 1:order].astype(np.float64)
+    d = (((x[:, None, :] - cent[None, :, :]) / sd) ** 2).sum(-1)  # (N, K)
+    rank = np.argsort(d, axis=1)[:, :n_best]
+    allowed = np.asarray(keys)[rank]  # (N, n_best) classes near each frame
+    lab = np.asarray(profile.voiced_cls)
+    keep = (allowed == lab[:, None]).any(1)
+    out = {key: v for key, v in fallback.items() if not key[0]}
+    out.update(class_stats(profile.voiced.astype(np.float64), np.ones(len(lab), bool), np.where(keep, lab, -1)))
+    return out
+
+
+def _profile_class_stats(profile) -> dict:
+    """:func:`class_stats` of a profile's labelled voiced and unvoiced pools (cached on it)."""
+    key = (id(profile.voiced), id(profile.voiced_cls), id(getattr(profile, "unvoiced_cls", None)))
+    cached = getattr(profile, "_class_stats_cache", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    pools = [(profile.voiced, np.ones(profile.voiced.shape[0], bool), profile.voiced_cls)]
+    if getattr(profile, "unvoiced_cls", None) is not None and len(profile.unvoiced_cls) == profile.unvoiced.shape[0]:
+        pools.append((profile.unvoiced, np.zeros(profile.unvoiced.shape[0], bool), profile.unvoiced_cls))
+    out = class_stats(np.concatenate([p[0] for p in pools]).astype(np.float64), np.concatenate([p[1] for p in pools]),
+                      np.concatenate([p[2] for p in pools]))
+    try:
+        object.__setattr__(profile, "_class_stats_cache", (key, out))
+    except (AttributeError, TypeError):
+        pass
+    return out
 
 
 def _with_context(x: np.ndarray, offsets: tuple[int, ...]) -> np.ndarray:
