@@ -118,6 +118,8 @@ def bench_speakers(args) -> list[dict]:
         prof = load_voice_profile(ref1, search=not args.no_search,
                                   search_options={"budget_s": args.budget, "objective": args.objective})
         t_load = time.perf_counter() - t
+        if args.no_search:
+            prof.search = None  # also ignore a search stored in the cache
         # --no-search: the F0-chosen built-in voice is converted (product = before)
         info = prof.search.info if prof.search is not None else {"start_voice": "-", "seconds": 0, "evaluations": 0}
         voice = base_voice_for(prof)
