@@ -353,15 +353,16 @@ def test_phone_class_conversion_moves_class_means_to_the_reference(daniel_labell
     """Per sonorant class, the converted speech's mean mel-cepstrum (coefficients 1-11) lies
     closer to the reference's class mean with method="phone" than with the global mvn."""
     from twintake.speech.synthesize import synthesize
+    from twintake.speech.voice.classmap import profile_class_stats
     from twintake.speech.voice.phoneclass import voice_class_stats
-    from twintake.speech.voice.world import (SONORANT_CLASSES, VC_RATE, _profile_class_stats, active_frames,
+    from twintake.speech.voice.world import (SONORANT_CLASSES, VC_RATE, active_frames,
                                              analyze, class_stats, code, frame_classes)
 
     sents = ["The birch canoe slid on the smooth planks.", "Rice is often served in round bowls.",
              "The boy was there when the sun rose.", "A rod is used to catch pink salmon."]
     speech = [synthesize(s, lang="en", tts_voice="jm_kumo") for s in sents]
     src = voice_class_stats("jm_kumo")
-    ref = _profile_class_stats(daniel_labelled)
+    ref = profile_class_stats(daniel_labelled)
 
     def class_distance(method):
         from twintake.speech.voice import convert_many
