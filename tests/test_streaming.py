@@ -36,6 +36,10 @@ def test_rendering_starts_before_the_speech_is_finished(tiny_video, tmp_path):
     words = [p for p in job.speech.phones if p.symbol != "SIL"]
     assert len(words) > 40 and words[-1].end_s <= job.speech.duration_s + 1e-6
     assert all(a.end_s <= b.start_s + 1e-6 for a, b in zip(job.speech.phones, job.speech.phones[1:]))
+    # every stage's bar ends full, at the frames made (its total was an estimate while streaming)
+    for stage in ("speech", "motion", "render"):
+        done, total = [c[1:] for c in calls if c[0] == stage][-1]
+        assert done == total == job.render.frames, (stage, done, total)
 
 
 def test_streamed_speech_carries_one_continuous_audio_mark(tiny_video, tmp_path):

@@ -283,6 +283,8 @@ def render_stream(planner: Planner, compositor: Compositor, speech: Speech | Aud
                         result.first_frame_s = time.perf_counter() - t_start
                     encoder.submit(item)
                     result.frames += 1
+            for stage in ("speech", "motion", "render"):  # the estimated totals end exact
+                progress(stage, result.frames, result.frames)
         finally:
             frames.close()
             encoder.finish()
