@@ -26,6 +26,28 @@ MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 DANIEL_1 = MEDIA / "speech_en" / "tortoise_daniel_1.wav"
 needs_media = pytest.mark.skipif(not DANIEL_1.is_file(), reason="shared media not available")
 
+#: Short sentences for the pocketsphinx intelligibility guards.
+WER_SENTENCES = ["The birch canoe slid on the smooth planks.", "Rice is often served in round bowls.",
+                 "The boy was there when the sun rose."]
+
+
+def corpus_wer(audios: list[np.ndarray]) -> float:
+    """pocketsphinx word error rate of 24 kHz ``audios`` reading :data:`WER_SENTENCES` in order."""
+    import pocketsphinx
+    from scipy.signal import resample_poly
+
+    err = n = 0
+    for a, s in zip(audios, WER_SENTENCES):
+        dec = pocketsphinx.Decoder(samprate=16000, loglevel="FATAL")  # fresh CMN state each time
+        pcm = (np.clip(resample_poly(a.astype(np.float64), 2, 3), -1, 1) * 32767).astype(np.int16)
+        dec.start_utt()
+        dec.process_raw(pcm.tobytes(), full_utt=True)
+        dec.end_utt()
+        e, k = word_errors(s, dec.hyp().hypstr if dec.hyp() else "")
+        err, n = err + e, n + k
+    return err / n
+
+
 
 def _write_wav(path: Path, x: np.ndarray, rate: int) -> Path:
     with wave.open(str(path), "wb") as w:
@@ -234,26 +256,10 @@ def test_unknown_method_rejected(daniel):
 def test_conversion_keeps_intelligibility(daniel):
     """The default conversion must not wreck recognition (the old kNN default took pocketsphinx
     WER from ~0.4 to ~0.9): converted WER <= base WER + 0.2 on three short sentences."""
-    pocketsphinx = pytest.importorskip("pocketsphinx")
-    from scipy.signal import resample_poly
-
+    pytest.importorskip("pocketsphinx")
     from twintake.speech.synthesize import synthesize
 
-    sentences = ["The birch canoe slid on the smooth planks.", "Rice is often served in round bowls.",
-                 "The boy was there when the sun rose."]
-
-    def corpus_wer(audios):
-        err = n = 0
-        for a, s in zip(audios, sentences):
-            dec = pocketsphinx.Decoder(samprate=16000, loglevel="FATAL")  # fresh CMN state each time
-            pcm = (np.clip(resample_poly(a.astype(np.float64), 2, 3), -1, 1) * 32767).astype(np.int16)
-            dec.start_utt()
-            dec.process_raw(pcm.tobytes(), full_utt=True)
-            dec.end_utt()
-            e, k = word_errors(s, dec.hyp().hypstr if dec.hyp() else "")
-            err, n = err + e, n + k
-        return err / n
-
+    sentences = WER_SENTENCES
     base = [synthesize(s, lang="en").samples for s in sentences]
     from twintake.speech.voice import convert_many
 
@@ -385,28 +391,12 @@ def test_phone_class_conversion_keeps_intelligibility_and_adds_no_hiss(daniel_la
     """method="phone" on daniel: pocketsphinx WER <= base + 0.2 (the guard the old kNN broke:
     0.39 -> 0.91) and no more 8-12 kHz power than the global mvn (on the 9 benchmark speakers
     it had 3.8 dB less, docs/speech.md)."""
-    pocketsphinx = pytest.importorskip("pocketsphinx")
-    from scipy.signal import resample_poly
-
+    pytest.importorskip("pocketsphinx")
     from twintake.speech.synthesize import synthesize
     from twintake.speech.voice import convert_many
     from twintake.speech.voice.phoneclass import voice_class_stats
 
-    sentences = ["The birch canoe slid on the smooth planks.", "Rice is often served in round bowls.",
-                 "The boy was there when the sun rose."]
-
-    def corpus_wer(audios):
-        err = n = 0
-        for a, s in zip(audios, sentences):
-            dec = pocketsphinx.Decoder(samprate=16000, loglevel="FATAL")
-            pcm = (np.clip(resample_poly(a.astype(np.float64), 2, 3), -1, 1) * 32767).astype(np.int16)
-            dec.start_utt()
-            dec.process_raw(pcm.tobytes(), full_utt=True)
-            dec.end_utt()
-            e, k = word_errors(s, dec.hyp().hypstr if dec.hyp() else "")
-            err, n = err + e, n + k
-        return err / n
-
+    sentences = WER_SENTENCES
     speech = [synthesize(s, lang="en", tts_voice="jm_kumo") for s in sentences]
     base = [s.samples for s in speech]
     phone = convert_many(base, 24000, daniel_labelled, method="phone", phones=[s.phones for s in speech],
