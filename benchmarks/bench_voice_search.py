@@ -62,6 +62,19 @@ def _clips(name: str) -> tuple[Path, Path]:
     return ref, MEDIA / "ljspeech_lj050_0158.wav"
 
 
+def _reference_clips(name: str, short: float | None) -> tuple[Path, Path]:
+    """(reference clip, held-out clip) of a speaker; with ``short`` the reference is cut to its
+    first ``short`` seconds (a temporary WAV)."""
+    ref1, ref2 = _clips(name)
+    if short:
+        from twintake.speech.voice import decode_audio
+
+        x = decode_audio(ref1, 24000)[: int(short * 24000)]
+        ref1 = Path(tempfile.gettempdir()) / f"twintake_bench_{name}_{short:g}s.wav"
+        _write_wav(ref1, x, 24000)
+    return ref1, ref2
+
+
 def _write_wav(path: Path, x: np.ndarray, rate: int) -> None:
     import wave
 
@@ -107,11 +120,7 @@ def bench_speakers(args) -> list[dict]:
     base_phones: dict[str, list] = {}
     rows = []
     for name in args.speakers.split(","):
-        ref1, ref2 = _clips(name)
-        if args.short:
-            x = decode_audio(ref1, 24000)[: int(args.short * 24000)]
-            ref1 = Path(tempfile.gettempdir()) / f"twintake_bench_{name}_{args.short:g}s.wav"
-            _write_wav(ref1, x, 24000)
+        ref1, ref2 = _reference_clips(name, args.short)
         held = judges.embed(decode_audio(ref2, 16000), 16000)
         same = judges.sims(decode_audio(ref1, 16000), 16000, held)
         t = time.perf_counter()
@@ -189,11 +198,7 @@ def bench_compare(args) -> list[dict]:
     base_by_voice: dict[str, tuple[list, list]] = {}
     rows = []
     for name in args.speakers.split(","):
-        ref1, ref2 = _clips(name)
-        if args.short:
-            x = decode_audio(ref1, 24000)[: int(args.short * 24000)]
-            ref1 = Path(tempfile.gettempdir()) / f"twintake_bench_{name}_{args.short:g}s.wav"
-            _write_wav(ref1, x, 24000)
+        ref1, ref2 = _reference_clips(name, args.short)
         prof = VoiceProfile.from_audio(ref1, use_cache=False, phone_labels=True)
         held = judges.embed(decode_audio(ref2, 16000), 16000)
         hb_ref = _high_band_db(decode_audio(ref2, 24000), 24000, 8000.0)
