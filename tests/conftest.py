@@ -118,6 +118,25 @@ def _private_cache(tmp_path_factory):
         os.environ["TWINTAKE_CACHE"] = old
 
 
+@pytest.fixture
+def config_home(tmp_path, monkeypatch) -> Path:
+    """A fresh ``XDG_CONFIG_HOME`` for the test (the provenance signing key and the neural
+    backends' first-use licence notices live there); returns the folder."""
+    folder = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def xtts_dir(tmp_path_factory) -> Path:
+    """A tiny randomly initialised XTTS-v2 checkpoint folder in the published layout
+    (:func:`tests.neural_models.build_tiny_xtts`); skips without coqui-tts."""
+    pytest.importorskip("TTS")
+    from .neural_models import build_tiny_xtts
+
+    return build_tiny_xtts(tmp_path_factory.mktemp("xtts") / "XTTS-v2")
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium, headless, through Playwright (the web page's tests); skips without them."""

@@ -29,9 +29,7 @@ def sd_dir(tmp_path_factory) -> Path:
     return build_tiny_sd(tmp_path_factory.mktemp("sd") / "sd-turbo-tiny")
 
 
-@pytest.fixture(autouse=True)
-def _config_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+pytestmark = pytest.mark.usefixtures("config_home")  # a fresh XDG_CONFIG_HOME per test
 
 
 def _create(*args):

@@ -21,10 +21,7 @@ from twintake.provenance.video_mark import luma_of_frame
 from twintake.provenance.payload import decode, encode
 
 
-@pytest.fixture(autouse=True)
-def config_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path / "config"
+pytestmark = pytest.mark.usefixtures("config_home")  # a fresh XDG_CONFIG_HOME per test
 
 
 def test_payload_round_trip_and_noise_is_rejected():

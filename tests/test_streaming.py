@@ -16,9 +16,7 @@ TEXT = ("Good morning. This is the first line. Here comes the second one. A thir
         "Then a fourth. And the last one ends it.")
 
 
-@pytest.fixture(autouse=True)
-def _config(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # the provenance key
+pytestmark = pytest.mark.usefixtures("config_home")  # a fresh XDG_CONFIG_HOME per test
 
 
 def test_rendering_starts_before_the_speech_is_finished(tiny_video, tmp_path):

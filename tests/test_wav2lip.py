@@ -41,10 +41,7 @@ def tiny_ckpt(tmp_path_factory) -> Path:
     return save_like_published(net, tmp_path_factory.mktemp("w2l") / "tiny_wav2lip.pth")
 
 
-@pytest.fixture(autouse=True)
-def _private_config(tmp_path, monkeypatch):
-    """Licence-notice markers (and the signing key) go to a fresh config folder."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+pytestmark = pytest.mark.usefixtures("config_home")  # a fresh XDG_CONFIG_HOME per test
 
 
 def test_real_layout_and_size():

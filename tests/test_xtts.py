@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import wave
-from pathlib import Path
 
 import pytest
 
@@ -24,14 +23,7 @@ from .neural_models import build_tiny_xtts  # noqa: E402
 REF = MEDIA / "speech_en" / "realthreed_obama_5s.wav"
 
 
-@pytest.fixture(scope="module")
-def xtts_dir(tmp_path_factory) -> Path:
-    return build_tiny_xtts(tmp_path_factory.mktemp("xtts") / "XTTS-v2")
-
-
-@pytest.fixture(autouse=True)
-def _config_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+pytestmark = pytest.mark.usefixtures("config_home")  # a fresh XDG_CONFIG_HOME per test
 
 
 def _tts(*args) -> object:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shutil
 import wave
-from pathlib import Path
 
 import pytest
 
@@ -18,20 +17,12 @@ from typer.testing import CliRunner  # noqa: E402
 from twintake.cli import app  # noqa: E402
 
 from .conftest import DATA, MEDIA  # noqa: E402
-from .neural_models import build_tiny_xtts  # noqa: E402
 
 REF = MEDIA / "speech_en" / "realthreed_obama_5s.wav"
 PHOTO = DATA / "tiny_portrait.jpg"
 
 
-@pytest.fixture(scope="module")
-def xtts_dir(tmp_path_factory) -> Path:
-    return build_tiny_xtts(tmp_path_factory.mktemp("xtts") / "XTTS-v2")
-
-
-@pytest.fixture(autouse=True)
-def _config_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+pytestmark = pytest.mark.usefixtures("config_home")  # a fresh XDG_CONFIG_HOME per test
 
 
 def _cli(*args):
