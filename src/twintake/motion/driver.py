@@ -341,15 +341,12 @@ class VisemeDriver:
 
     @staticmethod
     def phone_shape(speech: Speech, model: MouthModel, shapes: VisemeShapes, fps: float,
-                    amount: np.ndarray, start: int = 0, closure_evidence: bool = False) -> np.ndarray:
+                    amount: np.ndarray, start: int = 0) -> np.ndarray:
         """(T, K) float64 coefficients of the phone-driven shapes of frames ``start .. start + T - 1``
         (the dominance blend scaled by the (T,) articulation ``amount``, before any loudness or
-        spectral pull). By default the recognized phones as they are: this is the spectral opening
-        model's input, as ``scripts/train_opening.py`` computes it; with ``closure_evidence`` the
-        recognized bilabials are weighted by their acoustic closure evidence
-        (:func:`bilabial_strengths`), as :meth:`drive` shapes the mouth."""
-        w = bilabial_strengths(speech, fps, start, start + len(amount)) if closure_evidence else None
-        coeffs = phones_to_trajectory(speech.phones, shapes, model.rest, len(amount), fps, start=start, closures=w)
+        spectral pull), from the recognized phones as they are (no closure evidence): the
+        spectral opening model's input, as ``scripts/train_opening.py`` computes it."""
+        coeffs = phones_to_trajectory(speech.phones, shapes, model.rest, len(amount), fps, start=start)
         return model.rest + amount[:, None] * (coeffs.astype(np.float64) - model.rest)
 
     @staticmethod
