@@ -44,6 +44,14 @@ def opening(desc: np.ndarray) -> np.ndarray:
     return p[..., _LOWER, 1] - p[..., _UPPER, 1]
 
 
+def open_range_of(op: np.ndarray) -> tuple[float, float]:
+    """(closed, widest) opening of a person: the 2nd and 98th percentile of their (N,) openings
+    (IOD units, :func:`opening`), floored at 0 and at least 0.02 apart
+    (:attr:`MouthModel.open_range`)."""
+    lo, hi = np.percentile(op, [2, 98])
+    return float(max(lo, 0.0)), float(max(hi, lo + 0.02))
+
+
 def width(desc: np.ndarray) -> np.ndarray:
     """Mouth-corner distance in IOD units."""
     p = desc.reshape(*desc.shape[:-1], N_POINTS, 2)
@@ -87,13 +95,12 @@ class MouthModel:
         op, wd = opening(x), width(x)
         feats = np.stack([np.ones_like(op), op, wd], 1)
         fmap, *_ = np.linalg.lstsq(feats, coeffs, rcond=None)
-        lo, hi = np.percentile(op, [2, 98])
         wlo, whi = np.percentile(wd, [2, 98])
         closed = op <= np.percentile(op, 10) + 1e-9
         rest = coeffs[closed].mean(0)
         return cls(mean=mean.astype(np.float32), components=comps.astype(np.float32),
                    feature_map=fmap.astype(np.float32),
-                   open_range=(float(max(lo, 0.0)), float(max(hi, lo + 0.02))),
+                   open_range=open_range_of(op),
                    width_range=(float(wlo), float(max(whi, wlo + 0.02))),
                    rest=rest.astype(np.float32))
 

@@ -37,7 +37,7 @@ import numpy as np
 from ...face import landmarks as L
 from ...face.align import apply_affine, invert_affine
 from ...media import iter_frames_at
-from ...motion.shapes import opening
+from ...motion.shapes import open_range_of, opening
 from ...motion.visemes import VISEMES
 from ..photo.animator import PhotoAnimator
 from ..photo.face import prepare_face
@@ -73,8 +73,7 @@ def source_open_range(descriptors: np.ndarray, valid: np.ndarray) -> tuple[float
     op = opening(np.asarray(descriptors, np.float64)[np.asarray(valid, bool)])
     if len(op) == 0:
         raise ValueError("no valid frame")
-    lo, hi = np.percentile(op, [2, 98])
-    return float(max(lo, 0.0)), float(max(hi, lo + 0.02))
+    return open_range_of(op)
 
 
 class OpenMouth:
