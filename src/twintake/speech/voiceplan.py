@@ -90,10 +90,9 @@ def _plan_voice(voice, tts_voice: str | None, ar_engine: str, hook=None) -> _Voi
 def _add_class_stats(plan: _VoicePlan) -> None:
     """Per-phone-class statistics of the plan's Kokoro voice when the conversion method uses
     them (:mod:`.voice.phoneclass`; computed once per voice and cached on disk)."""
-    from .voice.convert import DEFAULT_METHOD
-    from .voice.world import PHONE_METHODS
+    from .voice.convert import default_uses_phone_classes
 
-    if plan.converter != "world" or DEFAULT_METHOD not in PHONE_METHODS or plan.conversion != "mvn":
+    if plan.converter != "world" or not default_uses_phone_classes() or plan.conversion != "mvn":
         return
     if getattr(plan.profile, "voiced_cls", None) is None:
         return  # no labels on the reference: the global transform

@@ -12,11 +12,20 @@ import numpy as np
 from ..analysis import resample
 from .loudness import TARGET_LUFS, integrated_loudness
 
-__all__ = ["DEFAULT_METHOD", "convert", "convert_many", "WorldConverter"]
+__all__ = ["DEFAULT_METHOD", "default_uses_phone_classes", "convert", "convert_many", "WorldConverter"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_METHOD = "mvn"
+
+
+def default_uses_phone_classes() -> bool:
+    """Whether :data:`DEFAULT_METHOD` is a phone-class method (:data:`.world.PHONE_METHODS`): then
+    references are phone-labelled and the TTS voice's class statistics are needed."""
+    from .world import PHONE_METHODS
+
+    return DEFAULT_METHOD in PHONE_METHODS
+
 #: D4C aperiodicity on every 2nd 5 ms frame, interpolated between (see :func:`.world.analyze`).
 AP_EVERY = 2
 

@@ -292,10 +292,9 @@ class VoiceProfile:
 
 def _labels_wanted() -> bool:
     """Whether the default conversion method uses the reference's phone labels."""
-    from .convert import DEFAULT_METHOD
-    from .world import PHONE_METHODS
+    from .convert import default_uses_phone_classes
 
-    return DEFAULT_METHOD in PHONE_METHODS
+    return default_uses_phone_classes()
 
 
 def _phone_labels(speech: np.ndarray, n_frames: int, source: str) -> np.ndarray | None:
