@@ -57,8 +57,12 @@ class CompositeOptions:
         warp_grid: cells of the warps' coarse displacement grid along the crop's shorter side
             (finer grids keep the inner and outer lip contours apart, so the opening follows the
             target).
-        nose_follow: share of the base frame's nose offset from the person's mean nose position
-            (face-aligned) added to the target mouth's position (the compositor's placement).
+        placement: how the target mouth is placed in the base frame: ``"head"`` (default) moves
+            it with the base frame's 3D head pose fitted to the upper face
+            (:class:`twintake.render.video.place.HeadPlacement`); ``"nose"`` adds ``nose_follow``
+            times the base frame's nose offset from the person's mean nose position (the
+            earlier placement; compared in ``docs/video.md``).
+        nose_follow: share of the nose offset added with ``placement="nose"``.
         switch_fade_frames: at a cut to another source segment, the mouth shown last is
             warped to the new target and cross-faded out over this many frames (weights 2/3,
             1/3 for 2). Off by default: averaging two mouths blurs the lip seam, and the
@@ -75,6 +79,7 @@ class CompositeOptions:
     chin_drop_iod: float = 0.0
     switch_fade_frames: int = 0
     warp_grid: int = 24
+    placement: str = "head"
     nose_follow: float = 0.5
 
 

@@ -1,0 +1,99 @@
+"""Where the target mouth goes in a base frame: the rigid head pose of the upper face, in 3D.
+
+A target mouth is a shape in the face-aligned frame (eye midpoint at 0, eye line horizontal,
+inter-ocular distance 1), which a 2D similarity fits to the upper face. Head pitch and yaw move
+the mouth relative to that frame - a nod foreshortens the eyes-to-mouth distance, a turn moves
+the protruding lip centre against the deeper mouth corners - and a 2D similarity cannot say so.
+
+:class:`HeadPlacement` keeps the person's mean face in 3D (MediaPipe's x, y and relative depth z,
+in face-aligned units) and, for each base frame, fits a 3D similarity (rotation, uniform scale,
+translation; Umeyama, IEEE TPAMI 1991) from the mean face's speech-independent points - eye
+corners, brows, forehead, temples, nose bridge, tip and wings (:data:`PLACE_POINTS`) - to the
+base frame's. The target's points get the mean face's depth of the same mouth points, are moved
+by that similarity and projected back (orthographically, as the face mesh's own x, y are). No lip,
+jaw or cheek point of the base frame is used: in self-reenactment the base frame's mouth is the
+answer, and a dubbing render uses the same cues in the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...face import landmarks as L
+from ...face.align import apply_affine
+
+#: Nose bridge, tip, columella base and wings: rigid with the skull, closest to the mouth.
+_NOSE_POINTS = np.array([1, 2, 4, 5, 195, 98, 327, 48, 278, 64, 294])
+#: The upper-face points the head pose is fitted to (eyes, brows, forehead, temples, nose).
+PLACE_POINTS = np.unique(np.concatenate([L.STABLE, _NOSE_POINTS]))
+
+
+def similarity_3d(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Least-squares 3D similarity ``dst ≈ scale * src @ rot.T + shift`` (Umeyama 1991).
+
+    Args:
+        src, dst: (P, 3) float point sets, P >= 3.
+    Returns:
+        (scale, (3, 3) float64 rotation (det +1), (3,) float64 shift).
+    """
+    src = np.asarray(src, np.float64)
+    dst = np.asarray(dst, np.float64)
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s0, d0 = src - mu_s, dst - mu_d
+    u, sig, vt = np.linalg.svd(d0.T @ s0 / len(src))
+    d = np.ones(3)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[-1] = -1
+    rot = u @ np.diag(d) @ vt
+    var_s = float((s0 ** 2).sum(1).mean())
+    scale = float((sig * d).sum() / max(var_s, 1e-12))
+    return scale, rot, mu_d - scale * rot @ mu_s
+
+
+def aligned_3d(landmarks: np.ndarray, pixel_to_aligned: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """(P, 3) float64 face-aligned points ``index`` of one frame: x, y through the frame's
+    similarity, the face mesh's z (pixels, relative depth) times the similarity's scale.
+
+    Args:
+        landmarks: (478, 2 or 3) pixels; without z the depth is 0.
+        pixel_to_aligned: (2, 3) pixel -> face-aligned similarity.
+        index: (P,) landmark indices.
+    """
+    lm = np.asarray(landmarks)[index]
+    out = np.zeros((len(index), 3))
+    out[:, :2] = apply_affine(pixel_to_aligned, lm[:, :2])
+    if lm.shape[1] > 2:
+        out[:, 2] = lm[:, 2] * float(np.hypot(*pixel_to_aligned[0, :2]))
+    return out
+
+
+class HeadPlacement:
+    """Places face-aligned target mouths in base frames with the base's 3D head pose.
+
+    Args:
+        landmarks: (N, 478, 3) float32 pixels of the source frames (x, y, z).
+        valid: (N,) bool.
+        transforms: (N, 2, 3) pixel -> face-aligned similarity per source frame.
+    """
+
+    def __init__(self, landmarks: np.ndarray, valid: np.ndarray, transforms: np.ndarray) -> None:
+        ok = np.flatnonzero(valid)
+        self.ok = len(ok) > 0
+        idx = np.concatenate([PLACE_POINTS, L.MOUTH_POINTS])
+        mean = (np.mean([aligned_3d(landmarks[i], transforms[i], idx) for i in ok], 0) if self.ok
+                else np.zeros((len(idx), 3)))
+        #: (P, 3) the person's mean upper face, face-aligned units
+        self.mean_face = mean[: len(PLACE_POINTS)]
+        #: (57,) the mean depth of each mouth point (face-aligned units)
+        self.mouth_depth = mean[len(PLACE_POINTS):, 2]
+
+    def place(self, target: np.ndarray, landmarks: np.ndarray, pixel_to_aligned: np.ndarray) -> np.ndarray:
+        """(114,) float32: ``target`` ((114,) face-aligned mouth points of the mean head pose)
+        moved to where the base frame's head (``landmarks`` (478, 3) pixels, its
+        ``pixel_to_aligned`` (2, 3) similarity) puts it, in the base's face-aligned frame."""
+        if not self.ok:
+            return np.asarray(target, np.float32)
+        scale, rot, shift = similarity_3d(self.mean_face, aligned_3d(landmarks, pixel_to_aligned, PLACE_POINTS))
+        p = np.asarray(target, np.float64).reshape(-1, 2)
+        p3 = np.hstack([p, self.mouth_depth[: len(p), None]])
+        return (scale * p3 @ rot.T + shift)[:, :2].reshape(-1).astype(np.float32)

@@ -1,0 +1,74 @@
+"""Placement of the target mouth with the base frame's 3D head pose (render/video/place.py)."""
+
+import numpy as np
+
+from twintake.face import landmarks as L
+from twintake.render.video.place import PLACE_POINTS, HeadPlacement, similarity_3d
+
+
+def _rotation(pitch: float, yaw: float) -> np.ndarray:
+    cp, sp, cy, sy = np.cos(pitch), np.sin(pitch), np.cos(yaw), np.sin(yaw)
+    rx = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
+    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    return ry @ rx
+
+
+def _face(seed: int = 0) -> np.ndarray:
+    """(478, 3) a rigid random 'face' in face-aligned units: upper face above y=0.3, mouth below,
+    the lip centre in front of the mouth corners (depth)."""
+    rng = np.random.default_rng(seed)
+    pts = np.column_stack([rng.uniform(-1, 1, 478), rng.uniform(-0.6, 0.3, 478), rng.uniform(-0.3, 0.1, 478)])
+    mouth = L.MOUTH_POINTS
+    pts[mouth, 1] = rng.uniform(0.9, 1.4, len(mouth))
+    pts[mouth, 2] = -0.2 + 0.15 * np.abs(pts[mouth, 0])  # protruding centre, deeper corners
+    return pts
+
+
+def test_similarity_3d_recovers_a_known_pose():
+    rng = np.random.default_rng(1)
+    src = rng.normal(size=(30, 3))
+    rot = _rotation(0.3, -0.2)
+    dst = 1.3 * src @ rot.T + np.array([0.1, -0.4, 2.0])
+    scale, r, shift = similarity_3d(src, dst)
+    assert abs(scale - 1.3) < 1e-9
+    assert np.allclose(r, rot, atol=1e-9)
+    assert np.allclose(shift, [0.1, -0.4, 2.0], atol=1e-9)
+
+
+def test_a_nodding_and_turning_head_moves_the_target_like_the_real_mouth():
+    face = _face()
+    ident = np.tile(np.array([[1.0, 0, 0], [0, 1.0, 0]]), (3, 1, 1))
+    poses = [np.eye(3), _rotation(0.25, 0.0), _rotation(-0.1, 0.35)]
+    frames = np.stack([face @ r.T for r in poses]).astype(np.float32)
+    # the mean face is the unrotated one when the rotated frames are not valid
+    place = HeadPlacement(frames, np.array([True, False, False]), ident)
+    target = face[L.MOUTH_POINTS, :2].reshape(-1)
+    for r, fr in zip(poses, frames):
+        got = place.place(target, fr, ident[0])
+        want = fr[L.MOUTH_POINTS, :2].reshape(-1)
+        assert np.abs(got - want).max() < 1e-4
+    # a pitched head moves the mouth: the 2D target alone would be off by this much
+    assert np.abs(frames[1][L.MOUTH_POINTS, :2].reshape(-1) - target).max() > 0.02
+
+
+def test_placement_never_reads_the_base_frames_own_mouth():
+    """Leakage guard: in self-reenactment the base frame's lips are the answer, so moving them
+    (or the jaw) must not move the placed target."""
+    face = _face(2)
+    ident = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    place = HeadPlacement(face[None].astype(np.float32), np.array([True]), ident[None])
+    base = (face @ _rotation(0.15, 0.1).T).astype(np.float32)
+    target = face[L.MOUTH_POINTS, :2].reshape(-1)
+    before = place.place(target, base, ident)
+    moved = base.copy()
+    moved[L.MOUTH_POINTS] += np.array([0.0, 0.3, 0.05], np.float32)  # the base's mouth opens wide
+    assert np.array_equal(place.place(target, moved, ident), before)
+    assert not np.isin(L.MOUTH_POINTS, PLACE_POINTS).any()
+
+
+def test_no_valid_frame_leaves_the_target_where_it_is():
+    face = _face(3).astype(np.float32)
+    ident = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    place = HeadPlacement(face[None], np.array([False]), ident[None])
+    target = face[L.MOUTH_POINTS, :2].reshape(-1)
+    assert np.array_equal(place.place(target, face, ident), target.astype(np.float32))
