@@ -8,6 +8,8 @@ Usage::
     .venv/bin/python benchmarks/bench_photo_life.py render --out /tmp/life/after
     # 2. measure a folder of renders (always with the current code)
     .venv/bin/python benchmarks/bench_photo_life.py measure /tmp/life/after [/tmp/life/before]
+    # 3. the blink time course: the real videos' and the measured renders'
+    .venv/bin/python benchmarks/bench_photo_life.py curve /tmp/life/after
 
 Renders: four shared portraits (avg_woman1: colour, open smile; sadtalker_art_0: a painting;
 realthreed_macron in greyscale and avg_man4 in sepia, both made here from the colour files)
@@ -163,6 +165,7 @@ def measure_folder(folder: Path) -> dict:
         sp_info = speed.get(mp4.name, {})
         res[mp4.name] = dict(
             blink_frames=[e[1] for e in ev], blink_starts=[e[0] for e in ev],
+            aperture=np.where(ok, H.eyelid_aperture(lm), np.nan).round(4).tolist(),
             amp=pose[ok, :3].std(0).round(2).tolist(), speed=float(np.median(H.angular_speed(pose, 25.0))),
             corr=H.loudness_correlation(pose, feat[:, 0], 25.0),
             mouth_sat99=float(np.percentile(hs[:, 1], 99)) if len(hs) else None,
@@ -194,6 +197,65 @@ def blink_summary(res: dict) -> str:
     return "blink length by face mesh: " + stats(allb) + "; " + "; ".join(f"{k}: {v}" for k, v in per.items())
 
 
+#: Frames of the blink time course, relative to a blink's first frame below half the median
+#: aperture (real) or to its first fully shut frame (generated).
+CURVE_OFFSETS = range(-2, 7)
+
+
+def real_blink_curve(tracks: Path = Path("/tmp/twintake_head_tracks.npz")) -> dict:
+    """The real talking videos' blink time course by Face Mesh: per offset of
+    :data:`CURVE_OFFSETS` (25 fps frames from each blink's first frame below half the median
+    aperture), the median and quartiles of the aperture over its median, over all blinks of
+    :func:`twintake.motion.head.blink_events`; and the same per blink length."""
+    from twintake.motion import head as H
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from train_head_motion import track
+
+    rows, by_len = [], {}
+    for d in track(MEDIA, 25.0, tracks).values():
+        lm, ok = d["landmarks"], d["valid"]
+        a = H.eyelid_aperture(lm)
+        a = np.where(ok, a / np.median(a[ok]), np.nan)
+        for s0, n in H.blink_events(a, ok):
+            r = [a[s0 + o] if 0 <= s0 + o < len(a) else np.nan for o in CURVE_OFFSETS]
+            rows.append(r)
+            by_len.setdefault(n, []).append(r)
+    rows = np.array(rows)
+    q = np.nanpercentile(rows, [25, 50, 75], axis=0)
+    return dict(offsets=list(CURVE_OFFSETS), n=len(rows), q25=q[0].round(2).tolist(), median=q[1].round(2).tolist(),
+                q75=q[2].round(2).tolist(),
+                by_length={int(k): dict(n=len(v), median=np.nanmedian(np.array(v), 0).round(2).tolist())
+                           for k, v in sorted(by_len.items())})
+
+
+def rendered_blink_curve(folder: Path, res: dict) -> dict:
+    """Our blinks' time course by Face Mesh on the renders of ``folder`` (``res``: its
+    :func:`measure_folder` result): per offset of :data:`CURVE_OFFSETS` from each generated
+    blink's first fully shut frame (the planner's closure >= 0.99, same photo and seed as the
+    render), the median aperture over its median, next to the closure the planner asked for."""
+    from twintake.render.photo import PhotoCompositor, PhotoPlanner
+    from twintake.speech.input import load_speech
+
+    rows, asked = [], []
+    for name, r in res.items():
+        pname, sname = name[:-4].split("__")
+        photo = folder / f"{pname}.png" if (folder / f"{pname}.png").is_file() else MEDIA / PHOTOS[pname]
+        comp = PhotoCompositor(photo, size=(512, 512))
+        blinks = PhotoPlanner(load_speech(MEDIA / SPEECH[sname]), comp.animator, 25.0, seed=0).blinks
+        a = np.array(r["aperture"], np.float64)
+        a = a / np.nanmedian(a)
+        shut = blinks >= 0.99
+        starts = [i for i in range(len(shut)) if shut[i] and (i == 0 or not shut[i - 1])]
+        for s0 in starts:
+            rows.append([a[s0 + o] if 0 <= s0 + o < min(len(a), len(blinks)) else np.nan for o in CURVE_OFFSETS])
+            asked.append([blinks[s0 + o] if 0 <= s0 + o < len(blinks) else np.nan for o in CURVE_OFFSETS])
+    rows, asked = np.array(rows), np.array(asked)
+    q = np.nanpercentile(rows, [25, 50, 75], axis=0)
+    return dict(offsets=list(CURVE_OFFSETS), n=len(rows), q25=q[0].round(2).tolist(), median=q[1].round(2).tolist(),
+                q75=q[2].round(2).tolist(), closure_median=np.nanmedian(asked, 0).round(2).tolist())
+
+
 def unison() -> dict:
     """Blink onsets of woman1 and art0 with the same seed (planners of the current code)."""
     from twintake.motion.head import blink_events
@@ -218,10 +280,14 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", type=Path, required=True)
     m = sub.add_parser("measure")
     m.add_argument("folders", type=Path, nargs="+")
+    c = sub.add_parser("curve", help="blink time course: the real videos', and a measured folder's")
+    c.add_argument("folder", type=Path, nargs="?")
     a = ap.parse_args(argv)
     if a.cmd == "render":
         render(a.out)
         return 0
+    if a.cmd == "curve":
+        return curve(a.folder)
     ref = real_reference()
     fr = np.array(ref["blink_frames"])
     print(f"real: blink length median {np.median(fr):.1f} IQR {np.percentile(fr, 25):.1f}-{np.percentile(fr, 75):.1f} "
@@ -239,6 +305,26 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - the old code has no per-photo seeding API to compare
         print("unison: not measured:", e)
     (a.folders[0] / "measures.json").write_text(json.dumps(out, indent=1, default=float))
+    return 0
+
+
+def curve(folder: Path | None) -> int:
+    """Print the real blink time course and, with ``folder`` (already measured), ours."""
+    real = real_blink_curve()
+    print(f"real blinks (n={real['n']}), aperture / median at frames {real['offsets']} from the first frame "
+          f"below 0.5:\n  median {real['median']}\n  q25    {real['q25']}\n  q75    {real['q75']}")
+    for k, v in real["by_length"].items():
+        print(f"  length {k} (n={v['n']}): {v['median']}")
+    out = {"real": real}
+    if folder is not None:
+        res = json.loads((folder / "measures.json").read_text())[str(folder)]
+        ours = rendered_blink_curve(folder, res)
+        print(f"ours (n={ours['n']}), aperture / median at frames {ours['offsets']} from the first shut frame:\n"
+              f"  median {ours['median']}\n  q25    {ours['q25']}\n  q75    {ours['q75']}\n"
+              f"  closure asked {ours['closure_median']}\n"
+              f"  real eye at that closure (1 - 0.84 c) {np.round(1 - 0.84 * np.array(ours['closure_median']), 2).tolist()}")
+        out["ours"] = ours
+        (folder / "blink_curve.json").write_text(json.dumps(out, indent=1))
     return 0
 
 

@@ -9,7 +9,10 @@ Writes ``photo_life_mouths.png`` (open frames, before / after, four portraits),
 ``photo_life_blinks.png`` (the 9 frames around the most closed eye, before / after: greyscale
 Macron, avg_woman1, sadtalker_art_0), ``photo_life_head.png`` (head pose by face mesh and
 loudness, before / after / a real video) and ``photo_life_blink_hist.png`` (blink lengths and
-intervals: real videos, before, after). ``--only`` makes some of them.
+intervals: real videos, before, after), ``photo_life_blink_curve.png`` (the blink time course
+by Face Mesh: real, before, after; run ``bench_photo_life.py curve`` on both folders first) and
+``photo_lids_shut.png`` (both eyes at 4x, open / half / shut, four portraits, current code).
+``--only`` makes some of them.
 """
 
 from __future__ import annotations
@@ -157,6 +160,65 @@ def hist(before: Path, after: Path, out: Path) -> None:
     fig.savefig(out / "photo_life_blink_hist.png", dpi=80)
 
 
+def curve(before: Path, after: Path, out: Path) -> None:
+    """``photo_life_blink_curve.png``: the blink time course by Face Mesh (aperture over its
+    median, frames at 25 fps): the real videos' median and quartiles, before and after (the
+    ``blink_curve.json`` that ``bench_photo_life.py curve FOLDER`` writes into each folder)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    real = json.loads((after / "blink_curve.json").read_text())["real"]
+    x = np.array(real["offsets"])
+    ax.fill_between(x, real["q25"], real["q75"], color="grey", alpha=0.3, label="real, quartiles")
+    ax.plot(x, real["median"], "k-o", label=f"real median (n={real['n']})")
+    for label, folder, style in (("before", before, "C3--s"), ("after", after, "C0-s")):
+        f = folder / "blink_curve.json"
+        if f.is_file():
+            ours = json.loads(f.read_text())["ours"]
+            ax.plot(np.array(ours["offsets"]), ours["median"], style, label=f"{label}, median (n={ours['n']})")
+    ours = json.loads((after / "blink_curve.json").read_text())["ours"]
+    ax.plot(x, 1 - 0.84 * np.array(ours["closure_median"]), "C0:", label="asked: 1 - 0.84 x closure")
+    ax.axhline(0.5, color="grey", lw=0.5)
+    ax.axhline(0.65, color="grey", lw=0.5, ls="--")
+    ax.set_xlabel("frame (25 fps) from the first shut frame (real: first below 0.5)")
+    ax.set_ylabel("lid aperture / median")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "photo_life_blink_curve.png", dpi=80)
+
+
+def lids(before: Path, after: Path, out: Path) -> None:
+    """``photo_lids_shut.png``: both eyes at 4x, open / closure 0.55 / shut, on stills rendered
+    by the current code (sadtalker_people_0, sadtalker_art_0, greyscale Macron from
+    ``before``'s folder, avg_woman1)."""
+    import cv2
+    from PIL import Image
+
+    from twintake.render.photo import PhotoCompositor, PhotoMotion
+
+    photos = [MEDIA / "portrait/sadtalker_people_0.png", MEDIA / "portrait/sadtalker_art_0.png",
+              after / "bw_macron.png", MEDIA / "portrait/avg_woman1.jpg"]
+    cols = []
+    for photo in photos:
+        comp = PhotoCompositor(photo, size=(512, 512))
+        lm = comp.landmarks[:, :2]
+        x0, x1 = lm[[33, 263], 0].min(), lm[[33, 263], 0].max()
+        cy, w = lm[[33, 263], 1].mean(), x1 - x0
+        box = [int(x0 - 0.15 * w), int(cy - 0.22 * w), int(x1 + 0.15 * w), int(cy + 0.18 * w)]
+        rows = []
+        for b in (0.0, 0.55, 1.0):
+            plan = PhotoMotion(open=np.zeros(1, np.float32), width=np.full(1, 0.45, np.float32),
+                               blink=np.array([b], np.float32), head=np.zeros((1, 4)))
+            img = comp.render(0, comp.image, plan, 0).image[box[1]:box[3], box[0]:box[2]]
+            rows.append(cv2.resize(img, (400, int(400 * img.shape[0] / img.shape[1])), interpolation=cv2.INTER_CUBIC))
+        cols.append(np.concatenate([cv2.resize(r, (400, 130)) for r in rows], 0))
+    Image.fromarray(np.concatenate(cols, 1)).quantize(256, dither=Image.Dither.NONE).save(out / "photo_lids_shut.png",
+                                                                                         optimize=True)
+
+
 def main() -> int:
     import argparse
 
@@ -167,7 +229,7 @@ def main() -> int:
     ap.add_argument("--only", default="mouths,blinks,head,hist", help="comma-separated figures to make")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
-    figures = {"mouths": mouths, "blinks": blinks, "head": head, "hist": hist}
+    figures = {"mouths": mouths, "blinks": blinks, "head": head, "hist": hist, "curve": curve, "lids": lids}
     for name in a.only.split(","):
         figures[name](a.before, a.after, a.out)
     return 0

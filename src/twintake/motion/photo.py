@@ -102,8 +102,10 @@ BLINK_FRAMES_25 = (3, 8)
 #: Intervals between blinks (or double blinks), seconds.
 BLINK_INTERVAL_S = (2.0, 8.0)
 #: Closure of the frame before a blink's shut frames and of the frames after them, at 25 fps:
-#: the real talking videos' blinks (35, Face Mesh) as closure, see :func:`blink_track`.
-BLINK_PROFILE_25 = (0.35, (0.55, 0.3, 0.15))
+#: the real talking videos' median blink time course (35 blinks, Face Mesh, aligned on the
+#: first frame below half the median aperture: 0.68 before, 0.19 and 0.22 shut, then 0.54,
+#: 0.72, 0.84, 0.89) as closure ``(1 - a) / (1 - 0.16)``, see :func:`blink_track`.
+BLINK_PROFILE_25 = (0.38, (0.55, 0.33, 0.19, 0.13))
 #: Chance that a blink is followed 0.25-0.5 s later by a second one (a double blink).
 DOUBLE_BLINK_P = 0.15
 
@@ -118,9 +120,10 @@ def blink_track(n: int, fps: float, rng: np.random.Generator,
     blink lengths in frames at 25 fps, :attr:`HeadMotionModel.blink_frames`; uniform 3-5 when
     None), jittered by +-0.5 frame, rounded and clipped to :data:`BLINK_FRAMES_25`; the 25 fps
     closure profile is :data:`BLINK_PROFILE_25` with ``L - 1`` shut frames: closing in one
-    frame, shut, reopening slower over four (Bentivoglio et al. 1997, Caffier et al. 2003:
-    100-400 ms). It is the real videos' blink as Face Mesh reads it (median aperture around
-    their blinks 0.70, 0.17-0.21 over ``L - 1`` frames, 0.54, 0.75, 0.87), as closure
+    frame (40-80 ms), shut, reopening slower over four (160 ms; Bentivoglio et
+    al. 1997, Caffier et al. 2003: 100-400 ms). It is the real videos' median blink as Face
+    Mesh reads it (aperture 0.68 on the frame before, 0.19-0.22 shut, then 0.54, 0.72, 0.84,
+    0.89; ``benchmarks/bench_photo_life.py curve``), as closure
     ``(1 - a) / (1 - 0.16)`` (0.16: the median aperture a real shut eye reads): the blink
     measure of :func:`twintake.motion.head.blink_events` reads back ``L`` frames from
     ``1 - closure``. Resampled at other frame rates. Seed ``rng`` per avatar so that two photos

@@ -1,16 +1,16 @@
 """Blinks of a photo avatar: the photo's own upper lid unfolded over the eye by a warp.
 
 Split from :mod:`.animator` (which calls it for every frame with a blink). The lid is a pure
-warp of the photo's own lid skin (:meth:`Lids.eyelid_field`), relit like the skin under the eye
-(:meth:`Lids.relight`), and - near closure, where the warp squeezes the whole eye opening into a
-pixel or two - supersampled along the eye's vertical axis (:meth:`Lids.supersample`), so the
-closed lid ends in a soft lash line instead of a jagged, aliased dark crescent. The lid skin is
-stretched from just above the photo's own crease (found once per photo), so the crease stays
-in place and flattens instead of sliding down as a second lid line; the closed lid is relit
-fully like the skin below the eye with a convex shading, and the photo's own upper lashes hang
-down from the lash line (:meth:`Lids.lashes`). Face Mesh reads such a lid at 0.25-0.42 of the
-open eye on stills of five shared portraits (0.62 on avg_man1's smiling squint); a real closed
-eye pasted on the same portraits reads 0.27-0.45 (``docs/photo.md``).
+warp of the photo's own lid skin (:meth:`Lids.eyelid_field`) whose edge - the middle of the
+lash margin - lands where the closure asks, from corner to corner of the eye; it is relit with
+the photo's own skin round the eye (:meth:`Lids.relight`: that skin filled in over the eye,
+with its colour, its light gradient and its texture), and - near closure, where the warp
+squeezes the whole eye opening into a pixel or two - supersampled along the eye's vertical
+axis (:meth:`Lids.supersample`). The lid skin is stretched from just above the photo's own
+crease (found once per photo), so the crease stays in place and flattens instead of sliding
+down as a second lid line; the shut lid covers the lower lid's own margin and ends in one soft
+dark lash line (:meth:`Lids.lashes`). Face Mesh reads the shut lid at 0.22-0.42 of the open
+eye on stills of six shared portraits (``docs/photo.md``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,11 @@ R_LOWER = np.array([7, 163, 144, 145, 153, 154, 155])
 L_UPPER = np.array([466, 388, 387, 386, 385, 384, 398])
 L_LOWER = np.array([249, 390, 373, 374, 380, 381, 382])
 _BROW_LOW = (np.array([46, 53, 52, 65, 55]), np.array([276, 283, 282, 295, 285]))
+#: The eyes' corners (outer, inner), right and left, beyond the lid indices' ends.
+_CORNERS = ((33, 133), (263, 362))
+#: The lid warp fades out from 0.14 eye widths inside this distance from the eye's centre
+#: (along the eye, eye widths) to it; the corners lie at about 0.57.
+_FADE_TO = 0.7
 #: The stretched lid skin starts this far above the crease, eye widths (the crease itself
 #: moves down a little and flattens; above it nothing moves).
 _ABOVE_CREASE = 0.03
@@ -33,28 +38,39 @@ _ABOVE_CREASE = 0.03
 _LASH_MARGIN = 0.08
 #: How much the lash margin thins when shut (its lashes point down over it).
 _LASH_THIN = 0.6
-#: Share of the eye opening the lid covers at blink 1.
-_CLOSE = 1.0
 #: Lid skin stretched over the eye: from just above the crease (:data:`_ABOVE_CREASE`) to the
 #: lash margin, at most this many eye widths (and 60 % of the way to the brow).
 _LID_REACH = 0.30
-#: Length of the lashes hanging down from a closed lid, eye widths.
-_LASH_DOWN = 0.06
-#: The relit lid: its colour (:meth:`Lids.relight`) x this, with this share of the stretched
-#: lid's own luminance detail, blended in by this much over the lid.
-_LID_GAIN = 1.0
-_DETAIL = 0.5
-_RELIGHT = 1.0
-#: The lid's detail is blurred along the eye by this many eye widths (no lash streaks).
-_STREAK_BLUR = 0.025
-#: Share of the relit lid (from its top) over which its colour goes from the fold's to the skin's.
-_FOLD_MIX = 0.5
+#: The relit lid's skin texture: this share of the luminance detail of the photo's own skin
+#: below the eye (mirrored up over the lid, relative to a Gaussian mean of
+#: :data:`_TEXTURE_SCALE` eye widths), clipped to +-:data:`_TEXTURE_CLIP`.
+_DETAIL = 1.0
+_TEXTURE_SCALE = 0.05
+_TEXTURE_CLIP = 0.12
+#: The skin texture is mirrored about a line this far (eye widths) below the lower lid (below
+#: the lower lashes).
+_MIRROR_BELOW = 0.12
+#: The shut lid covers the lower lid's own margin (its lashes and rim) down to this far
+#: (eye widths) below the lower lid, fading out.
+_COVER_BELOW = 0.1
+#: The closed lid's lash line: a soft dark line (Gaussian, this sigma in eye widths) of the
+#: photo's lash colour at this strength (0..1), tapering towards the eye corners.
+_LASH_SIGMA = 0.022
+_LASH_STRENGTH = 0.9
+#: Below the seam the closed lid's lashes fade over this many eye widths (they point down).
+_LASH_TAIL = 0.04
+#: The shut lid's colour: the skin round the eye filled in by a Gaussian of this sigma (eye
+#: widths), pixels darker than this share of the ring's median luminance left out.
+_FILL_SIGMA = 0.22
+_FILL_DARK = 0.6
 #: The relighting reaches this far (eye widths) above the crease: its shadow flattens as the
 #: fold opens.
 _FLATTEN = 0.1
+#: The relit lid covers at least this far (eye widths) above the lash margin (long lashes).
+_LID_FULL = 0.12
 #: Shading of the convex closed lid: brighter in its middle, darker where it turns into the
 #: lash line (fractions of the lid's brightness).
-_LID_HIGHLIGHT = 0.06
+_LID_HIGHLIGHT = 0.1
 _LID_TURN = 0.12
 #: Vertical supersamples of the lid warp near closure (blink >= :data:`_SUPERSAMPLE_FROM`).
 _SUPERSAMPLES = 6
@@ -82,8 +98,9 @@ class Lids:
         crop: (h, w, 3) uint8 working crop.
         lm: (478, 2+) landmarks in crop pixels.
         right, down: (2,) unit vectors of the face's horizontal and vertical axes.
-        skin: (3,) RGB of the face's skin (:attr:`PhotoLook.skin`), the closed lid's tone; None
-            = the colour of the skin below each eye.
+        skin: (3,) RGB of the face's skin (:attr:`PhotoLook.skin`), at the lightness of the skin
+            below each eye the closed lid's tone where no skin lies round the eye; None = the
+            colour of the skin below each eye.
     """
 
     def __init__(self, crop: np.ndarray, lm: np.ndarray, right: np.ndarray, down: np.ndarray,
@@ -95,23 +112,12 @@ class Lids:
         crease = min(self._crease(e) for e in self.eyes)
         for e in self.eyes:
             e["crease"] = crease * e["ew"]
-            e["fold_rgb"] = self._fold_rgb(e)
             if skin is not None:
                 # the face's skin tone at the under-eye skin's lightness: under-eye skin is often
                 # yellower or greyer (shadow, concealer) and its hue made the lid a khaki patch
                 e["skin_rgb"] = _with_lightness(np.asarray(skin, np.float64), e["skin_rgb"])
-
-    def _fold_rgb(self, e: dict) -> np.ndarray:
-        """(3,) float64 median RGB of the lid fold just above the crease (0.1 eye widths), where
-        the relit lid meets the photo's own skin."""
-        ew = e["ew"]
-        h, w = self.crop.shape[:2]
-        pts = np.array([e["origin"] + u * self.right
-                        + (float(np.interp(u, e["us"], e["vu"])) - _LASH_MARGIN * ew - e["crease"] - 0.1 * ew) * self.down
-                        for u in np.linspace(-0.25, 0.25, 5) * ew])
-        ys = np.clip(np.round(pts[:, 1]).astype(int), 0, h - 1)
-        xs = np.clip(np.round(pts[:, 0]).astype(int), 0, w - 1)
-        return np.median(self.crop[ys, xs].astype(np.float64), axis=0)
+            if e["box"][2] - e["box"][0] >= 2 and e["box"][3] - e["box"][1] >= 2:
+                self._skin_maps(e)
 
     def _crease(self, e: dict) -> float:
         """Height of the upper lid's crease above the lash margin, eye widths: the darkest row
@@ -138,10 +144,14 @@ class Lids:
         ew = float(np.linalg.norm(c1 - c0))
         origin = 0.5 * (c0 + c1)
         r, d = self.right, self.down
-        us = np.concatenate([[-0.5 * ew], (up - origin) @ r, [0.5 * ew]])
-        vu = np.concatenate([[0.0], (up - origin) @ d, [0.0]])
-        ls = np.concatenate([[-0.5 * ew], (lo - origin) @ r, [0.5 * ew]])
-        vl = np.concatenate([[0.0], (lo - origin) @ d, [0.0]])
+        # the lid curves run out to the eye's own corners (0.57 eye widths out, the outer one
+        # higher): ended at +-0.5 on the eye's axis they left a wedge at each corner open
+        k0, k1 = _CORNERS[0] if upper_i[0] == R_UPPER[0] else _CORNERS[1]
+        ends = lm[[k0, k1], :2] - origin
+        us = np.concatenate([[ends[0] @ r], (up - origin) @ r, [ends[1] @ r]])
+        vu = np.concatenate([[ends[0] @ d], (up - origin) @ d, [ends[1] @ d]])
+        ls = np.concatenate([[ends[0] @ r], (lo - origin) @ r, [ends[1] @ r]])
+        vl = np.concatenate([[ends[0] @ d], (lo - origin) @ d, [ends[1] @ d]])
         ou, ol = np.argsort(us), np.argsort(ls)
         h, w = self.crop.shape[:2]
         pad = 0.6 * ew
@@ -162,17 +172,20 @@ class Lids:
         return dict(origin=origin, ew=ew, us=us[ou], vu=vu[ou], ls=ls[ol], vl=vl[ol], box=(x0, y0, x1, y1),
                     bs=bs[ob], bv=bv[ob], skin_rgb=skin_rgb)
 
-    def eyelid_field(self, blink: float, v_offset: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The blink of both eyes closed by ``blink`` (0..1): ``(field, band, shade, fold_w)``,
+    def eyelid_field(self, blink: float, v_offset: float = 0.0
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, None] | None:
+        """The blink of both eyes closed by ``blink`` (0..1): ``(field, band, shade, None)``,
         a backward displacement (h, w, 2) float32 (working-crop pixels, added to the mouth
-        warp), the (h, w) float32 weight of the unfolded lid, its (h, w) float32 convex shading
-        gain and the (h, w) float32 weight of the fold's colour in it (all three for
-        :meth:`relight`), or None when ``blink`` < 0.02.
+        warp), the (h, w) float32 weight of the unfolded lid and its (h, w) float32 convex
+        shading gain (both for :meth:`relight`; the last slot, once the weight of the fold's
+        colour, is kept for the caller), or None when ``blink`` < 0.02.
 
         A pure warp of the photo's own upper lid, no pasted shape: per column of the eye frame
         (u along the eye, v down) the lash margin (a band ``m`` = :data:`_LASH_MARGIN` eye
         widths above the upper lid, thinning by :data:`_LASH_THIN` as it closes) is translated
-        down by ``d = blink * (v_l - v_u)`` onto the lower lid; the lid skin above it, from
+        down onto the lower lid so that its middle - the lid's edge as a viewer (and Face
+        Mesh) sees it - lies at ``v_u + blink * (v_l - v_u)``, the lid curves running out to
+        the eye's own corners; the lid skin above it, from
         ``v_u - m - R`` to the margin, is *stretched* over the same span plus ``d`` (the lid
         unfolding from its crease, as a real upper lid does). ``R`` reaches just above the
         photo's lid crease (:data:`_ABOVE_CREASE`, the crease found once per photo as the darkest
@@ -194,7 +207,6 @@ class Lids:
         field = np.zeros((h, w, 2), np.float32)
         band = np.zeros((h, w), np.float32)
         shade = np.ones((h, w), np.float32)
-        fold_w = np.zeros((h, w), np.float32)
         for e in self.eyes:
             x0, y0, x1, y1 = e["box"]
             if x1 - x0 < 2 or y1 - y0 < 2:
@@ -216,7 +228,10 @@ class Lids:
             # that lies close to the lashes down drew a second lid line, kinked at the corners)
             to_brow = vu - m - np.interp(u, e["bs"], e["bv"])
             reach = np.clip(np.minimum(0.6 * to_brow, e["crease"] + _ABOVE_CREASE * ew), 0.08 * ew, _LID_REACH * ew)
-            d = _CLOSE * blink * hgt
+            # the lid's edge, the middle of the (thinning) lash margin, lands where asked:
+            # blink x the opening down from the open upper lid (the margin's lower edge there
+            # left the lid a margin's half-width short, read as 0.15 more open)
+            d = blink * hgt + 0.5 * m * (1.0 - _LASH_THIN * blink) * _smoothstep(blink / 0.3) * np.minimum(1.0, hgt / m)
             top = vu - m - reach  # the lid skin stretched from here ...
             src = v.copy()
             # the lash margin thins as the lid closes (its lashes point down over it): a
@@ -228,92 +243,159 @@ class Lids:
             src[b] = vu[b] - m + (v[b] - (vu[b] - me + d[b])) * m / me  # the lash margin, translated
             c = (v >= vu + d) & (v <= vl)
             src[c] = v[c]  # the eyeball stays; the lid slides over it
-            fade = np.clip((0.62 * ew - np.abs(u)) / (0.14 * ew), 0.0, 1.0)
+            fade = np.clip((_FADE_TO * ew - np.abs(u)) / (0.14 * ew), 0.0, 1.0)
             fade = fade * fade * (3 - 2 * fade)
             dv = (src - v) * fade
             field[y0:y1, x0:x1, 0] += (dv * self.down[0]).astype(np.float32)
             field[y0:y1, x0:x1, 1] += (dv * self.down[1]).astype(np.float32)
             # where the unfolded lid lies over the eye (for relighting), feathered
             # broad at the top (no edge where the photo's lid skin meets the relit one)
-            lid_top = vu - m - reach - _FLATTEN * ew  # the crease's shadow flattens too
-            lid = _smoothstep((v - lid_top) / np.maximum(vu - m - 0.3 * reach - lid_top, 0.5)) * \
+            lid_top = vu - m - np.maximum(reach, _LID_FULL * ew) - _FLATTEN * ew  # the crease's shadow flattens too
+            # fully relit from _LID_FULL above the lash margin at least (long lashes reach higher)
+            full = vu - m - np.maximum(0.3 * reach, _LID_FULL * ew)
+            lid = _smoothstep((v - lid_top) / np.maximum(full - lid_top, 0.5)) * \
                 (1 - _smoothstep((v - vu - d + 1.0 * m) / max(0.5 * m, 0.5)))
-            band[y0:y1, x0:x1] = np.maximum(band[y0:y1, x0:x1], (_RELIGHT * lid * fade * min(1.0, 2 * blink)).astype(np.float32))
+            band[y0:y1, x0:x1] = np.maximum(band[y0:y1, x0:x1], (lid * fade * min(1.0, 2 * blink)).astype(np.float32))
             # a closed lid is convex: lit in its middle, darker where it turns into the lash line
             lidtop = vu - m - 0.5 * reach
             t = np.clip((v - lidtop) / np.maximum(vu + d - lidtop, 1.0), 0.0, 1.0)
             sh = 1.0 + _LID_HIGHLIGHT * np.sin(np.pi * t) ** 2 - _LID_TURN * _smoothstep((t - 0.75) / 0.25)
             shade[y0:y1, x0:x1] = (1.0 + (sh - 1.0) * fade * min(1.0, blink)).astype(np.float32)
-            # the lid's colour runs from the fold's at the top of the band to the skin's below
-            # the eye over its upper part (no oval edge where the two skins differ)
-            fold_w[y0:y1, x0:x1] = (1.0 - _smoothstep((v - lid_top) / np.maximum(_FOLD_MIX * (vu + d - lid_top), 0.5))
-                                    ).astype(np.float32)
-        return field, band, shade, fold_w
+        return field, band, shade, None
+
+    def _skin_maps(self, e: dict) -> None:
+        """Per eye, once per photo, over its box (all (bh, bw) float32): the eye frame
+        coordinates ``u``, ``v`` and lid curves ``vu``, ``vl`` (pixels), the lid's fade beyond
+        the eye corners, the skin texture ``tex`` (a luminance gain around 1: the photo's own
+        skin below the eye, mirrored up about a line :data:`_MIRROR_BELOW` eye widths below the
+        lower lid, high-passed, clipped to +-:data:`_TEXTURE_CLIP`), ``fill`` (bh, bw, 3) the
+        skin round the eye filled in over it (:meth:`_skin_fill`); and ``lash_rgb`` (3,)
+        float32, the colour of the photo's upper lashes (the darkest fifth of the lash margin)."""
+        x0, y0, x1, y1 = e["box"]
+        ew = e["ew"]
+        px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+        rel = np.stack([px - e["origin"][0], py - e["origin"][1]], -1)
+        u, v = rel @ self.right, rel @ self.down
+        vu = np.interp(u, e["us"], e["vu"])
+        vl = np.maximum(np.interp(u, e["ls"], e["vl"]), vu)
+        fade = _smoothstep((_FADE_TO * ew - np.abs(u)) / (0.14 * ew))
+        luma = cv2.cvtColor(self.crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        mean = cv2.GaussianBlur(luma, (0, 0), max(0.8, _TEXTURE_SCALE * ew))
+        hp = luma / np.maximum(mean, 1.0)
+        # mirror about a line below the lower lid: the skin just below it continues up over the lid
+        vm = 2.0 * (vl + _MIRROR_BELOW * ew) - v
+        mx = (px + (vm - v) * self.down[0]).astype(np.float32)
+        my = (py + (vm - v) * self.down[1]).astype(np.float32)
+        tex = cv2.remap(hp, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        tex = 1.0 + np.clip(_DETAIL * (tex - 1.0), -_TEXTURE_CLIP, _TEXTURE_CLIP)
+        # the skin round the shut lid, filled in smoothly (a normalized convolution): its colour
+        # and shading gradient without the eye, lashes, liner and brow (darker than the skin)
+        fill = self._skin_fill(e)
+        # the lashes' colour: the darkest fifth of the margin above the middle of the upper lid
+        margin = (np.abs(u) < 0.3 * ew) & (v > vu - _LASH_MARGIN * ew) & (v < vu)
+        roi = self.crop[y0:y1, x0:x1].astype(np.float32)
+        if margin.sum() >= 3:
+            lum = luma[y0:y1, x0:x1][margin]
+            lash_rgb = roi[margin][lum <= np.percentile(lum, 20)].mean(0)
+        else:
+            lash_rgb = 0.35 * e["skin_rgb"]
+        e.update(u=u.astype(np.float32), v=v.astype(np.float32), vu_px=vu.astype(np.float32),
+                 vl_px=vl.astype(np.float32), fade=fade.astype(np.float32), tex=tex.astype(np.float32),
+                 lash_rgb=np.asarray(lash_rgb, np.float32), fill=fill)
+
+    def _skin_fill(self, e: dict) -> np.ndarray:
+        """(bh, bw, 3) float32 RGB over an eye's box: the photo's skin round the eye, filled in
+        over the eye and its lids by a normalized Gaussian convolution (sigma
+        :data:`_FILL_SIGMA` eye widths) of the skin pixels outside them (the eye, its lids
+        from just above the crease down to the lower lid's margin, and anything darker than
+        :data:`_FILL_DARK` x the ring's median luminance - lashes, liner, brow - left out):
+        the colour a shut lid takes, with the light's gradient across it."""
+        x0, y0, x1, y1 = e["box"]
+        ew = e["ew"]
+        h, w = self.crop.shape[:2]
+        pad = int(np.ceil(0.5 * ew))
+        X0, Y0, X1, Y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+        px, py = np.meshgrid(np.arange(X0, X1, dtype=np.float64), np.arange(Y0, Y1, dtype=np.float64))
+        rel = np.stack([px - e["origin"][0], py - e["origin"][1]], -1)
+        uu, vv = rel @ self.right, rel @ self.down
+        vuu = np.interp(uu, e["us"], e["vu"])
+        vll = np.maximum(np.interp(uu, e["ls"], e["vl"]), vuu)
+        lid = (np.abs(uu) < _FADE_TO * ew) & (vv > vuu - _LASH_MARGIN * ew - e["crease"] - 0.06 * ew) \
+            & (vv < vll + (_COVER_BELOW + 0.04) * ew)
+        img = self.crop[Y0:Y1, X0:X1].astype(np.float32)
+        lum = img @ np.array([0.299, 0.587, 0.114], np.float32)
+        ring = ~lid
+        if ring.sum() < 10:
+            return np.broadcast_to(e["skin_rgb"].astype(np.float32), (y1 - y0, x1 - x0, 3)).copy()
+        ok = (ring & (lum >= _FILL_DARK * float(np.median(lum[ring])))).astype(np.float32)
+        sig = max(1.0, _FILL_SIGMA * ew)
+        num = cv2.GaussianBlur(img * ok[..., None], (0, 0), sig)
+        den = cv2.GaussianBlur(ok, (0, 0), sig)
+        fill = num / np.maximum(den, 1e-4)[..., None]
+        return fill[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0].astype(np.float32)
+
+    def _lid_colour(self, e: dict) -> np.ndarray:
+        """(bh, bw, 3) float32 RGB of the closed lid over an eye's box: the skin round the eye
+        filled in (``fill``) with the skin's own texture (``tex``)."""
+        return e["fill"] * e["tex"][..., None]
 
     def relight(self, out: np.ndarray, band: np.ndarray, shade: np.ndarray | None = None,
                 fold_w: np.ndarray | None = None) -> None:
         """Light the unfolded lid (``band`` (h, w) float32 weight, 0..1) of ``out`` ((h, w, 3)
-        uint8, in place) like the skin just below the eye: its colour becomes
-        :data:`_LID_GAIN` x the face's skin tone at that skin's lightness (``skin`` given to the
-        constructor; else that skin's own colour), towards the top the colour of the fold above
-        the crease (``fold_w`` (h, w) float32 weight, None = 0), modulated by :data:`_DETAIL` of
-        the stretched lid's own luminance detail (blurred along the eye by
-        :data:`_STREAK_BLUR`, relative to a Gaussian mean of 0.06 eye widths, clipped to
-        0.6-1.3) and by ``shade`` ((h, w) float32 gain, the closed lid's convex shading; None =
-        1). The crease's shadow, eye shadow and the lashes stretched into streaks fade (a lid
-        left 80 % relit was grey under avg_woman1's eye shadow and read as an open eye)."""
+        uint8, in place) with the photo's own skin round the eye (:meth:`_lid_colour`): its
+        colour and light gradient filled in over the eye, with the texture of the skin below
+        the eye (the stretched lid's own detail drew its lashes as vertical streaks; the face's
+        tone at the under-eye skin's lightness read as a pale, flat, pasted patch), times
+        ``shade`` ((h, w) float32 gain, the closed lid's convex shading; None = 1). ``fold_w``
+        is accepted for the caller and unused (the fill carries the fold's colour)."""
         for e in self.eyes:
             x0, y0, x1, y1 = e["box"]
             b = band[y0:y1, x0:x1]
             if x1 - x0 < 2 or y1 - y0 < 2 or float(b.max()) <= 0.0:
                 continue
             roi = out[y0:y1, x0:x1].astype(np.float32)
-            luma = roi @ np.array([0.299, 0.587, 0.114], np.float32)
-            mean = cv2.GaussianBlur(luma, (0, 0), max(0.8, 0.06 * e["ew"]))
-            # the detail is smoothed along the eye: the stretched lashes run across it as
-            # streaks, the lid's own shading runs down it
-            along = cv2.GaussianBlur(luma, (0, 0), sigmaX=max(0.8, _STREAK_BLUR * e["ew"]), sigmaY=0.5)
-            detail = np.clip(1.0 + _DETAIL * (along / np.maximum(mean, 1.0) - 1.0), 0.6, 1.3)
-            lid = (_LID_GAIN * e["skin_rgb"]).astype(np.float32)[None, None, :] * detail[..., None]
-            if fold_w is not None:
-                fw = fold_w[y0:y1, x0:x1, None]
-                lid = lid + fw * ((_LID_GAIN * e["fold_rgb"]).astype(np.float32)[None, None, :] * detail[..., None] - lid)
+            lid = self._lid_colour(e)
             if shade is not None:
                 lid = lid * shade[y0:y1, x0:x1, None]
             roi += b[..., None] * (lid - roi)
             out[y0:y1, x0:x1] = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
 
     def lashes(self, out: np.ndarray, blink: float) -> None:
-        """Hang the photo's own upper lashes down from the closed lid's lash line (in place on
-        ``out`` (h, w, 3) uint8, blink >= 0.5): the lash margin band above the open upper lid,
-        mirrored below the lash line, :data:`_LASH_DOWN` eye widths long, darkening only (a
-        lash never brightens the skin under it)."""
+        """The closed lid's lash line (in place on ``out`` (h, w, 3) uint8, blink >= 0.5): the
+        lid's skin (:meth:`_lid_colour`) drawn over the squeezed lash margin and, as the lid
+        shuts (blink 0.8 -> 1), over the lower lid's own margin down to :data:`_COVER_BELOW`
+        eye widths below it (its lashes and rim stayed as a dark oval round the shut lid), then
+        one soft dark line of the photo's lash colour along the seam (a Gaussian of
+        :data:`_LASH_SIGMA` eye widths, :data:`_LASH_STRENGTH`, tapering towards the corners,
+        darkening only)."""
         k = float(np.clip((blink - 0.5) / 0.4, 0.0, 1.0))
         if k <= 0.0:
             return
-        h, w = self.crop.shape[:2]
+        shut = float(_smoothstep((blink - 0.8) / 0.2))
         for e in self.eyes:
             x0, y0, x1, y1 = e["box"]
             if x1 - x0 < 2 or y1 - y0 < 2:
                 continue
-            px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
-            rel = np.stack([px - e["origin"][0], py - e["origin"][1]], -1)
-            u, v = rel @ self.right, rel @ self.down
-            ew = e["ew"]
-            vu = np.interp(u, e["us"], e["vu"])
-            vl = np.maximum(np.interp(u, e["ls"], e["vl"]), vu)
-            seam = vu + _CLOSE * blink * (vl - vu)
+            ew, u, v = e["ew"], e["u"], e["v"]
+            vu, vl = e["vu_px"], e["vl_px"]
+            seam = vu + blink * (vl - vu)  # the lid's edge (eyelid_field)
             m = _LASH_MARGIN * ew
-            ln = max(_LASH_DOWN * ew, 1.0)
-            t = (v - seam) / ln
-            vs = vu - np.clip(t, 0.0, 1.0) * m  # lash roots at the line, tips below
-            mx = (px + (vs - v) * self.down[0]).astype(np.float32)
-            my = (py + (vs - v) * self.down[1]).astype(np.float32)
-            lash = cv2.remap(self.crop, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
-            fade = np.clip((0.55 * ew - np.abs(u)) / (0.12 * ew), 0.0, 1.0)
-            wgt = (k * _smoothstep(fade) * np.clip(1.0 - t, 0.0, 1.0) * (t > -0.25)).astype(np.float32)
             roi = out[y0:y1, x0:x1].astype(np.float32)
-            roi += wgt[..., None] * np.minimum(lash - roi, 0.0)
+            # skin over the squeezed lash margin and (shut) the lower lid's margin
+            lo = seam + shut * _COVER_BELOW * ew
+            top = _smoothstep((v - (seam - 1.6 * m)) / (0.6 * m))
+            bottom = 1.0 - _smoothstep((v - (lo - 0.5 * _COVER_BELOW * ew * shut)) / max(0.5 * _COVER_BELOW * ew * shut, 0.5))
+            cover = (k * e["fade"] * top * bottom)[..., None]
+            roi += cover * (self._lid_colour(e) - roi)
+            # the lash line: soft, dark, thinning towards the corners
+            sig = max(_LASH_SIGMA * ew, 0.6)
+            taper = _smoothstep((0.58 * ew - np.abs(u)) / (0.2 * ew))
+            # a Gaussian above the seam, below it the lashes pointing down fade over _LASH_TAIL
+            x = v - seam
+            prof = np.where(x < 0, np.exp(-0.5 * (x / sig) ** 2),
+                            np.exp(-0.5 * (np.minimum(x, sig) / sig) ** 2 - np.maximum(x - sig, 0.0) / max(_LASH_TAIL * ew, 0.5)))
+            line = (k * _LASH_STRENGTH * taper * prof)[..., None]
+            roi += line * np.minimum(e["lash_rgb"][None, None, :] - roi, 0.0)
             out[y0:y1, x0:x1] = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
 
     def supersample(self, out: np.ndarray, blink: float, other: np.ndarray | None, px: np.ndarray,
