@@ -72,3 +72,18 @@ def test_no_valid_frame_leaves_the_target_where_it_is():
     place = HeadPlacement(face[None], np.array([False]), ident[None])
     target = face[L.MOUTH_POINTS, :2].reshape(-1)
     assert np.array_equal(place.place(target, face, ident), target.astype(np.float32))
+
+
+def test_an_implausible_head_fit_leaves_the_target_where_it_is():
+    """A tracking failure (upper-face points scattered) must not fling the mouth."""
+    face = _face(4)
+    ident = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    place = HeadPlacement(face[None].astype(np.float32), np.array([True]), ident[None])
+    target = face[L.MOUTH_POINTS, :2].reshape(-1)
+    base = (face @ _rotation(0.2, 0.0).T).astype(np.float32)
+    assert np.abs(place.place(target, base, ident) - target).max() > 0.01  # a plausible pose moves it
+    broken = base.copy()
+    broken[PLACE_POINTS] += np.random.default_rng(5).normal(0, 0.4, (len(PLACE_POINTS), 3)).astype(np.float32)
+    assert np.array_equal(place.place(target, broken, ident), target.astype(np.float32))
+    turned = (face @ _rotation(0.0, np.radians(60)).T).astype(np.float32)  # beyond MAX_TURN_DEG
+    assert np.array_equal(place.place(target, turned, ident), target.astype(np.float32))

@@ -26,6 +26,12 @@ from ...face.align import apply_affine
 _NOSE_POINTS = np.array([1, 2, 4, 5, 195, 98, 327, 48, 278, 64, 294])
 #: The upper-face points the head pose is fitted to (eyes, brows, forehead, temples, nose).
 PLACE_POINTS = np.unique(np.concatenate([L.STABLE, _NOSE_POINTS]))
+#: A fit is not trusted (the target stays where the 2D alignment puts it) when the head is turned
+#: more than this from the person's mean pose, degrees (the 12 shared videos: at most 21.5)...
+MAX_TURN_DEG = 45.0
+#: ... or when the upper-face points miss the fitted pose by more than this RMS, inter-ocular
+#: units (the 12 shared videos: at most 0.045): a tracking failure, not a head pose.
+MAX_RESIDUAL_IOD = 0.1
 
 
 def similarity_3d(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -90,10 +96,16 @@ class HeadPlacement:
     def place(self, target: np.ndarray, landmarks: np.ndarray, pixel_to_aligned: np.ndarray) -> np.ndarray:
         """(114,) float32: ``target`` ((114,) face-aligned mouth points of the mean head pose)
         moved to where the base frame's head (``landmarks`` (478, 3) pixels, its
-        ``pixel_to_aligned`` (2, 3) similarity) puts it, in the base's face-aligned frame."""
+        ``pixel_to_aligned`` (2, 3) similarity) puts it, in the base's face-aligned frame;
+        unmoved when the fit is not plausible (:data:`MAX_TURN_DEG`, :data:`MAX_RESIDUAL_IOD`)."""
         if not self.ok:
             return np.asarray(target, np.float32)
-        scale, rot, shift = similarity_3d(self.mean_face, aligned_3d(landmarks, pixel_to_aligned, PLACE_POINTS))
+        dst = aligned_3d(landmarks, pixel_to_aligned, PLACE_POINTS)
+        scale, rot, shift = similarity_3d(self.mean_face, dst)
+        turn = np.degrees(np.arccos(np.clip((np.trace(rot) - 1.0) / 2.0, -1.0, 1.0)))
+        resid = float(np.sqrt(((scale * self.mean_face @ rot.T + shift - dst) ** 2).sum(1).mean()))
+        if turn > MAX_TURN_DEG or resid > MAX_RESIDUAL_IOD:
+            return np.asarray(target, np.float32)
         p = np.asarray(target, np.float64).reshape(-1, 2)
         p3 = np.hstack([p, self.mouth_depth[: len(p), None]])
         return (scale * p3 @ rot.T + shift)[:, :2].reshape(-1).astype(np.float32)
