@@ -44,6 +44,56 @@ def test_list_decoding_rescues_a_codeword_the_best_path_misses():
     assert decode(encode(0x123456), list_size=16).job_id == 0x123456  # a clean one: the best path
 
 
+def test_short_payload_of_the_frame_mark():
+    """The frame mark's payload carries the low 16 bits of the job id (40 bits, 92 coded): it
+    round-trips, random soft values never pass its 24-bit check, and at the same energy per
+    payload bit it decodes where the 48-bit payload does not (more chips per coded bit)."""
+    from twintake.provenance.payload import coded_bits
+
+    assert coded_bits(16) == 92 and encode(0xABCDEF, 16).size == 92
+    d = decode(encode(0xABCDEF, 16), list_size=16, id_bits=16)
+    assert d.magic_ok and d.job_id == 0xCDEF
+    rng = np.random.default_rng(1)
+    assert not any(decode(rng.standard_normal(92), list_size=16, id_bits=16).magic_ok for _ in range(300))
+    found = {16: 0, 24: 0}
+    for k in range(60):  # a fixed total energy: 9216 cells shared by the coded bits
+        for bits in (16, 24):
+            mu = 0.8 * np.sqrt(108 / coded_bits(bits))
+            z = mu * encode(0x5A5A5A, bits) + rng.standard_normal(coded_bits(bits))
+            d = decode(z, list_size=16, id_bits=bits)
+            found[bits] += d.magic_ok and d.job_id == 0x5A5A5A & ((1 << bits) - 1)
+    assert found[16] > found[24] + 10, found
+
+
+def test_verify_completes_the_frame_marks_16_bit_job_id():
+    """The frame mark carries the low 16 bits of the job id; verify completes it from the audio
+    mark (a stripped re-upload) or the manifest when the low bits agree, and notes a mismatch."""
+    from pathlib import Path
+
+    from twintake.provenance import MarkReport, VerifyReport
+    from twintake.provenance.manifest import ManifestReport
+    from twintake.provenance.verify import _reconcile_job_ids
+
+    def report(video_id, audio_id, manifest_id=None):
+        c = ManifestReport(present=manifest_id is not None, valid=manifest_id is not None, job_id=manifest_id)
+        return VerifyReport(Path("x.mp4"), c, MarkReport(True, 1.0, 2.0, video_id, 100, 16),
+                            MarkReport(True, 1.0, 5.0, audio_id, 5.0, 24) if audio_id is not None else None)
+
+    r = report(0x2052, 0x9E2052)
+    _reconcile_job_ids(r)
+    assert r.video.job_text == "tt-9e2052" and r.to_json()["watermark"]["video"]["job_id"] == "tt-9e2052"
+    assert not r.notes
+    r = report(0x2052, None, "tt-9e2052")
+    _reconcile_job_ids(r)
+    assert r.video.job_text == "tt-9e2052" and not r.notes
+    r = report(0x2053, None, "tt-9e2052")  # another job's frame mark
+    _reconcile_job_ids(r)
+    assert r.video.job_text == "tt-..2053" and r.notes and "differs" in r.notes[0]
+    r = report(0x2052, None)  # nothing to complete it from
+    _reconcile_job_ids(r)
+    assert r.video.job_text == "tt-..2052" and not r.notes
+
+
 def _frames(path):
     return [fr.image for fr in iter_frames(path)]
 
@@ -75,9 +125,9 @@ def test_frame_mark_is_small_and_survives_the_output_encode(tiny_video, tmp_path
     frames = _frames(tiny_video)
     marked = _mark_and_encode(frames, tmp_path / "marked.mp4", 0x123456)
     diff = np.abs(marked[10].astype(int) - frames[10].astype(int))
-    assert diff.max() <= 4 and diff.mean() < 1.0  # at most SHAPE_MAX * AMPLITUDE, rounded
+    assert diff.max() <= 5 and diff.mean() < 1.0  # at most SHAPE_MAX * the largest amplitude, rounded
     r = _detect(tmp_path / "marked.mp4", 0x123456)
-    assert r.found and r.job_id == 0x123456 and r.bit_accuracy == 1.0, r
+    assert r.found and r.matches(0x123456) and r.job_text == "tt-..3456" and r.bit_accuracy == 1.0, r
     plain = tmp_path / "plain.mp4"
     with VideoWriter(plain, 25, frames[0].shape[1], frames[0].shape[0], crf=18) as w:
         for f in frames:
@@ -87,9 +137,9 @@ def test_frame_mark_is_small_and_survives_the_output_encode(tiny_video, tmp_path
 
 def test_frame_mark_is_one_fixed_pattern(tiny_video):
     """Every frame gets exactly the same offsets (a still background cannot shimmer), shaped
-    once on the first frame; the pattern is small (RMS AMPLITUDE at the cell centres) and its
-    signs (the chips times the payload) do not depend on the content."""
-    from twintake.provenance.video_mark import AMPLITUDE, SHAPE_MAX
+    once on the first frame; the pattern is small (RMS within AMPLITUDE_RANGE at the cell
+    centres) and its signs (the chips times the payload) do not depend on the content."""
+    from twintake.provenance.video_mark import AMPLITUDE, AMPLITUDE_RANGE, SHAPE_MAX
 
     frames = _frames(tiny_video)
     marker = FrameMarker(0x0F0F0F)
@@ -104,11 +154,35 @@ def test_frame_mark_is_one_fixed_pattern(tiny_video):
     inside_all = np.all([(f > 8) & (f < 247) for f in frames[:20]], axis=0)
     for o in offsets[1:]:
         assert np.array_equal(o[inside_all], offsets[0][inside_all])
-    assert abs(float(np.sqrt(np.mean(marker.pattern ** 2))) - AMPLITUDE) < 0.01
-    assert np.abs(marker.pattern).max() <= 1.2 * SHAPE_MAX * AMPLITUDE
+    rms = float(np.sqrt(np.mean(marker.pattern ** 2)))
+    assert AMPLITUDE_RANGE[0] - 0.01 <= rms <= AMPLITUDE_RANGE[1] + 0.01
+    assert np.abs(marker.pattern).max() <= 1.2 * SHAPE_MAX * rms
     other = FrameMarker(0x0F0F0F)
-    other(frames[0][..., 1].copy())  # a luma plane, of other content: only the shaping differs
+    other(frames[0][..., 1].copy())  # a luma plane (not calibrated), of other content: only the size differs
+    assert abs(float(np.sqrt(np.mean(other.pattern ** 2))) - AMPLITUDE) < 0.01
     assert np.array_equal(np.sign(other.pattern), np.sign(marker.pattern))
+
+
+def test_frame_mark_amplitude_follows_the_encoders_own_error():
+    """The amplitude is set on the first frame so that marking costs COST_DB of PSNR on a still
+    clip of it through x264 at CRF 18: a clean, smooth picture (the encoder is nearly exact
+    there) gets a weaker mark than the same picture with film grain, and both land near the
+    target cost."""
+    from twintake.provenance.video_mark import CALIBRATION_FRAMES, COST_DB, _x264_mse
+
+    yy, xx = np.mgrid[0:256, 0:256]
+    clean = np.clip(np.stack([60 + 0.5 * xx, 90 + 0.3 * yy, 120 + 0.2 * (xx + yy)], -1), 0, 255).astype(np.uint8)
+    grain = np.random.default_rng(0).normal(0, 10, (256, 256, 1))
+    noisy = np.clip(clean + grain, 0, 255).astype(np.uint8)
+    rms = {}
+    for name, img in (("clean", clean), ("noisy", noisy)):
+        m = FrameMarker(0x13579B)
+        out = m(img)
+        rms[name] = float(np.sqrt(np.mean(m.pattern ** 2)))
+        n = CALIBRATION_FRAMES
+        cost = 10 * np.log10(_x264_mse(out, img, n) / _x264_mse(img, img, n))
+        assert abs(cost - COST_DB) < 0.15, (name, cost)
+    assert rms["clean"] < 0.8 * rms["noisy"], rms
 
 
 def _moving_clip(frames=50, size=512, seed=3):
@@ -138,12 +212,27 @@ def test_frame_mark_survives_crf28_on_a_moving_clip(tmp_path):
     _mark_and_encode(frames, tmp_path / "marked.mp4", 0x2468AC)
     reencode_video(tmp_path / "marked.mp4", tmp_path / "crf28.mp4", crf=28)
     r = _detect(tmp_path / "crf28.mp4", 0x2468AC)
-    assert r.found and r.job_id == 0x2468AC and r.bit_accuracy == 1.0, r
+    assert r.found and r.matches(0x2468AC) and r.bit_accuracy == 1.0, r
     with VideoWriter(tmp_path / "plain.mp4", 25, 512, 512, crf=18) as w:
         for f in frames:
             w.write(f)
     reencode_video(tmp_path / "plain.mp4", tmp_path / "plain28.mp4", crf=28)
     assert not _detect(tmp_path / "plain28.mp4").found
+
+
+def test_frame_mark_survives_half_size_at_crf23_on_a_moving_clip(tmp_path):
+    """The synthetic moving clip downscaled to 50 % and re-encoded at CRF 23 (the hardest
+    re-upload of the issue's targets): found with the right job id; unmarked, not found."""
+    frames = _moving_clip(frames=75, seed=5)
+    _mark_and_encode(frames, tmp_path / "marked.mp4", 0x1A2B3C)
+    reencode_video(tmp_path / "marked.mp4", tmp_path / "half.mp4", crf=23, scale=0.5)
+    r = _detect(tmp_path / "half.mp4", 0x1A2B3C)
+    assert r.found and r.matches(0x1A2B3C) and r.bit_accuracy == 1.0, r
+    with VideoWriter(tmp_path / "plain.mp4", 25, 512, 512, crf=18) as w:
+        for f in frames:
+            w.write(f)
+    reencode_video(tmp_path / "plain.mp4", tmp_path / "plain_half.mp4", crf=23, scale=0.5)
+    assert not _detect(tmp_path / "plain_half.mp4").found
 
 
 def test_frame_mark_survives_crf28_and_half_size_on_a_real_video(media, tmp_path):
@@ -153,19 +242,30 @@ def test_frame_mark_survives_crf28_and_half_size_on_a_real_video(media, tmp_path
     for name, kw in (("crf28", {"crf": 28}), ("half", {"crf": 23, "scale": 0.5})):
         reencode_video(tmp_path / "marked.mp4", tmp_path / f"{name}.mp4", **kw)
         r = _detect(tmp_path / f"{name}.mp4", 0x654321)
-        assert r.found and r.job_id == 0x654321 and r.bit_accuracy >= 0.95, (name, r)
+        assert r.found and r.matches(0x654321) and r.bit_accuracy >= 0.95, (name, r)
 
 
 def test_frame_mark_survives_crf28_where_the_frame_moves(media, tmp_path):
     """A source where the head and shoulders move (vretalking_face3; the held per-cell mark
-    lost it even at CRF 23): CRF 28 and half size at CRF 18. Half size at CRF 23 is not
-    reached on every moving source yet (docs/provenance.md)."""
+    lost it even at CRF 23): CRF 28 and half size at CRF 18 and 23."""
     frames = _frames(media / "video" / "vretalking_face3.mp4")[:125]
     _mark_and_encode(frames, tmp_path / "marked.mp4", 0x2468AC)
-    for name, kw in (("crf28", {"crf": 28}), ("half", {"crf": 18, "scale": 0.5})):
+    for name, kw in (("crf28", {"crf": 28}), ("half", {"crf": 18, "scale": 0.5}),
+                     ("half23", {"crf": 23, "scale": 0.5})):
         reencode_video(tmp_path / "marked.mp4", tmp_path / f"{name}.mp4", **kw)
         r = _detect(tmp_path / f"{name}.mp4", 0x2468AC)
-        assert r.found and r.job_id == 0x2468AC and r.bit_accuracy >= 0.95, (name, r)
+        assert r.found and r.matches(0x2468AC) and r.bit_accuracy >= 0.95, (name, r)
+
+
+def test_frame_mark_survives_half_size_at_crf23_where_the_whole_frame_moves(media, tmp_path):
+    """sadtalker_wda_aoc (the camera and the head move; the fixed-amplitude 48-bit mark lost it
+    here, with this job id too): half size at CRF 23 is found with the right job id, thanks to
+    the calibrated amplitude and the shorter payload."""
+    frames = _frames(media / "video" / "sadtalker_wda_aoc.mp4")[:125]
+    _mark_and_encode(frames, tmp_path / "marked.mp4", 0x3C11A7)
+    reencode_video(tmp_path / "marked.mp4", tmp_path / "half23.mp4", crf=23, scale=0.5)
+    r = _detect(tmp_path / "half23.mp4", 0x3C11A7)
+    assert r.found and r.matches(0x3C11A7) and r.bit_accuracy == 1.0, r
 
 
 def test_photo_background_does_not_shimmer_with_the_mark(tiny_photo, tiny_speech, tmp_path):

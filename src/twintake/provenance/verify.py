@@ -46,7 +46,7 @@ class VerifyReport:
             if m is None:
                 return {"found": False, "bit_accuracy": None, "confidence": None, "job_id": None, "stream": False}
             d = dataclasses.asdict(m)
-            d["job_id"] = None if m.job_id is None else f"tt-{m.job_id:06x}"
+            d["job_id"] = m.job_text
             d["stream"] = True
             return d
 
@@ -67,7 +67,7 @@ class VerifyReport:
             if m is None:
                 out.append(f"watermark {name}: no {name} stream")
             elif m.found:
-                out.append(f"watermark {name}: FOUND, job tt-{m.job_id:06x}, bit accuracy "
+                out.append(f"watermark {name}: FOUND, job {m.job_text}, bit accuracy "
                            f"{m.bit_accuracy:.1%}, confidence {m.confidence:.2f}")
             else:
                 out.append(f"watermark {name}: not found (confidence {m.confidence:.2f})")
@@ -135,8 +135,32 @@ def verify(path: str | Path, *, trust: str | Path | None = None) -> VerifyReport
     if c.present and c.valid and not c.trusted:
         report.notes.append(f"the manifest is signed by {c.signer or 'an unknown signer'}, not by this machine's "
                             "twintake key: its claims are only as good as that signer")
-    ids = {m.job_id for m in (report.video, report.audio) if m is not None and m.found}
-    if c.job_id and ids and {f"tt-{i:06x}" for i in ids} != {c.job_id}:
-        report.notes.append(f"the marks' job id ({', '.join(f'tt-{i:06x}' for i in ids)}) differs from the "
-                            f"manifest's ({c.job_id})")
+    _reconcile_job_ids(report)
     return report
+
+
+def _reconcile_job_ids(report: VerifyReport) -> None:
+    """The frame mark carries the low 16 bits of the job id: complete it from the valid
+    manifest's or the audio mark's 24-bit id when the low bits agree (a different id is left as
+    it is); add a note when a mark's id differs from the manifest's."""
+    v, a, c = report.video, report.audio, report.c2pa
+    manifest_id = _job_number(c.job_id)
+    if v is not None and v.found and v.id_bits < 24:
+        candidates = [a.job_id] if a is not None and a.found and a.id_bits >= 24 else []
+        if c.valid and manifest_id is not None:
+            candidates.insert(0, manifest_id)
+        full = next((f for f in candidates if v.matches(f)), None)
+        if full is not None:
+            v.job_id, v.id_bits = full, 24
+    marks = [m for m in (v, a) if m is not None and m.found]
+    if manifest_id is not None and any(not m.matches(manifest_id) for m in marks):
+        report.notes.append(f"the marks' job id ({', '.join(sorted({m.job_text for m in marks}))}) differs from the "
+                            f"manifest's ({c.job_id})")
+
+
+def _job_number(text: str | None) -> int | None:
+    """The number of a ``tt-xxxxxx`` job id (None when absent or malformed)."""
+    try:
+        return int(text[3:], 16) if text and text.startswith("tt-") else None
+    except ValueError:
+        return None
