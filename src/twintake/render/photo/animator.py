@@ -172,7 +172,7 @@ class PhotoAnimator:
             f[j, ch[k + 1]] += gain * t
         return f
 
-    def eyelid_field(self, blink: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    def eyelid_field(self, blink: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The blink warp of both eyes (:meth:`.lids.Lids.eyelid_field`)."""
         return self.lids.eyelid_field(blink)
 
@@ -331,7 +331,7 @@ class PhotoAnimator:
         out = cv2.remap(self.crop, qx, qy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
         if lids is not None:
             self.lids.supersample(out, blink, other, self._px, self._py)
-            self.lids.relight(out, lids[1], lids[2], lids[3])
+            self.lids.relight(out, lids[1], lids[2])
             self.lids.lashes(out, blink)
         gap_px = float(np.linalg.norm(inner[15] - inner[5]))
         if self.own is not None:

@@ -173,12 +173,11 @@ class Lids:
                     bs=bs[ob], bv=bv[ob], skin_rgb=skin_rgb)
 
     def eyelid_field(self, blink: float, v_offset: float = 0.0
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, None] | None:
-        """The blink of both eyes closed by ``blink`` (0..1): ``(field, band, shade, None)``,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The blink of both eyes closed by ``blink`` (0..1): ``(field, band, shade)``,
         a backward displacement (h, w, 2) float32 (working-crop pixels, added to the mouth
         warp), the (h, w) float32 weight of the unfolded lid and its (h, w) float32 convex
-        shading gain (both for :meth:`relight`; the last slot, once the weight of the fold's
-        colour, is kept for the caller), or None when ``blink`` < 0.02.
+        shading gain (both for :meth:`relight`), or None when ``blink`` < 0.02.
 
         A pure warp of the photo's own upper lid, no pasted shape: per column of the eye frame
         (u along the eye, v down) the lash margin (a band ``m`` = :data:`_LASH_MARGIN` eye
@@ -261,7 +260,7 @@ class Lids:
             t = np.clip((v - lidtop) / np.maximum(vu + d - lidtop, 1.0), 0.0, 1.0)
             sh = 1.0 + _LID_HIGHLIGHT * np.sin(np.pi * t) ** 2 - _LID_TURN * _smoothstep((t - 0.75) / 0.25)
             shade[y0:y1, x0:x1] = (1.0 + (sh - 1.0) * fade * min(1.0, blink)).astype(np.float32)
-        return field, band, shade, None
+        return field, band, shade
 
     def _skin_maps(self, e: dict) -> None:
         """Per eye, once per photo, over its box (all (bh, bw) float32): the eye frame
@@ -339,15 +338,13 @@ class Lids:
         filled in (``fill``) with the skin's own texture (``tex``)."""
         return e["fill"] * e["tex"][..., None]
 
-    def relight(self, out: np.ndarray, band: np.ndarray, shade: np.ndarray | None = None,
-                fold_w: np.ndarray | None = None) -> None:
+    def relight(self, out: np.ndarray, band: np.ndarray, shade: np.ndarray | None = None) -> None:
         """Light the unfolded lid (``band`` (h, w) float32 weight, 0..1) of ``out`` ((h, w, 3)
         uint8, in place) with the photo's own skin round the eye (:meth:`_lid_colour`): its
         colour and light gradient filled in over the eye, with the texture of the skin below
         the eye (the stretched lid's own detail drew its lashes as vertical streaks; the face's
         tone at the under-eye skin's lightness read as a pale, flat, pasted patch), times
-        ``shade`` ((h, w) float32 gain, the closed lid's convex shading; None = 1). ``fold_w``
-        is accepted for the caller and unused (the fill carries the fold's colour)."""
+        ``shade`` ((h, w) float32 gain, the closed lid's convex shading; None = 1)."""
         for e in self.eyes:
             x0, y0, x1, y1 = e["box"]
             b = band[y0:y1, x0:x1]
