@@ -68,3 +68,23 @@ def test_nothing_below_the_chin_moves_more_than_the_chin_band(scene):
     out, _ = Compositor(box, CompositeOptions()).composite_blend(img, tf, lm, crop, desc, target, base_desc=desc)
     # the chin may move 0.12 IOD; the metric's chin band (0.25 IOD) covers it with room to spare
     assert A.outside_change(out, img, lm) < 0.002
+
+
+@pytest.mark.parametrize("dy", [0.05, 0.1])
+def test_a_raised_upper_lip_is_all_the_chosen_mouth(scene, dy):
+    """Where the new upper lip lies higher than the base's own (closer to the nose), the chosen
+    mouth still covers all of it: the mask's top and its fade-in under the nostrils must not cut
+    the new lip, or the base frame's own lip (warped) shows in its Cupid's bow - a pale second lip
+    line, and in self-reenactment the real mouth's texture."""
+    img, lm, tf, box, crop, desc = scene
+    pts = desc.reshape(-1, 2).copy()
+    n_out, n_in = len(L.LIPS_OUTER), len(L.LIPS_INNER)
+    upper = np.concatenate([pts[:n_out, 1] < np.median(pts[:n_out, 1]),
+                            pts[n_out:n_out + n_in, 1] < np.median(pts[n_out:n_out + n_in, 1]),
+                            np.zeros(len(L.JAW), bool)])
+    pts[upper, 1] -= dy
+    target = pts.reshape(-1).astype(np.float32)
+    _, region = Compositor(box, CompositeOptions()).composite_blend(img, tf, lm, crop, desc, target, base_desc=desc)
+    lips = apply_affine(box.aligned_to_crop(), pts[:n_out][upper[:n_out]])
+    weight = [float(region.crop_mask[int(round(y)), int(round(x))]) for x, y in lips]
+    assert min(weight) > 0.9

@@ -216,7 +216,10 @@ class Compositor:
         base_crop_pts = apply_affine(p2c, base_landmarks[_MASK_POINTS, :2])
         jaw_moved = apply_affine(corr[:2], moved[_JAW_IN_DESC])
         jaw_src = apply_affine(corr[:2], src_pts[_JAW_IN_DESC])
-        hull_pts = np.concatenate([base_crop_pts, jaw_moved, jaw_src])
+        # the new lips with a feather's width of margin above them: where the new upper lip lies
+        # higher than the base's own (under-nose points of the mask's top), it is still covered
+        lips_new = apply_affine(corr[:2], moved[: len(L.LIPS_OUTER)]) - np.array([0.0, o.feather_iod * scale])
+        hull_pts = np.concatenate([base_crop_pts, jaw_moved, jaw_src, lips_new])
         w, h = self.size
         mask = np.zeros((h, w), np.float32)
         hull = cv2.convexHull(hull_pts.astype(np.float32)).astype(np.int32)
@@ -246,6 +249,14 @@ class Compositor:
             nostrils.append(apply_affine(corr[:2], crop_mid_face[_NOSTRILS_IN_MID]))
         y_cut = max(float(p[:, 1].max()) for p in nostrils) + 0.02 * scale
         ramp = max(1.0, 0.08 * scale)
+        # ... but never into the new upper lip: the mask is 1 from just above its border, with a
+        # shorter ramp (and then a cut nearer the nose) where the lip sits close under the nose;
+        # otherwise the base frame's own lip, warped, shows in the new one's Cupid's bow (a pale
+        # second lip line; in self-reenactment the real mouth's texture)
+        lip_top = float(lips_new[:, 1].min()) + (o.feather_iod - 0.02) * scale
+        if y_cut + ramp > lip_top:
+            ramp = max(1.0, min(ramp, max(lip_top - y_cut, 0.03 * scale)))
+            y_cut = min(y_cut, lip_top - ramp)
         ys = np.arange(h, dtype=np.float32)[:, None]
         mask *= np.clip((ys - y_cut) / ramp, 0.0, 1.0)
         mask[:2, :] = 0
