@@ -107,3 +107,49 @@ def test_tracking_a_video_without_a_face_fails_clearly(tmp_path):
     with pytest.raises(twintake.NoFaceError) as e:
         track_video(out, FPS)
     assert "no face" in str(e.value) and "\n" not in str(e.value)
+
+
+def _small_face_canvas(photo: np.ndarray, dx: int = 0) -> np.ndarray:
+    """A 1080 x 1920 phone frame with the 320 px test photo in it: a ~120 px face, too small for
+    Face Mesh's own (short-range) detector on the whole frame."""
+    canvas = np.full((1920, 1080, 3), 90, np.uint8)
+    canvas[1100:1100 + SIZE, 380 + dx:380 + dx + SIZE] = photo
+    return canvas
+
+
+def test_detect_faces_finds_a_small_face_in_a_phone_frame(photo):
+    canvas = _small_face_canvas(photo)
+    faces = detect_faces(canvas)
+    assert len(faces) == 1
+    lm = faces[0]
+    on_photo = detect_faces(photo)[0]
+    # the same landmarks as on the photo alone, moved by where the photo was pasted
+    err = np.abs(lm[:, :2] - (on_photo[:, :2] + [380, 1100]))
+    assert float(np.median(err)) < 2.0
+
+
+def test_tracking_follows_a_small_face_through_a_phone_video(tmp_path, photo):
+    out = tmp_path / "phone.mp4"
+    with VideoWriter(out, fps=FPS, width=1080, height=1920) as w:
+        for i in range(12):
+            w.write(_small_face_canvas(photo, dx=4 * i))
+    tr = track_video(out, FPS)
+    assert bool(tr.valid.all())
+    centre_x = tr.landmarks[:, :, 0].mean(1)
+    # it follows the face as it moves right by 4 px a frame (the One-Euro filter lags at first)
+    assert bool((np.diff(centre_x) > 0).all())
+    assert np.allclose(np.diff(centre_x)[-5:], 4.0, atol=1.0)
+    assert 450 < centre_x[0] < 640 and 1150 < float(tr.landmarks[0, :, 1].mean()) < 1350
+
+
+def test_a_lost_large_face_is_not_searched_for_as_a_small_one():
+    from twintake.face.small_faces import SmallFaceSearch
+
+    def no_detector():
+        raise AssertionError("the full-range detector must not run for a lost large face")
+
+    search = SmallFaceSearch(face_mesh=None, make_detector=no_detector, to_pixels=None)
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    # last seen 400 px wide in a 720 px high frame: turned away or covered, not too small
+    assert search.find(frame, prev_centre=np.array([640.0, 360.0]), prev_width=400.0) is None
+    assert not search.active

@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import BackendError
 from ..types import FaceTrack
 from . import landmarks as L
+from . import small_faces
 from .base import collect_track
 from .smoothing import OneEuroFilter
 
@@ -98,6 +99,14 @@ def _face_mesh_module():
     return mp.solutions.face_mesh
 
 
+def _full_range_detector():
+    """A ``FaceDetection`` with BlazeFace's full-range model (:mod:`.small_faces`)."""
+    _face_mesh_module()  # the quiet, lazy mediapipe import
+    import mediapipe as mp
+
+    return mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+
+
 @contextmanager
 def _quiet_native_stderr():
     """Silence MediaPipe's native (absl/TFLite) start-up logging written straight to fd 2."""
@@ -168,10 +177,28 @@ class MediaPipeTracker:
                                min_detection_confidence=0.5)
             try:
                 res = mesh.process(np.ascontiguousarray(image))
+                faces = [_to_pixels(f, w, h) for f in (res.multi_face_landmarks or [])]
+                if not faces:  # too small for Face Mesh's own detector? (small_faces)
+                    faces = self._detect_small(image, max_faces)
             finally:
                 mesh.close()
-        faces = [_to_pixels(f, w, h) for f in (res.multi_face_landmarks or [])]
         faces.sort(key=lambda p: -float(L.face_width_px(p)))
+        return faces
+
+    @staticmethod
+    def _detect_small(image: np.ndarray, max_faces: int) -> list[np.ndarray]:
+        """Faces the full-range detector finds, each meshed on its own crop (frame pixels)."""
+        fm = _face_mesh_module()
+        h, w = image.shape[:2]
+        faces: list[np.ndarray] = []
+        with _full_range_detector() as det:
+            boxes = small_faces.face_boxes(det, image, max_faces)
+        for centre, bw in boxes:
+            with fm.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+                             min_detection_confidence=0.5) as crop_mesh:
+                found = small_faces.mesh_on_crop(crop_mesh, image, centre, small_faces.crop_side(bw, w, h),
+                                                 _to_pixels)
+            faces += [f for f in found if np.linalg.norm(f[:, :2].mean(0) - centre) < 0.5 * bw]
         return faces
 
     def track(self, frames: Iterable[np.ndarray], fps: float, width: int, height: int,
@@ -217,20 +244,32 @@ class MediaPipeTracker:
         except BaseException:
             quiet.close()
             raise
-        with mesh, quiet:
+        prev_width: float | None = None
+        small = small_faces.SmallFaceSearch(fm, _full_range_detector, _to_pixels, self.face_index,
+                                            self.max_faces)
+        with mesh, quiet, small:
             for i, image in enumerate(frames):
                 h, w = image.shape[:2]
                 if i == 5:
                     quiet.close()
-                res = mesh.process(np.ascontiguousarray(image))
-                faces = [_to_pixels(f, w, h) for f in (res.multi_face_landmarks or [])]
-                pts = self._choose(faces, prev_centre)
+                # a small face being followed in its crop (small_faces); else the whole frame,
+                # and where that finds nothing, a small face the full-range detector sees
+                pts = small.follow(image, prev_centre) if small.active and prev_centre is not None else None
+                if pts is None:
+                    res = mesh.process(np.ascontiguousarray(image))
+                    faces = [_to_pixels(f, w, h) for f in (res.multi_face_landmarks or [])]
+                    pts = self._choose(faces, prev_centre)
+                    if pts is not None:
+                        small.stop()
+                    else:
+                        pts = small.find(image, prev_centre, prev_width)
                 if pts is None:
                     upper.reset()
                     mouth.reset()
                     yield None
                     continue
                 prev_centre = pts[:, :2].mean(0)
+                prev_width = float(L.face_width_px(pts))
                 if self.smooth:
                     iod = float(L.interocular_px(pts))
                     sm = upper(pts, scale=iod)
