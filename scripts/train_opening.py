@@ -6,7 +6,7 @@ Usage::
 
     python scripts/train_opening.py [--manifest ../shared/media/MANIFEST.tsv] \
         [--out src/twintake/data/opening_ridge.npz] [--lovo-dir DIR] [--ridge 600] [--shape-ridge 10000] \
-        [--max-seconds 30]
+        [--max-seconds 30] [--decays none|0.03,0.1,0.3]
 
 For every talking video of the manifest (rows whose ``kind`` is ``talking_video``) the video is
 prepared as the product prepares it (:func:`twintake.prepare.prepare_video`: MediaPipe face mesh,
@@ -24,6 +24,14 @@ the person's mouth model, phones recognized in its own audio; cached). Per frame
 
 Then a ridge regression over all frames of all videos (opening: ``--ridge``; shape coordinates:
 ``--shape-ridge``, with the phone-driven shape's coordinates at -2 .. +2 frames as extra inputs).
+
+With ``--decays 0.03,0.1,0.3`` the opening is predicted by a small network instead
+(:class:`~twintake.motion.opening.OpeningNet`, 16 hidden units, 3 random starts averaged; the ridge
+weights are kept beside it). Its weight decay is chosen from ``--decays`` by the mean
+leave-one-video-out opening correlation *within the training videos* (one network per fit), and
+its spread (:attr:`OpeningModel.spread`) from those same held-out predictions: for each
+held-out model below among the other videos only (nested cross-validation), so no model or
+hyper-parameter ever sees the video it is scored on. Not shipped (``docs/evaluation.md``).
 
 **Leave-one-video-out**: for each video a model is fitted on the others; its correlation with that
 video's real opening (best lag within +-15 frames, :func:`twintake.evaluate.metrics.opening_correlation`)
@@ -79,10 +87,39 @@ def video_data(path: Path, max_seconds: float) -> tuple[np.ndarray, ...]:
     return x, y, phone, real_pts, phone_pts
 
 
-def fit(data: dict, names: list[str], ridge: float, shape_ridge: float, info: str) -> OpeningModel:
-    """The opening model and its lip-shape model fitted on the videos ``names``."""
+def choose_decay(data: dict, names: list[str], ridge: float, decays: list[float]) -> tuple[float | None, float | None]:
+    """The weight decay of ``decays`` whose network (one random start) has the best mean
+    leave-one-video-out opening correlation among the videos ``names``, and the spread for it:
+    the mean over those videos of the real opening's standard deviation over the held-out
+    prediction's (a network fits its training frames more closely than unseen ones, so the
+    spread of its training fit would under-open unseen speech). (None, None) when ``decays`` is empty."""
+    if not decays:
+        return None, None
+    score, spreads = [], []
+    for decay in decays:
+        cs, rs = [], []
+        for k in names:
+            rest = [n for n in names if n != k]
+            m = OpeningModel.fit(np.vstack([data[n][0] for n in rest]), np.concatenate([data[n][1] for n in rest]),
+                                 ridge, net={"decay": decay, "seeds": (0,)})
+            pred, y = m.predict(data[k][0], expand=False), data[k][1]
+            cs.append(M.opening_correlation(pred, y).confidence)
+            ok = np.isfinite(y)
+            rs.append(float(np.std(y[ok]) / max(np.std(pred[ok]), 1e-6)))
+        score.append(float(np.mean(cs)))
+        spreads.append(float(max(1.0, np.mean(rs))))
+    best = int(np.argmax(score))
+    return decays[best], spreads[best]
+
+
+def fit(data: dict, names: list[str], ridge: float, shape_ridge: float, info: str,
+        decay: float | None = None, spread: float | None = None) -> OpeningModel:
+    """The opening model (with its network when ``decay`` is given, expanded by ``spread`` when
+    given) and its lip-shape model fitted on the videos ``names``."""
     model = OpeningModel.fit(np.vstack([data[k][0] for k in names]), np.concatenate([data[k][1] for k in names]),
-                             ridge, info=info)
+                             ridge, info=info, net=None if decay is None else {"decay": decay})
+    if spread is not None:
+        model.spread = spread
     basis = ShapeModel.fit_basis(np.vstack([data[k][3] for k in names]), N_SHAPE)
     xs = np.vstack([shape_features(data[k][0], data[k][4] @ basis.T) for k in names])
     ys = np.vstack([data[k][3] @ basis.T for k in names])
@@ -98,7 +135,11 @@ def main() -> None:
     ap.add_argument("--ridge", type=float, default=600.0)
     ap.add_argument("--shape-ridge", type=float, default=10000.0)
     ap.add_argument("--max-seconds", type=float, default=30.0)
+    ap.add_argument("--decays", default="none",
+                    help="comma-separated weight decays of the opening network to choose from (e.g. 0.03,0.1,0.3); "
+                         "'none' (default, as shipped): the ridge opening alone")
     a = ap.parse_args()
+    decays = [] if a.decays == "none" else [float(v) for v in a.decays.split(",")]
     data = {}
     for v in videos(a.manifest):
         data[v.stem] = video_data(v, a.max_seconds)
@@ -106,7 +147,9 @@ def main() -> None:
     names = sorted(data)
     rows = []
     for name in names:
-        model = fit(data, [k for k in names if k != name], a.ridge, a.shape_ridge, f"held out: {name}")
+        others = [k for k in names if k != name]
+        decay, spread = choose_decay(data, others, a.ridge, decays)
+        model = fit(data, others, a.ridge, a.shape_ridge, f"held out: {name}; network decay {decay}", decay, spread)
         xv, yv, ph, real_pts, phone_pts = data[name]
         pred = model.predict(xv)
         c_model = M.opening_correlation(pred, yv).confidence
@@ -120,7 +163,7 @@ def main() -> None:
         e_model = float(np.sqrt(((pred_c - real_c)[ok] ** 2).sum(1)).mean())
         rows.append((name, c_phone, c_model, e_phone, e_model))
         print(f"{name:28s} opening corr: phones {c_phone:.3f}  model {c_model:.3f}   shape error: "
-              f"phones {e_phone:.3f}  model {e_model:.3f}", flush=True)
+              f"phones {e_phone:.3f}  model {e_model:.3f}   (decay {decay})", flush=True)
         if a.lovo_dir is not None:
             a.lovo_dir.mkdir(parents=True, exist_ok=True)
             model.save(a.lovo_dir / f"{name}.npz")
@@ -128,10 +171,12 @@ def main() -> None:
     print(f"{'mean (leave one video out)':28s} opening corr: phones {r[:, 0].mean():.3f}  model {r[:, 1].mean():.3f}"
           f"   shape error: phones {r[:, 2].mean():.3f}  model {r[:, 3].mean():.3f}")
     y = np.concatenate([data[k][1] for k in names])
-    info = (f"ridge {a.ridge}, shape ridge {a.shape_ridge}; {len(names)} videos, {int(np.isfinite(y).sum())} frames; "
+    decay, spread = choose_decay(data, names, a.ridge, decays)
+    net = f"opening network decay {decay} (of {a.decays}), spread {spread:.3f}, " if decay is not None else ""
+    info = (f"{net}ridge {a.ridge}, shape ridge {a.shape_ridge}; {len(names)} videos, {int(np.isfinite(y).sum())} frames; "
             f"leave-one-video-out opening correlation {r[:, 1].mean():.3f} (phone-driven {r[:, 0].mean():.3f}), "
             f"shape-coordinate error {r[:, 3].mean():.3f} (phone-driven {r[:, 2].mean():.3f})")
-    fit(data, names, a.ridge, a.shape_ridge, info).save(a.out)
+    fit(data, names, a.ridge, a.shape_ridge, info, decay, spread).save(a.out)
     print(f"wrote {a.out}: {info}")
 
 

@@ -109,3 +109,47 @@ def test_shape_pull_keeps_the_opening_and_streams_block_by_block(real_case) -> N
     parts = [drv.drive(speech, m, prep.shapes, 25.0, n, start=a, stop=min(n, a + 13), scale=scale).coeffs
              for a in range(0, n, 13)]
     assert np.allclose(np.concatenate(parts), traj.coeffs, atol=1e-5)
+
+
+def test_opening_network_fits_what_a_line_cannot_and_survives_save_load(tmp_path) -> None:
+    """The opening network learns a non-linear opening (a line cannot), predicts from the saved
+    file exactly as in memory, and a file without a network still predicts with its ridge weights."""
+    from twintake.motion.opening import N_FEATURES, OpeningModel
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(1500, 4))
+    y = 0.3 + 0.2 * np.abs(x[:, 0]) + 0.1 * x[:, 1] + 0.02 * rng.normal(size=1500)
+    y[::50] = np.nan  # untracked frames are dropped
+    train, test = slice(0, 1000), slice(1000, None)
+    ridge = OpeningModel.fit(x[train], y[train], ridge=10.0)
+    net = OpeningModel.fit(x[train], y[train], ridge=10.0, net={"decay": 0.01, "epochs": 300})
+    ok = np.isfinite(y[test])
+
+    def corr(m):
+        return np.corrcoef(m.predict(x[test])[ok], y[test][ok])[0, 1]
+
+    assert net.net is not None and ridge.net is None
+    assert corr(net) > corr(ridge) + 0.2 and corr(net) > 0.8
+    assert net.spread >= 1.0
+    # the shipped format (all the features)
+    x = rng.normal(size=(300, N_FEATURES))
+    y = rng.normal(size=300)
+    ridge = OpeningModel.fit(x, y, ridge=10.0)
+    net = OpeningModel.fit(x, y, ridge=10.0, net={"decay": 0.03, "epochs": 10})
+    net.save(tmp_path / "net.npz")
+    ridge.save(tmp_path / "ridge.npz")
+    back = OpeningModel.load(tmp_path / "net.npz")
+    assert back.net is not None and np.allclose(back.predict(x[:9]), net.predict(x[:9]))
+    assert not np.allclose(back.predict(x[:9]), ridge.predict(x[:9]))
+    plain = OpeningModel.load(tmp_path / "ridge.npz")
+    assert plain.net is None and np.allclose(plain.predict(x[:9]), ridge.predict(x[:9]))
+
+
+def test_opening_network_training_is_deterministic() -> None:
+    """Same data, same seeds -> the same network (the shipped model can be re-made exactly)."""
+    from twintake.motion.opening import OpeningNet
+
+    rng = np.random.default_rng(1)
+    a, y = rng.normal(size=(200, 12)), rng.normal(size=200)
+    one, two = OpeningNet.fit(a, y, epochs=20, seeds=(0, 1)), OpeningNet.fit(a, y, epochs=20, seeds=(0, 1))
+    assert one.w1.shape == (2, 12, 16) and np.array_equal(one.predict(a), two.predict(a))
