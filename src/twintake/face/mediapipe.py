@@ -179,25 +179,22 @@ class MediaPipeTracker:
                 res = mesh.process(np.ascontiguousarray(image))
                 faces = [_to_pixels(f, w, h) for f in (res.multi_face_landmarks or [])]
                 if not faces:  # too small for Face Mesh's own detector? (small_faces)
-                    faces = self._detect_small(image, max_faces)
+                    faces = self._detect_small(mesh, image, max_faces)
             finally:
                 mesh.close()
         faces.sort(key=lambda p: -float(L.face_width_px(p)))
         return faces
 
     @staticmethod
-    def _detect_small(image: np.ndarray, max_faces: int) -> list[np.ndarray]:
-        """Faces the full-range detector finds, each meshed on its own crop (frame pixels)."""
-        fm = _face_mesh_module()
+    def _detect_small(mesh, image: np.ndarray, max_faces: int) -> list[np.ndarray]:
+        """Faces the full-range detector finds, each meshed on its own crop by ``mesh`` (a
+        still-image Face Mesh) - frame pixels."""
         h, w = image.shape[:2]
         faces: list[np.ndarray] = []
         with _full_range_detector() as det:
             boxes = small_faces.face_boxes(det, image, max_faces)
         for centre, bw in boxes:
-            with fm.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True,
-                             min_detection_confidence=0.5) as crop_mesh:
-                found = small_faces.mesh_on_crop(crop_mesh, image, centre, small_faces.crop_side(bw, w, h),
-                                                 _to_pixels)
+            found = small_faces.mesh_on_crop(mesh, image, centre, small_faces.crop_side(bw, w, h), _to_pixels)
             faces += [f for f in found if np.linalg.norm(f[:, :2].mean(0) - centre) < 0.5 * bw]
         return faces
 
@@ -254,7 +251,7 @@ class MediaPipeTracker:
                     quiet.close()
                 # a small face being followed in its crop (small_faces); else the whole frame,
                 # and where that finds nothing, a small face the full-range detector sees
-                pts = small.follow(image, prev_centre) if small.active and prev_centre is not None else None
+                pts = small.follow(image, prev_centre) if small.active else None
                 if pts is None:
                     res = mesh.process(np.ascontiguousarray(image))
                     faces = [_to_pixels(f, w, h) for f in (res.multi_face_landmarks or [])]

@@ -147,15 +147,14 @@ class SmallFaceSearch:
 
     def follow(self, image: np.ndarray, centre: np.ndarray) -> np.ndarray | None:
         """Landmarks (478, 3) float32 frame pixels of the followed face in ``image`` ((H, W, 3)
-        uint8 RGB), searched in the session's crop around ``centre`` ((2,) pixels); None (and
-        the session ends) when it is not there or no longer small."""
+        uint8 RGB), searched in the session's crop around ``centre`` ((2,) pixels); None when
+        it is not there. The session ends then, and when the face has grown past
+        :data:`SMALL_FACE` (its landmarks are still returned)."""
         if self._mesh is None:
             return None
-        faces = mesh_on_crop(self._mesh, image, centre, self.side, self._to_pixels)
-        pts = _nearest(faces, centre)
+        pts = _nearest(mesh_on_crop(self._mesh, image, centre, self.side, self._to_pixels), centre)
         if pts is None or not self._small(L.face_width_px(pts), image):
             self.stop()
-            return pts
         return pts
 
     def find(self, image: np.ndarray, prev_centre: np.ndarray | None,
