@@ -3,7 +3,8 @@
 import numpy as np
 
 from twintake.face import landmarks as L
-from twintake.render.video.place import PLACE_POINTS, HeadPlacement, similarity_3d
+from twintake.face.align import umeyama
+from twintake.render.video.place import PLACE_POINTS, HeadPlacement
 
 
 def _rotation(pitch: float, yaw: float) -> np.ndarray:
@@ -24,12 +25,12 @@ def _face(seed: int = 0) -> np.ndarray:
     return pts
 
 
-def test_similarity_3d_recovers_a_known_pose():
+def test_umeyama_3d_recovers_a_known_pose():
     rng = np.random.default_rng(1)
     src = rng.normal(size=(30, 3))
     rot = _rotation(0.3, -0.2)
     dst = 1.3 * src @ rot.T + np.array([0.1, -0.4, 2.0])
-    scale, r, shift = similarity_3d(src, dst)
+    scale, r, shift = umeyama(src, dst)
     assert abs(scale - 1.3) < 1e-9
     assert np.allclose(r, rot, atol=1e-9)
     assert np.allclose(shift, [0.1, -0.4, 2.0], atol=1e-9)

@@ -13,13 +13,14 @@ import numpy as np
 from .landmarks import STABLE, eye_centres
 
 
-def umeyama_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares similarity (rotation, uniform scale, translation) mapping ``src`` to ``dst``.
+def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Least-squares similarity ``dst ≈ scale * src @ rot.T + shift`` in any dimension D
+    (Umeyama 1991: the rotation from the SVD of the cross-covariance, reflections excluded).
 
     Args:
-        src, dst: (P, 2) float point sets.
+        src, dst: (P, D) float point sets.
     Returns:
-        (2, 3) float64 matrix ``M`` with ``dst ≈ src @ M[:, :2].T + M[:, 2]``.
+        (scale, (D, D) float64 rotation (det +1), (D,) float64 shift).
     """
     src = np.asarray(src, np.float64)
     dst = np.asarray(dst, np.float64)
@@ -27,15 +28,28 @@ def umeyama_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     s0, d0 = src - mu_s, dst - mu_d
     cov = d0.T @ s0 / len(src)
     u, sig, vt = np.linalg.svd(cov)
-    d = np.ones(2)
+    d = np.ones(src.shape[1])
     if np.linalg.det(u) * np.linalg.det(vt) < 0:
         d[-1] = -1
     rot = u @ np.diag(d) @ vt
     var_s = (s0**2).sum() / len(src)
-    scale = (sig * d).sum() / max(var_s, 1e-12)
+    scale = float((sig * d).sum() / max(var_s, 1e-12))
+    return scale, rot, mu_d - (scale * rot) @ mu_s
+
+
+def umeyama_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (rotation, uniform scale, translation) mapping ``src`` to ``dst``
+    (:func:`umeyama`).
+
+    Args:
+        src, dst: (P, 2) float point sets.
+    Returns:
+        (2, 3) float64 matrix ``M`` with ``dst ≈ src @ M[:, :2].T + M[:, 2]``.
+    """
+    scale, rot, shift = umeyama(src, dst)
     m = np.zeros((2, 3))
     m[:, :2] = scale * rot
-    m[:, 2] = mu_d - m[:, :2] @ mu_s
+    m[:, 2] = shift
     return m
 
 

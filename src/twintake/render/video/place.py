@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...face import landmarks as L
-from ...face.align import apply_affine
+from ...face.align import apply_affine, umeyama
 
 #: Nose bridge, tip, columella base and wings: rigid with the skull, closest to the mouth.
 _NOSE_POINTS = np.array([1, 2, 4, 5, 195, 98, 327, 48, 278, 64, 294])
@@ -32,28 +32,6 @@ MAX_TURN_DEG = 45.0
 #: ... or when the upper-face points miss the fitted pose by more than this RMS, inter-ocular
 #: units (the 12 shared videos: at most 0.045): a tracking failure, not a head pose.
 MAX_RESIDUAL_IOD = 0.1
-
-
-def similarity_3d(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Least-squares 3D similarity ``dst ≈ scale * src @ rot.T + shift`` (Umeyama 1991).
-
-    Args:
-        src, dst: (P, 3) float point sets, P >= 3.
-    Returns:
-        (scale, (3, 3) float64 rotation (det +1), (3,) float64 shift).
-    """
-    src = np.asarray(src, np.float64)
-    dst = np.asarray(dst, np.float64)
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    s0, d0 = src - mu_s, dst - mu_d
-    u, sig, vt = np.linalg.svd(d0.T @ s0 / len(src))
-    d = np.ones(3)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[-1] = -1
-    rot = u @ np.diag(d) @ vt
-    var_s = float((s0 ** 2).sum(1).mean())
-    scale = float((sig * d).sum() / max(var_s, 1e-12))
-    return scale, rot, mu_d - scale * rot @ mu_s
 
 
 def aligned_3d(landmarks: np.ndarray, pixel_to_aligned: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -101,7 +79,7 @@ class HeadPlacement:
         if not self.ok:
             return np.asarray(target, np.float32)
         dst = aligned_3d(landmarks, pixel_to_aligned, PLACE_POINTS)
-        scale, rot, shift = similarity_3d(self.mean_face, dst)
+        scale, rot, shift = umeyama(self.mean_face, dst)
         turn = np.degrees(np.arccos(np.clip((np.trace(rot) - 1.0) / 2.0, -1.0, 1.0)))
         resid = float(np.sqrt(((scale * self.mean_face @ rot.T + shift - dst) ** 2).sum(1).mean()))
         if turn > MAX_TURN_DEG or resid > MAX_RESIDUAL_IOD:
