@@ -67,31 +67,6 @@ def _conv_encode(bits: np.ndarray) -> np.ndarray:
     return np.array(signs, np.float32)
 
 
-def _viterbi(z: np.ndarray) -> np.ndarray:
-    """Most likely input bits for soft values ``z`` (positive = 0), tail bits dropped."""
-    steps = z.size // 2
-    metric = np.full(_STATES, -np.inf)
-    metric[0] = 0.0
-    back = np.zeros((steps, _STATES, 2), np.int64)  # (previous state, input) of each survivor
-    for t in range(steps):
-        gain = _OUT @ z[2 * t:2 * t + 2]  # (states, 2)
-        cand = metric[:, None] + gain
-        new = np.full(_STATES, -np.inf)
-        for u in (0, 1):
-            for st in range(_STATES):
-                n = _NEXT[st, u]
-                if cand[st, u] > new[n]:
-                    new[n] = cand[st, u]
-                    back[t, n] = (st, u)
-        metric = new
-    st, bits = 0, []
-    for t in range(steps - 1, -1, -1):
-        prev, u = back[t, st]
-        bits.append(u)
-        st = prev
-    return np.array(bits[::-1][: steps - (_K - 1)], np.int64)
-
-
 def _predecessors() -> tuple[np.ndarray, np.ndarray]:
     """(states, 2) previous state and input bit of the two branches into each state."""
     st_in, u_in = np.zeros((_STATES, 2), np.int64), np.zeros((_STATES, 2), np.int64)
@@ -110,7 +85,8 @@ _PRED_STATE, _PRED_INPUT = _predecessors()
 def _list_viterbi(z: np.ndarray, size: int) -> list[np.ndarray]:
     """The ``size`` most likely input sequences (tail dropped), best first, for soft values
     ``z`` (positive = 0): the parallel list Viterbi algorithm (Seshadri and Sundberg, IEEE
-    Trans. Commun. 42(2/3/4), 1994), keeping the ``size`` best paths into every state."""
+    Trans. Commun. 42(2/3/4), 1994), keeping the ``size`` best paths into every state; with
+    ``size`` 1 it is the Viterbi algorithm (ties go to the lower previous state)."""
     steps = z.size // 2
     metric = np.full((_STATES, size), -np.inf)
     metric[0, 0] = 0.0
@@ -202,11 +178,8 @@ def decode(z: np.ndarray, expected: int | None = None, list_size: int = 1, id_bi
     decoded codeword.
     """
     z = np.asarray(z, dtype=np.float64).reshape(-1)
-    if list_size > 1:
-        paths = _list_viterbi(z, int(list_size))
-        bits = next((b for b in paths if _split(b, id_bits)[2]), paths[0])
-    else:
-        bits = _viterbi(z)
+    paths = _list_viterbi(z, max(1, int(list_size)))
+    bits = next((b for b in paths if _split(b, id_bits)[2]), paths[0])
     head, job_id, magic_ok = _split(bits, id_bits)
     code = _conv_encode(bits).astype(np.float64)
     if expected is None:
