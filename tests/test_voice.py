@@ -252,6 +252,17 @@ def test_unknown_method_rejected(daniel):
         convert(x, 24000, daniel, method="magic")
 
 
+def test_unknown_method_rejected_before_any_work(daniel):
+    """Also when the speech is too short to convert (it used to come back unchanged), and when
+    the converter is built rather than when it first converts."""
+    from twintake.speech.voice.convert import WorldConverter
+
+    with pytest.raises(ValueError, match="method"):
+        convert(np.zeros(100, np.float32), 24000, daniel, method="magic")
+    with pytest.raises(ValueError, match="method"):
+        WorldConverter("magic")
+
+
 @needs_media
 def test_conversion_keeps_intelligibility(daniel):
     """The default conversion must not wreck recognition (the old kNN default took pocketsphinx

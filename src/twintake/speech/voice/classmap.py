@@ -17,7 +17,7 @@ import logging
 import numpy as np
 
 __all__ = ["CLASS_NAMES", "SONORANT_CLASSES", "PHONE_CLASSES", "N_MATCH", "mvn_map", "knn_regress", "with_context",
-           "frame_classes", "class_stats", "phone_class_map", "purified_ref_stats", "profile_class_stats"]
+           "frame_classes", "class_stats", "phone_class_map", "profile_class_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def phone_class_map(c: np.ndarray, glob: np.ndarray, voiced: np.ndarray, src_cla
                      profile, s_stats: dict, r_stats: dict, *, method: str, strength: float, var_power: float,
                      class_var_power: float, order: int, min_frames: int, tau: float, smooth: int,
                      unvoiced_too: bool, k: int, blend: float, knn_order: int, context, active,
-                     class_set=None, purify: int = 0) -> np.ndarray:
+                     class_set=None) -> np.ndarray:
     """Class-conditioned statistics transfer (and optionally kNN within the class) on top of the
     global mvn output ``glob`` (T, D); returns the new (T, D) coded envelopes."""
     ref_v = getattr(profile, "voiced_cls", None)
@@ -147,8 +147,6 @@ def phone_class_map(c: np.ndarray, glob: np.ndarray, voiced: np.ndarray, src_cla
         src_class_stats = class_stats(c, voiced, cls, active)
     o = glob.shape[1] if order is None else int(order)
     ref_stats = profile_class_stats(profile)
-    if purify > 0:
-        ref_stats = purified_ref_stats(profile, src_class_stats, s_stats, r_stats, o, purify, var_power, ref_stats)
     corr = np.zeros_like(glob)  # class output - global output, per frame
     for flag in (True, False) if unvoiced_too else (True,):
         for kk in range(len(CLASS_NAMES)) if class_set is None else class_set:
@@ -179,29 +177,6 @@ def phone_class_map(c: np.ndarray, glob: np.ndarray, voiced: np.ndarray, src_cla
         corr = uniform_filter1d(corr, smooth, axis=0, mode="nearest")
     corr[:, 0] = 0.0
     return glob + corr
-
-
-def purified_ref_stats(profile, src_cls: dict, s_stats: dict, r_stats: dict, order: int, n_best: int,
-                        var_power: float, fallback: dict) -> dict:
-    """Voiced reference class statistics over the frames whose recognized class is among the
-    ``n_best`` nearest source class means (mapped to the reference by the global transform)."""
-    if True not in s_stats:
-        return fallback
-    keys = [kk for kk in range(len(CLASS_NAMES)) if (True, kk) in src_cls]
-    if len(keys) < 2:
-        return fallback
-    cent = np.stack([mvn_map(src_cls[(True, kk)][0][None, :], s_stats[True], r_stats[True], var_power)[0]
-                     for kk in keys])[:, 1:order]
-    sd = r_stats[True][1][1:order]
-    x = profile.voiced[:, 1:order].astype(np.float64)
-    d = (((x[:, None, :] - cent[None, :, :]) / sd) ** 2).sum(-1)  # (N, K)
-    rank = np.argsort(d, axis=1)[:, :n_best]
-    allowed = np.asarray(keys)[rank]  # (N, n_best) classes near each frame
-    lab = np.asarray(profile.voiced_cls)
-    keep = (allowed == lab[:, None]).any(1)
-    out = {key: v for key, v in fallback.items() if not key[0]}
-    out.update(class_stats(profile.voiced.astype(np.float64), np.ones(len(lab), bool), np.where(keep, lab, -1)))
-    return out
 
 
 def profile_class_stats(profile) -> dict:

@@ -55,9 +55,11 @@ def convert_many(chunks: Sequence[np.ndarray], rate: int, profile, *, method: st
     Returns:
         converted arrays, same lengths and rate as the inputs.
     """
-    from .world import (N_CODED, PHONE_METHODS, VC_RATE, active_frames, analyze, cepstral_stats, class_stats, code,
-                        convert_features, estimate_warp, frame_classes, synthesize_world, warp_envelope)
+    from .world import (N_CODED, PHONE_METHODS, VC_RATE, active_frames, analyze, cepstral_stats, check_method,
+                        class_stats, code, convert_features, estimate_warp, frame_classes, synthesize_world,
+                        warp_envelope)
 
+    check_method(method)  # before any analysis (and also when every chunk is too short to convert)
     feats = [analyze(resample(c, rate, VC_RATE), VC_RATE, ap_every=AP_EVERY) if len(c) > VC_RATE // 20 else None
              for c in chunks]
     voiced = [np.log(f.f0[f.f0 > 0]) for f in feats if f is not None]
@@ -152,7 +154,10 @@ class WorldConverter:
     name = "world"
 
     def __init__(self, method: str | None = None) -> None:
+        from .world import check_method
+
         self.method = DEFAULT_METHOD if method is None else method
+        check_method(self.method)
 
     def convert(self, chunks: Sequence[np.ndarray], rate: int, profile, **options) -> list[np.ndarray]:
         """Convert the pieces of one utterance (see :func:`convert_many`)."""

@@ -49,7 +49,7 @@ import numpy as np
 
 from ...errors import BackendError
 from .classmap import (CLASS_NAMES, N_MATCH, PHONE_CLASSES, SONORANT_CLASSES, class_stats, frame_classes,  # noqa: F401
-                       knn_regress, mvn_map, phone_class_map, profile_class_stats, with_context)
+                       knn_regress, mvn_map, phone_class_map, with_context)
 
 __all__ = [
     "VC_RATE",
@@ -237,6 +237,12 @@ METHODS = ("mvn", "blend", "knn", "phone", "phone_knn")
 PHONE_METHODS = ("phone", "phone_knn")
 
 
+def check_method(method) -> None:
+    """Raise ValueError (one line) unless ``method`` is one of :data:`METHODS`."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+
+
 def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int = 4, strength: float = 1.0,
                      blend: float = 0.3, warp: bool | float = False, src_lf0_stats: tuple[float, float] | None = None,
                      src_cep_stats: dict | None = None, pitch_shift_semitones: float = 0.0,
@@ -246,7 +252,7 @@ def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int
                      src_class_stats: dict | None = None, min_class_frames: int = 40, class_tau: float = 100.0,
                      class_var_power: float = 0.0, class_smooth: int = 5, class_order: int = 12,
                      class_unvoiced: bool = False, class_set: tuple[int, ...] | None = SONORANT_CLASSES,
-                     class_purify: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
+                     ) -> tuple[np.ndarray, np.ndarray, float]:
     """Convert source WORLD features toward ``profile`` (a :class:`VoiceProfile`).
 
     Args:
@@ -300,15 +306,10 @@ def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int
             global voiced mean shift, as ``"mvn"``).
         class_set: the classes (indices into :data:`CLASS_NAMES`) that get their own transform
             (None: all); the others keep the global one.
-        class_purify: n > 0 keeps a reference frame in its recognized class's statistics only
-            when that class is among the n nearest to it, measured against the source's class
-            means mapped by the global transform (coefficients 1..class_order-1, reference
-            std units): drops frames whose label the acoustics contradict.
     Returns:
         (f0 (T,), sp (T, F), warp factor used).
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    check_method(method)
     f0 = src.f0
     voiced = f0 > 0
     # --- F0: log mean/variance mapping
@@ -372,7 +373,7 @@ def convert_features(src: WorldFeatures, profile, *, method: str = "mvn", k: int
                                method=method, strength=strength, var_power=var_power,
                                class_var_power=class_var_power, order=class_order, min_frames=min_class_frames, tau=class_tau,
                                smooth=class_smooth, unvoiced_too=class_unvoiced, k=k, blend=blend,
-                               class_set=class_set, purify=class_purify,
+                               class_set=class_set,
                                knn_order=knn_order, context=context, active=active_frames(sp))
     if smooth > 1 and out.shape[0] > smooth:
         # smooth the per-frame change (not the envelopes): no jumps at voicing boundaries
