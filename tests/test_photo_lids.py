@@ -24,7 +24,7 @@ def test_a_closed_lid_is_smoother_with_supersampling(animator, monkeypatch) -> N
 
     boxes = [e["box"] for e in animator.eyes]
     # the warp alone (the relit lid and the lashes drawn over it are the same in both)
-    monkeypatch.setattr(lids.Lids, "relight", lambda self, out, band, shade=None, fold_w=None: None)
+    monkeypatch.setattr(lids.Lids, "relight", lambda self, out, band, shade=None: None)
     monkeypatch.setattr(lids.Lids, "lashes", lambda self, out, blink: None)
     smooth, _ = animator.frame(0.0, 0.45, 1.0)
     monkeypatch.setattr(lids, "_SUPERSAMPLE_FROM", 2.0)  # off

@@ -99,8 +99,9 @@ class Lids:
         lm: (478, 2+) landmarks in crop pixels.
         right, down: (2,) unit vectors of the face's horizontal and vertical axes.
         skin: (3,) RGB of the face's skin (:attr:`PhotoLook.skin`), at the lightness of the skin
-            below each eye the closed lid's tone where no skin lies round the eye; None = the
-            colour of the skin below each eye.
+            below each eye: only a fallback - the closed lid's tone where too little skin lies
+            round the eye to fill it in (:meth:`_skin_fill`), and the lash colour's base where no
+            lash margin is seen; None = the colour of the skin below each eye.
     """
 
     def __init__(self, crop: np.ndarray, lm: np.ndarray, right: np.ndarray, down: np.ndarray,
