@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import OutputError
 from .probe import PathLike, describe_av_error
 
-__all__ = ["VideoWriter", "write_wav", "AAC_RATES", "aac_rate", "check_output_path"]
+__all__ = ["VideoWriter", "write_wav", "AAC_RATES", "aac_rate", "check_output_path", "add_h264_stream", "to_yuv420p"]
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,37 @@ def _temp_beside(path: pathlib.Path, folder: pathlib.Path) -> pathlib.Path:
 #: the same bytes (x264's adaptive B-frame decision is not repeatable in a long-lived process;
 #: see :class:`VideoWriter`).
 X264_PARAMS = "b-adapt=0"
+
+
+def add_h264_stream(container: Any, fps: Fraction | float, width: int, height: int, crf: int = 18,
+                    preset: str = "veryfast") -> Any:
+    """Add the video stream every twintake MP4 has to an open PyAV output ``container``: H.264
+    (libx264 at ``crf``/``preset`` with :data:`X264_PARAMS`), yuv420p, BT.709 limited range,
+    time base 1/``fps``. ``width``/``height`` in pixels (even). Returns the stream.
+
+    Raises:
+        av.error.FFmpegError, ValueError: the encoder rejects the settings (callers wrap it).
+    """
+    fps_f = Fraction(fps).limit_denominator(100_000)
+    vs = container.add_stream(
+        "libx264", rate=fps_f,
+        options={"crf": str(int(crf)), "preset": str(preset), "x264-params": X264_PARAMS},
+    )
+    vs.width, vs.height = int(width), int(height)
+    vs.pix_fmt = "yuv420p"
+    vs.codec_context.time_base = Fraction(1) / fps_f
+    vs.codec_context.colorspace = _BT709
+    vs.codec_context.color_primaries = _BT709
+    vs.codec_context.color_trc = _BT709
+    vs.codec_context.color_range = _RANGE_TV
+    return vs
+
+
+def to_yuv420p(image: np.ndarray) -> Any:
+    """An ``av.VideoFrame`` in yuv420p, BT.709 limited range, of one (H, W, 3) uint8 RGB image
+    (even H and W): what :class:`VideoWriter` hands the encoder."""
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+    return frame.reformat(format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
 
 
 def _remove_quietly(p: pathlib.Path) -> None:
@@ -210,23 +241,7 @@ class VideoWriter:
             self._container: Any = av.open(
                 str(self._tmp), mode="w", format=fmt, options={"movflags": "+faststart"}
             )
-            vs = self._container.add_stream(
-                "libx264",
-                rate=fps_f,
-                options={
-                    "crf": str(int(crf)),
-                    "preset": str(preset),
-                    "x264-params": X264_PARAMS,
-                },
-            )
-            vs.width, vs.height = self.width, self.height
-            vs.pix_fmt = "yuv420p"
-            vs.codec_context.time_base = Fraction(1) / fps_f
-            vs.codec_context.colorspace = _BT709
-            vs.codec_context.color_primaries = _BT709
-            vs.codec_context.color_trc = _BT709
-            vs.codec_context.color_range = _RANGE_TV
-            self._vstream = vs
+            self._vstream = add_h264_stream(self._container, fps_f, self.width, self.height, crf, preset)
             self._astream: Any = None
             if self.audio_sample_rate_hz:
                 astream = self._container.add_stream(
@@ -293,12 +308,8 @@ class VideoWriter:
             raise ValueError(
                 f"image must have shape ({self.in_height}, {self.in_width}, 3), got {image.shape}"
             )
-        img = np.ascontiguousarray(image[: self.height, : self.width])
         try:
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            frame = frame.reformat(
-                format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG"
-            )
+            frame = to_yuv420p(image[: self.height, : self.width])
             frame.pts = self.frames_written
             frame.time_base = self._vstream.codec_context.time_base
             for packet in self._vstream.encode(frame):

@@ -165,25 +165,21 @@ def _render(pattern: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def _x264_mse(image: np.ndarray, reference: np.ndarray, frames: int = 1, crf: int = 18) -> float:
     """Mean squared error (levels^2, RGB) against ``reference`` of a still clip of ``frames``
-    copies of one (H, W, 3) uint8 RGB frame through x264 at ``crf`` (yuv420p, BT.709 limited
-    range, preset veryfast, :data:`twintake.media.encode.X264_PARAMS`: what
-    :class:`twintake.media.VideoWriter` writes) and back, over the decoded frames."""
+    copies of one (H, W, 3) uint8 RGB frame through x264 at ``crf`` as
+    :class:`twintake.media.VideoWriter` encodes it (:func:`twintake.media.encode.add_h264_stream`,
+    :func:`~twintake.media.encode.to_yuv420p`) and back, over the decoded frames."""
     import io
 
     import av
 
-    from ..media.encode import X264_PARAMS
+    from ..media.encode import add_h264_stream, to_yuv420p
 
     h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
-    src = np.ascontiguousarray(image[:h, :w])
     ref = reference[:h, :w].astype(np.float64)
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as out:
-        vs = out.add_stream("libx264", rate=25, options={"crf": str(crf), "preset": "veryfast",
-                                                         "x264-params": X264_PARAMS})
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        frame = av.VideoFrame.from_ndarray(src, format="rgb24").reformat(
-            format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
+        vs = add_h264_stream(out, 25, w, h, crf=crf)
+        frame = to_yuv420p(image[:h, :w])
         for _ in range(frames):
             frame.pts = None
             for p in vs.encode(frame):
