@@ -112,7 +112,11 @@ def bench_speakers(args) -> list[dict]:
 
     from twintake.speech.voice import convert_many, decode_audio, load_voice_profile
 
+    from twintake.speech.voice.world import PHONE_METHODS
+
     convert_mod = importlib.import_module("twintake.speech.voice.convert")  # the package re-exports convert()
+    # --methods phone: the references need their phone labels (else the phone methods fall back to mvn)
+    phone_labels = True if any(m in PHONE_METHODS for m in (args.methods or "").split(",")) else None
     judges = Judges()
     sentences = SENTENCES[: args.sentences]
     synthesize("Warm up.", lang="en")
@@ -125,7 +129,8 @@ def bench_speakers(args) -> list[dict]:
         same = judges.sims(decode_audio(ref1, 16000), 16000, held)
         t = time.perf_counter()
         prof = load_voice_profile(ref1, search=not args.no_search,
-                                  search_options={"budget_s": args.budget, "objective": args.objective})
+                                  search_options={"budget_s": args.budget, "objective": args.objective},
+                                  phone_labels=phone_labels)
         t_load = time.perf_counter() - t
         if args.no_search:
             prof.search = None  # also ignore a search stored in the cache

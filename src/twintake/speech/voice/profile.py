@@ -312,7 +312,7 @@ def _phone_labels(speech: np.ndarray, n_frames: int, source: str) -> np.ndarray 
 
 
 def load_voice_profile(path: str | Path, *, search: bool = True, hook: ProgressHook | None = None,
-                       search_options: dict | None = None) -> VoiceProfile:
+                       search_options: dict | None = None, phone_labels: bool | None = None) -> VoiceProfile:
     """A profile from a saved ``.npz`` profile or from any audio/video reference file.
 
     For an audio/video file the profile is cached by the file's sha256 (see
@@ -326,6 +326,8 @@ def load_voice_profile(path: str | Path, *, search: bool = True, hook: ProgressH
         search: run the voice search when the cached profile has no current one.
         hook: progress ``hook("voice_search", done, total)``.
         search_options: keywords for :func:`.search.search_voice` (``budget_s``, ``seed``, ...).
+        phone_labels: label the reference's frames with phone classes (see
+            :meth:`VoiceProfile.from_audio`; None: when the default conversion method uses them).
     Raises:
         VoiceError: see :meth:`VoiceProfile.from_audio` / :meth:`VoiceProfile.load`.
         Cancelled: the hook asked to stop.
@@ -333,7 +335,7 @@ def load_voice_profile(path: str | Path, *, search: bool = True, hook: ProgressH
     p = Path(path)
     if p.suffix.lower() == ".npz":
         return VoiceProfile.load(p)
-    prof = VoiceProfile.from_audio(p)
+    prof = VoiceProfile.from_audio(p, phone_labels=phone_labels)
     from .search import SEARCH_VERSION, search_voice
 
     if not search or (prof.search is not None and prof.search.version == SEARCH_VERSION):
