@@ -28,7 +28,7 @@ from twintake.media import VideoWriter, iter_frames, load_audio, probe  # noqa: 
 from twintake.provenance import FrameMarker, MarkDetector, detect_audio, mark_audio, read_manifest  # noqa: E402
 from twintake.provenance.attacks import mp3_roundtrip, reencode_video  # noqa: E402
 from twintake.provenance.payload import channel_accuracy  # noqa: E402
-from twintake.provenance.video_mark import ID_BITS, luma_of_frame  # noqa: E402
+from twintake.provenance.video_mark import FRAME_ID_BITS, luma_of_frame  # noqa: E402
 
 SHORT = ["sadtalker_wda_aoc", "sadtalker_wda_katiehill", "vretalking_face2", "vretalking_face3",
          "realthreed_may_5s", "pt_beard_glasses"]
@@ -83,7 +83,7 @@ def detect(ys, expected=None):
     for y in ys:
         det.add(y)
     r = det.result(expected)
-    return r, channel_accuracy(det.soft_bits(), expected, ID_BITS) if expected is not None else None
+    return r, channel_accuracy(det.soft_bits(), expected, FRAME_ID_BITS) if expected is not None else None
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -217,35 +217,28 @@ def bench_still(tmp: Path, rows: dict) -> None:
 
 
 def bench_speed(rows: dict, frames: int = 100) -> None:
-    """CPU time of the frame marker on one thread (``cv2.setNumThreads(1)``, ``time.thread_time``)
-    per frame at 1280 x 854 (digisay_avatar1), 844 x 844 (vretalking_face2) and 512 x 512
+    """CPU time of the frame marker on one thread (``main`` sets ``cv2.setNumThreads(1)`` for the
+    whole run; ``time.thread_time``) per frame at 1280 x 854 (digisay_avatar1), 844 x 844 (vretalking_face2) and 512 x 512
     (sadtalker_wda_aoc): the first frame (pattern shaped, amplitude calibrated through x264 and
     rendered; CPU time of the whole process, x264's own threads included, and wall time) apart
     from the others."""
-    import cv2
-
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        for name in ("digisay_avatar1", "vretalking_face2", "sadtalker_wda_aoc"):
-            raw, _ = frames_of(MEDIA / "video" / f"{name}.mp4", frames)
-            best = None
-            for _ in range(3):  # best of three: the machine is shared
-                marker = FrameMarker(0x400000)
-                c, t = time.process_time(), time.perf_counter()
-                marker(raw[0], 0)
-                first, first_wall = time.process_time() - c, time.perf_counter() - t
-                c = time.thread_time()
-                for i, f in enumerate(raw[1:], 1):
-                    marker(f, i)
-                per = (time.thread_time() - c) / (len(raw) - 1)
-                best = (first, per, first_wall) if best is None or per < best[1] else best
-            rows[name] = {"size": f"{raw[0].shape[1]}x{raw[0].shape[0]}", "first_frame_ms": 1000 * best[0],
-                          "first_frame_wall_ms": 1000 * best[2], "cpu_ms_per_frame": 1000 * best[1],
-                          "frames": len(raw)}
-            print("speed", name, json.dumps(rows[name]), flush=True)
-    finally:
-        cv2.setNumThreads(threads)
+    for name in ("digisay_avatar1", "vretalking_face2", "sadtalker_wda_aoc"):
+        raw, _ = frames_of(MEDIA / "video" / f"{name}.mp4", frames)
+        best = None
+        for _ in range(3):  # best of three: the machine is shared
+            marker = FrameMarker(0x400000)
+            c, t = time.process_time(), time.perf_counter()
+            marker(raw[0], 0)
+            first, first_wall = time.process_time() - c, time.perf_counter() - t
+            c = time.thread_time()
+            for i, f in enumerate(raw[1:], 1):
+                marker(f, i)
+            per = (time.thread_time() - c) / (len(raw) - 1)
+            best = (first, per, first_wall) if best is None or per < best[1] else best
+        rows[name] = {"size": f"{raw[0].shape[1]}x{raw[0].shape[0]}", "first_frame_ms": 1000 * best[0],
+                      "first_frame_wall_ms": 1000 * best[2], "cpu_ms_per_frame": 1000 * best[1],
+                      "frames": len(raw)}
+        print("speed", name, json.dumps(rows[name]), flush=True)
 
 
 def bench_render_time(tmp: Path, rows: dict, repeats: int) -> None:

@@ -28,13 +28,20 @@ __all__ = ["MAGIC", "PAYLOAD_BITS", "CODED_BITS", "ID_BITS", "coded_bits", "new_
 MAGIC = 0x7A1E
 #: Job id bits carried by default (the audio mark; the frame mark carries 16).
 ID_BITS = 24
-PAYLOAD_BITS = 16 + ID_BITS + 8  # 48
-CODED_BITS = (PAYLOAD_BITS + 6) * 2  # 108
+
+
+def _payload_len(id_bits: int = ID_BITS) -> int:
+    """Payload bits carrying ``id_bits`` of the job id: 16 (mark) + id_bits + 8 (CRC)."""
+    return 16 + int(id_bits) + 8
 
 
 def coded_bits(id_bits: int = ID_BITS) -> int:
-    """Coded bits of a payload carrying ``id_bits`` of the job id: (16 + id_bits + 8 + 6 tail) * 2."""
-    return (16 + int(id_bits) + 8 + 6) * 2
+    """Coded bits of a payload carrying ``id_bits`` of the job id: (payload + 6 tail bits) * 2."""
+    return (_payload_len(id_bits) + 6) * 2
+
+
+PAYLOAD_BITS = _payload_len()  # 48
+CODED_BITS = coded_bits()  # 108
 
 #: Convolutional code: rate 1/2, constraint length 7 (the NASA/Voyager polynomials 171, 133
 #: octal), 6 tail bits; soft-decision Viterbi decoding.
@@ -130,7 +137,7 @@ def _crc8(value: int, nbits: int = 40) -> int:
 def _payload_bits(job_id: int, id_bits: int = ID_BITS) -> np.ndarray:
     head = (MAGIC << id_bits) | (int(job_id) & ((1 << id_bits) - 1))
     value = (head << 8) | _crc8(head, 16 + id_bits)
-    n = 16 + id_bits + 8
+    n = _payload_len(id_bits)
     return np.array([(value >> (n - 1 - i)) & 1 for i in range(n)], dtype=np.int64)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import MediaError
 from .manifest import ManifestReport, config_dir, read_manifest
+from .payload import ID_BITS
 from .video_mark import MarkDetector, MarkReport, luma_of_frame
 
 __all__ = ["VerifyReport", "verify"]
@@ -145,13 +146,13 @@ def _reconcile_job_ids(report: VerifyReport) -> None:
     it is); add a note when a mark's id differs from the manifest's."""
     v, a, c = report.video, report.audio, report.c2pa
     manifest_id = _job_number(c.job_id)
-    if v is not None and v.found and v.id_bits < 24:
-        candidates = [a.job_id] if a is not None and a.found and a.id_bits >= 24 else []
+    if v is not None and v.found and v.id_bits < ID_BITS:
+        candidates = [a.job_id] if a is not None and a.found and a.id_bits >= ID_BITS else []
         if c.valid and manifest_id is not None:
             candidates.insert(0, manifest_id)
         full = next((f for f in candidates if v.matches(f)), None)
         if full is not None:
-            v.job_id, v.id_bits = full, 24
+            v.job_id, v.id_bits = full, ID_BITS
     marks = [m for m in (v, a) if m is not None and m.found]
     if manifest_id is not None and any(not m.matches(manifest_id) for m in marks):
         report.notes.append(f"the marks' job id ({', '.join(sorted({m.job_text for m in marks}))}) differs from the "

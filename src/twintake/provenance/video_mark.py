@@ -3,7 +3,7 @@ back blindly by correlation accumulated over the frames.
 
 The frame is seen as a :data:`GRID` x :data:`GRID` grid of cells (whatever its size or aspect;
 an area rescale lands on the same cells). The payload is the twintake mark, the low
-:data:`ID_BITS` = 16 bits of the job id and a CRC-8 (:mod:`.payload`; 92 coded bits - the
+:data:`FRAME_ID_BITS` = 16 bits of the job id and a CRC-8 (:mod:`.payload`; 92 coded bits - the
 48-bit payload of the audio mark, 108 coded bits, left too few cells per bit after a half-size
 re-encode). Each coded bit owns 100 or 101 cells scattered over the whole frame, each with a
 random chip (+-1). The mark is one pattern per job: at a cell centre the luma offset is
@@ -60,16 +60,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .payload import Decoded, coded_bits, decode, encode
+from .payload import ID_BITS, Decoded, coded_bits, decode, encode
 
-__all__ = ["FrameMarker", "MarkDetector", "MarkReport", "luma_of_frame", "GRID", "AMPLITUDE", "ID_BITS",
+__all__ = ["FrameMarker", "MarkDetector", "MarkReport", "luma_of_frame", "GRID", "AMPLITUDE", "FRAME_ID_BITS",
            "COST_DB"]
 
 #: Cells per side of the grid (100-101 cells per coded bit).
 GRID = 96
 #: Job id bits the frame mark carries (the low 16 of the 24-bit id; :mod:`.payload`).
-ID_BITS = 16
-CODED_BITS = coded_bits(ID_BITS)  # 92
+FRAME_ID_BITS = 16
+CODED_BITS = coded_bits(FRAME_ID_BITS)  # 92
 #: RMS luma offset at the cell centres, levels (the shaped pattern has a mean square of 1),
 #: before the calibration to :data:`COST_DB`; and the range the calibration may move it in.
 AMPLITUDE = 0.9
@@ -146,7 +146,7 @@ def mark_pattern(job_id: int, first_frame: np.ndarray, amplitude: float = AMPLIT
     ``first_frame`` ((H, W, 3) uint8 RGB or (H, W) luma): ``amplitude * s * chip * bit`` with
     the shaping ``s`` of the module docstring (mean square 1; the local energy is that of the
     first frame with the unshaped mark on it, as the detector will see it)."""
-    bits = encode(int(job_id), ID_BITS).astype(np.float64)
+    bits = encode(int(job_id), FRAME_ID_BITS).astype(np.float64)
     base = amplitude * (_CHIPS * bits[_OWNER]).reshape(GRID, GRID)
     t = _transfer(8 * GRID)
     w = 1.0 / (_local_energy(_high_pass(_to_grid(first_frame) + t @ base @ t.T)) + SHAPE_E0)
@@ -240,7 +240,7 @@ class FrameMarker:
     at the new size.
 
     Args:
-        job_id: the 24-bit job id (the mark carries its low :data:`ID_BITS` bits).
+        job_id: the 24-bit job id (the mark carries its low :data:`FRAME_ID_BITS` bits).
         amplitude: a fixed RMS luma offset at the cell centres, levels (no calibration; the
             detector does not need it). Default: calibrated from :data:`AMPLITUDE`.
         cost_db: the PSNR cost the calibration aims at (default :data:`COST_DB`); None: no
@@ -305,10 +305,10 @@ class MarkReport:
     confidence: float
     job_id: int | None
     frames: float
-    id_bits: int = 24
+    id_bits: int = ID_BITS
 
     @classmethod
-    def from_decoded(cls, d: Decoded, threshold: float, frames: float, id_bits: int = 24) -> MarkReport:
+    def from_decoded(cls, d: Decoded, threshold: float, frames: float, id_bits: int = ID_BITS) -> MarkReport:
         found = bool(d.magic_ok and d.confidence >= threshold)
         return cls(found, round(d.bit_accuracy, 4), round(d.confidence, 3), d.job_id if found else None, frames,
                    id_bits)
@@ -322,7 +322,7 @@ class MarkReport:
         """``tt-xxxxxx``, or ``tt-..xxxx`` for a 16-bit id not completed (None when not found)."""
         if self.job_id is None:
             return None
-        return f"tt-{self.job_id:06x}" if self.id_bits >= 24 else f"tt-..{self.job_id:04x}"
+        return f"tt-{self.job_id:06x}" if self.id_bits >= ID_BITS else f"tt-..{self.job_id:04x}"
 
 
 class MarkDetector:
@@ -364,6 +364,6 @@ class MarkDetector:
     def result(self, expected: int | None = None) -> MarkReport:
         """Decode what was added (``expected``: a job id to measure bit accuracy against)."""
         if self.frames == 0:
-            return MarkReport(False, 0.0, 0.0, None, 0, ID_BITS)
-        return MarkReport.from_decoded(decode(self.soft_bits(), expected, self.LIST_SIZE, ID_BITS), self.THRESHOLD,
-                                       self.frames, ID_BITS)
+            return MarkReport(False, 0.0, 0.0, None, 0, FRAME_ID_BITS)
+        return MarkReport.from_decoded(decode(self.soft_bits(), expected, self.LIST_SIZE, FRAME_ID_BITS), self.THRESHOLD,
+                                       self.frames, FRAME_ID_BITS)
