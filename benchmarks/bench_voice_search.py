@@ -265,13 +265,11 @@ def make_stats() -> None:
     """Log-F0 and cepstral statistics of the shipped Kokoro voices (for sentence-by-sentence
     conversion from a built-in voice), over 8 sentences that are not the benchmark's."""
     from twintake.speech.tts import kokoro_chunks
-    from twintake.speech.voice.search import HOLDOUT_SENTENCES, SEARCH_SENTENCES
+    from twintake.speech.voice.phoneclass import SOURCE_SENTENCES
     from twintake.speech.voice.style import shipped_packs
     from twintake.speech.voice.world import N_CODED, VC_RATE, active_frames, analyze, cepstral_stats, code
 
-    extra = ["Many people enjoy a long walk after dinner.", "The train to the city leaves at seven.",
-             "Please write your name at the top of the page."]
-    sents = list(SEARCH_SENTENCES) + list(HOLDOUT_SENTENCES) + extra
+    sents = list(SOURCE_SENTENCES)  # the voice search's sentences + 3 (as the class statistics)
     out = {}
     for v in shipped_packs():
         feats = [analyze(c.samples, VC_RATE) for c in kokoro_chunks(sents, v)]

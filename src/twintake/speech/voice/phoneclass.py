@@ -24,7 +24,9 @@ __all__ = ["SOURCE_SENTENCES", "voice_class_stats", "stats_to_arrays", "stats_fr
 
 log = logging.getLogger(__name__)
 
-#: Read by the source voice for its class statistics (not the benchmarks' Harvard sentences).
+#: Read by the source voice for its class statistics and for the shipped voices' log-F0 and
+#: cepstral statistics (``benchmarks/bench_voice_search.py --stats``): the voice search's
+#: sentences and three more (not the benchmarks' Harvard sentences).
 SOURCE_SENTENCES = (
     "She sells fresh bread at the market.",
     "Why would anyone leave the gate open?",
