@@ -76,11 +76,7 @@ class PhotoCompositor:
         self.width, self.height = w, h
         self.face = face = prepare_face(self.image, lm)
         x0, y0, x1, y1 = face.roi
-        crop = self.image[y0:y1, x0:x1]
-        if face.scale > 1.0:
-            crop = cv2.resize(crop, (int(round((x1 - x0) * face.scale)), int(round((y1 - y0) * face.scale))),
-                              interpolation=cv2.INTER_CUBIC)
-        self.animator = PhotoAnimator(np.ascontiguousarray(crop), face.landmarks, load_model())
+        self.animator = PhotoAnimator(face.crop, face.landmarks, load_model())
         paste = self.animator.paste_mask
         if face.scale > 1.0:
             paste = cv2.resize(paste, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)

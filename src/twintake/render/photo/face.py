@@ -37,12 +37,15 @@ class PhotoFace:
         scale: working pixels per photo pixel (>= 1).
         landmarks: (478, 2) float64 working-crop pixels.
         face_width_px: cheek-to-cheek width in *photo* pixels.
+        crop: (h, w, 3) uint8 the working crop itself: the photo's ``roi``, upscaled by
+            ``scale`` (bicubic) when it is > 1.
     """
 
     roi: tuple[int, int, int, int]
     scale: float
     landmarks: np.ndarray
     face_width_px: float
+    crop: np.ndarray
 
 
 def load_photo(path: str | Path) -> np.ndarray:
@@ -153,4 +156,5 @@ def prepare_face(image: np.ndarray, lm: np.ndarray) -> PhotoFace:
         i = int(np.argmin(d))
         if d[i] < 0.2 * fw * s:
             best = refined[i][:, :2].astype(np.float64)
-    return PhotoFace(roi=(x0, y0, x1, y1), scale=s, landmarks=best, face_width_px=fw)
+    return PhotoFace(roi=(x0, y0, x1, y1), scale=s, landmarks=best, face_width_px=fw,
+                     crop=np.ascontiguousarray(crop))

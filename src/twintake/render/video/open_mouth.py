@@ -92,14 +92,9 @@ class OpenMouth:
         # the photo path's working crop of the reference frame (small faces upscaled; landmarks
         # refined on it): the interior is painted at this scale
         face = prepare_face(np.ascontiguousarray(image), np.asarray(landmarks, np.float64)[:, :2])
-        x0, y0, x1, y1 = face.roi
-        crop = image[y0:y1, x0:x1]
-        if face.scale > 1.0:
-            crop = cv2.resize(crop, (int(round((x1 - x0) * face.scale)), int(round((y1 - y0) * face.scale))),
-                              interpolation=cv2.INTER_CUBIC)
         #: working scale (working pixels per frame pixel)
         self.scale = float(face.scale)
-        self.animator = PhotoAnimator(np.ascontiguousarray(crop), face.landmarks, load_model())
+        self.animator = PhotoAnimator(face.crop, face.landmarks, load_model())
         lo, hi = open_range
         self.open_range = (float(lo), float(hi))
         self.rest_open = float(rest_open)
