@@ -266,11 +266,12 @@ class Lids:
     def _skin_maps(self, e: dict) -> None:
         """Per eye, once per photo, over its box (all (bh, bw) float32): the eye frame
         coordinates ``u``, ``v`` and lid curves ``vu``, ``vl`` (pixels), the lid's fade beyond
-        the eye corners, the skin texture ``tex`` (a luminance gain around 1: the photo's own
-        skin below the eye, mirrored up about a line :data:`_MIRROR_BELOW` eye widths below the
-        lower lid, high-passed, clipped to +-:data:`_TEXTURE_CLIP`), ``fill`` (bh, bw, 3) the
-        skin round the eye filled in over it (:meth:`_skin_fill`); and ``lash_rgb`` (3,)
-        float32, the colour of the photo's upper lashes (the darkest fifth of the lash margin)."""
+        the eye corners; ``lid`` (bh, bw, 3) the closed lid's RGB: the skin round the eye filled
+        in over it (:meth:`_skin_fill`) times the skin texture (a luminance gain around 1: the
+        photo's own skin below the eye, mirrored up about a line :data:`_MIRROR_BELOW` eye
+        widths below the lower lid, high-passed, clipped to +-:data:`_TEXTURE_CLIP`); and
+        ``lash_rgb`` (3,) float32, the colour of the photo's upper lashes (the darkest fifth of
+        the lash margin)."""
         x0, y0, x1, y1 = e["box"]
         ew = e["ew"]
         px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
@@ -300,8 +301,10 @@ class Lids:
         else:
             lash_rgb = 0.35 * e["skin_rgb"]
         e.update(u=u.astype(np.float32), v=v.astype(np.float32), vu_px=vu.astype(np.float32),
-                 vl_px=vl.astype(np.float32), fade=fade.astype(np.float32), tex=tex.astype(np.float32),
-                 lash_rgb=np.asarray(lash_rgb, np.float32), fill=fill)
+                 vl_px=vl.astype(np.float32), fade=fade.astype(np.float32),
+                 lash_rgb=np.asarray(lash_rgb, np.float32),
+                 # the closed lid's colour: the skin round the eye filled in, with its own texture
+                 lid=fill * tex.astype(np.float32)[..., None])
 
     def _skin_fill(self, e: dict) -> np.ndarray:
         """(bh, bw, 3) float32 RGB over an eye's box: the photo's skin round the eye, filled in
@@ -334,14 +337,9 @@ class Lids:
         fill = num / np.maximum(den, 1e-4)[..., None]
         return fill[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0].astype(np.float32)
 
-    def _lid_colour(self, e: dict) -> np.ndarray:
-        """(bh, bw, 3) float32 RGB of the closed lid over an eye's box: the skin round the eye
-        filled in (``fill``) with the skin's own texture (``tex``)."""
-        return e["fill"] * e["tex"][..., None]
-
     def relight(self, out: np.ndarray, band: np.ndarray, shade: np.ndarray | None = None) -> None:
         """Light the unfolded lid (``band`` (h, w) float32 weight, 0..1) of ``out`` ((h, w, 3)
-        uint8, in place) with the photo's own skin round the eye (:meth:`_lid_colour`): its
+        uint8, in place) with the photo's own skin round the eye (``lid``, :meth:`_skin_maps`): its
         colour and light gradient filled in over the eye, with the texture of the skin below
         the eye (the stretched lid's own detail drew its lashes as vertical streaks; the face's
         tone at the under-eye skin's lightness read as a pale, flat, pasted patch), times
@@ -352,7 +350,7 @@ class Lids:
             if x1 - x0 < 2 or y1 - y0 < 2 or float(b.max()) <= 0.0:
                 continue
             roi = out[y0:y1, x0:x1].astype(np.float32)
-            lid = self._lid_colour(e)
+            lid = e["lid"]
             if shade is not None:
                 lid = lid * shade[y0:y1, x0:x1, None]
             roi += b[..., None] * (lid - roi)
@@ -360,7 +358,7 @@ class Lids:
 
     def lashes(self, out: np.ndarray, blink: float) -> None:
         """The closed lid's lash line (in place on ``out`` (h, w, 3) uint8, blink >= 0.5): the
-        lid's skin (:meth:`_lid_colour`) drawn over the squeezed lash margin and, as the lid
+        lid's skin (``lid``, :meth:`_skin_maps`) drawn over the squeezed lash margin and, as the lid
         shuts (blink 0.8 -> 1), over the lower lid's own margin down to :data:`_COVER_BELOW`
         eye widths below it (its lashes and rim stayed as a dark oval round the shut lid), then
         one soft dark line of the photo's lash colour along the seam (a Gaussian of
@@ -384,7 +382,7 @@ class Lids:
             top = _smoothstep((v - (seam - 1.6 * m)) / (0.6 * m))
             bottom = 1.0 - _smoothstep((v - (lo - 0.5 * _COVER_BELOW * ew * shut)) / max(0.5 * _COVER_BELOW * ew * shut, 0.5))
             cover = (k * e["fade"] * top * bottom)[..., None]
-            roi += cover * (self._lid_colour(e) - roi)
+            roi += cover * (e["lid"] - roi)
             # the lash line: soft, dark, thinning towards the corners
             sig = max(_LASH_SIGMA * ew, 0.6)
             taper = _smoothstep((0.58 * ew - np.abs(u)) / (0.2 * ew))
