@@ -70,6 +70,17 @@ def convert_many(chunks: Sequence[np.ndarray], rate: int, profile, *, method: st
     # warp factor and source cepstral statistics pooled over all pieces (one sentence alone
     # gives noisy estimates)
     valid = [f for f in feats if f is not None]
+    pooled: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def pooled_frames() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(coded envelopes, voiced, active) of all pieces, warped by the final factor; once."""
+        if not pooled:
+            w = float(warp) if not isinstance(warp, bool) else 1.0
+            pooled.append((np.concatenate([code(warp_envelope(f.sp, w), VC_RATE, N_CODED) for f in valid]),
+                           np.concatenate([f.f0 > 0 for f in valid]),
+                           np.concatenate([active_frames(f.sp) for f in valid])))
+        return pooled[0]
+
     cep_stats = None
     if valid and src_cep_stats is not None and not warp:
         cep_stats = src_cep_stats
@@ -78,22 +89,16 @@ def convert_many(chunks: Sequence[np.ndarray], rate: int, profile, *, method: st
             vs = [np.log(np.maximum(f.sp[f.f0 > 0], 1e-16)) for f in valid if (f.f0 > 0).sum() > 0]
             if vs and sum(len(v) for v in vs) > 10:
                 warp = estimate_warp(np.concatenate(vs).mean(0), profile.mean_logspec, VC_RATE)
-        w = float(warp) if not isinstance(warp, bool) else 1.0
-        cep_stats = cepstral_stats(np.concatenate([code(warp_envelope(f.sp, w), VC_RATE, N_CODED) for f in valid]),
-                                   np.concatenate([f.f0 > 0 for f in valid]),
-                                   np.concatenate([active_frames(f.sp) for f in valid])) or None
+        cep_stats = cepstral_stats(*pooled_frames()) or None
     classes: list[np.ndarray | None] = [None] * len(chunks)
     if method in PHONE_METHODS and phones is not None:
         if len(phones) != len(chunks):
             raise ValueError(f"phones has {len(phones)} entries for {len(chunks)} chunks")
         classes = [frame_classes(ph, len(f.f0)) if f is not None else None for ph, f in zip(phones, feats)]
         if src_class_stats is None and valid:
-            w = float(warp) if not isinstance(warp, bool) else 1.0
-            lab = [(f, cl) for f, cl in zip(feats, classes) if f is not None]
-            src_class_stats = class_stats(np.concatenate([code(warp_envelope(f.sp, w), VC_RATE, N_CODED) for f, _ in lab]),
-                                          np.concatenate([f.f0 > 0 for f, _ in lab]),
-                                          np.concatenate([cl for _, cl in lab]),
-                                          np.concatenate([active_frames(f.sp) for f, _ in lab]))
+            coded, voiced_frames, active = pooled_frames()
+            src_class_stats = class_stats(coded, voiced_frames, np.concatenate([cl for cl in classes if cl is not None]),
+                                          active)
     out: list[np.ndarray] = []
     for c, f, cl in zip(chunks, feats, classes):
         if f is None:
