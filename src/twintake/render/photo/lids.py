@@ -113,6 +113,10 @@ class Lids:
         crease = min(self._crease(e) for e in self.eyes)
         for e in self.eyes:
             e["crease"] = crease * e["ew"]
+            # the pixel grids over the eye's box, (bh, bw) float64 x and y: built once per photo,
+            # read on every blinking frame (:meth:`eyelid_field`) and by :meth:`_skin_maps`
+            x0, y0, x1, y1 = e["box"]
+            e["px"], e["py"] = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
             if skin is not None:
                 # the face's skin tone at the under-eye skin's lightness: under-eye skin is often
                 # yellower or greyer (shadow, concealer) and its hue made the lid a khaki patch
@@ -211,9 +215,8 @@ class Lids:
             x0, y0, x1, y1 = e["box"]
             if x1 - x0 < 2 or y1 - y0 < 2:
                 continue
-            px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
-            px = px + v_offset * self.down[0]
-            py = py + v_offset * self.down[1]
+            px = e["px"] + v_offset * self.down[0]
+            py = e["py"] + v_offset * self.down[1]
             rel = np.stack([px - e["origin"][0], py - e["origin"][1]], -1)
             u = rel @ self.right
             v = rel @ self.down
@@ -274,7 +277,7 @@ class Lids:
         the lash margin)."""
         x0, y0, x1, y1 = e["box"]
         ew = e["ew"]
-        px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+        px, py = e["px"], e["py"]
         rel = np.stack([px - e["origin"][0], py - e["origin"][1]], -1)
         u, v = rel @ self.right, rel @ self.down
         vu = np.interp(u, e["us"], e["vu"])
