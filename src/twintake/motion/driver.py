@@ -367,7 +367,8 @@ class VisemeDriver:
 
     def drive(self, speech: Speech, model: MouthModel, shapes: VisemeShapes, fps: float,
               n_frames: int | None = None, *, start: int = 0, stop: int | None = None,
-              scale: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> MouthTrajectory:
+              scale: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+              closures: np.ndarray | None = None) -> MouthTrajectory:
         """Mouth shapes for output frames ``start .. stop - 1``.
 
         Args:
@@ -379,13 +380,16 @@ class VisemeDriver:
             start, stop: the block of frames to compute (default all), for streaming.
             scale: :meth:`articulation_scale` of the whole speech, computed once when driving
                 block by block.
+            closures: :meth:`closure_weights` of these frames (or of a block around them) when
+                already measured, e.g. shared with :func:`twintake.motion.photo.closure_track`;
+                None = measured here.
         Returns:
             :class:`MouthTrajectory` with (stop - start, K) coefficients and the silence mask.
         """
         n = n_frames if n_frames is not None else int(round(speech.duration_s * fps))
         stop = n if stop is None else min(stop, n)
         amount, active, loud_open, spectral = scale if scale is not None else self.articulation_scale(speech, fps, n)
-        w = bilabial_strengths(speech, fps, start, stop) if self.options.closure_evidence else None
+        w = closures if closures is not None else self.closure_weights(speech, fps, start, stop)
         coeffs = phones_to_trajectory(speech.phones, shapes, model.rest, stop - start, fps, start=start, closures=w)
         out = model.rest + amount[start:stop, None] * (coeffs - model.rest)
         if isinstance(model, MouthModel):  # (the photo renderer drives a 2-D stand-in: phones only)
@@ -403,6 +407,12 @@ class VisemeDriver:
                 out = self._shape_pull(out, model, coords, self.options.shape_weight * up / self.options.opening_weight)
         return MouthTrajectory(coeffs=out.astype(np.float32), fps=float(fps), silent=~active[start:stop])
 
+
+    def closure_weights(self, speech: Speech, fps: float, start: int, stop: int) -> np.ndarray | None:
+        """The recognized bilabials' acoustic closure evidence for frames ``start .. stop - 1``
+        (:func:`bilabial_strengths`), or None when ``options.closure_evidence`` is off. Measured
+        once per block: :meth:`drive` and :func:`twintake.motion.photo.closure_track` take it."""
+        return bilabial_strengths(speech, fps, start, stop) if self.options.closure_evidence else None
 
     def _shape_pull(self, out: np.ndarray, model: MouthModel, coords: np.ndarray, weight: np.ndarray) -> np.ndarray:
         """(B, K) coefficients pulled ``weight`` (B,) of the way towards the predicted (B, J) shape

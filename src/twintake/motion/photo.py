@@ -20,11 +20,11 @@ import numpy as np
 
 from ..speech.analysis import loudness_envelope
 from ..types import Speech
-from .driver import DriverOptions, VisemeDriver, VisemeShapes, bilabial_strengths, phones_to_trajectory
+from .driver import DriverOptions, VisemeDriver, VisemeShapes, phones_to_trajectory
 from .head import HeadMotionModel, load_head_model, speech_features
 from .visemes import VISEMES
 
-__all__ = ["mouth_track", "closure_track", "blink_track", "head_track", "loudness01"]
+__all__ = ["mouth_track", "block_closures", "closure_track", "blink_track", "head_track", "loudness01"]
 
 
 class _OpenWidth:
@@ -35,8 +35,8 @@ class _OpenWidth:
 
 def mouth_track(speech: Speech, fps: float, n: int, *, start: int = 0, stop: int | None = None,
                 options: DriverOptions | None = None,
-                scale: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                scale: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                closures: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-frame mouth targets of a photo from the phones, loudness and voice activity.
 
     Args:
@@ -47,6 +47,8 @@ def mouth_track(speech: Speech, fps: float, n: int, *, start: int = 0, stop: int
         options: the motion driver's options.
         scale: :meth:`VisemeDriver.articulation_scale` of the whole speech (computed here when
             None).
+        closures: :func:`block_closures` of this block when already measured (None = measured
+            here).
     Returns:
         (open (B,) float32, 0 = closed .. ~1.3 = widest, width (B,) float32 0..1 with 0.45 =
         rest, active (B,) bool voice activity), B = stop - start.
@@ -60,7 +62,8 @@ def mouth_track(speech: Speech, fps: float, n: int, *, start: int = 0, stop: int
         scale = driver.articulation_scale(speech, fps, n)
     # one frame of context on each side: the 3-tap smoothing below then equals the whole track's
     a, b = max(0, start - 1), min(n, stop + 1)
-    traj = driver.drive(speech, _OpenWidth(), shapes, fps, n, start=a, stop=b, scale=scale)  # type: ignore[arg-type]
+    traj = driver.drive(speech, _OpenWidth(), shapes, fps, n, start=a, stop=b, scale=scale,  # type: ignore[arg-type]
+                        closures=closures)
     ow = traj.coeffs.astype(np.float32)
     op = np.clip(ow[:, 0], 0.0, 1.1)
     # a light temporal smoothing (the warp should not jitter frame to frame)
@@ -72,7 +75,19 @@ def mouth_track(speech: Speech, fps: float, n: int, *, start: int = 0, stop: int
     return op.astype(np.float32), np.clip(wd, 0.0, 1.0).astype(np.float32), active
 
 
-def closure_track(speech: Speech, fps: float, n: int, *, start: int = 0, stop: int | None = None) -> np.ndarray:
+def block_closures(speech: Speech, fps: float, n: int, *, start: int = 0, stop: int | None = None,
+                   options: DriverOptions | None = None) -> np.ndarray | None:
+    """The recognized bilabials' acoustic closure evidence for a block of frames
+    ``start .. stop - 1`` and the frame of context on each side that :func:`mouth_track` drives
+    (:meth:`VisemeDriver.closure_weights`; None when ``options.closure_evidence`` is off or the
+    speech is synthesized): measured once per block and given to both :func:`mouth_track` and
+    :func:`closure_track`."""
+    stop = n if stop is None else min(stop, n)
+    return VisemeDriver(options or DriverOptions()).closure_weights(speech, fps, max(0, start - 1), min(n, stop + 1))
+
+
+def closure_track(speech: Speech, fps: float, n: int, *, start: int = 0, stop: int | None = None,
+                  options: DriverOptions | None = None, closures: np.ndarray | None = None) -> np.ndarray:
     """How firmly the lips must meet per frame, (T,) float32 in [0, 1]: bilabials (P B M,
     :attr:`VisemeTarget.closure`) target 1, labiodentals (F V: the lower lip meets the upper
     teeth) 0.5, everything else 0, blended with the same Cohen-Massaro dominance functions as
@@ -81,15 +96,19 @@ def closure_track(speech: Speech, fps: float, n: int, *, start: int = 0, stop: i
     photo's own mouth (a smile) on the closures only; silence keeps the photo's mouth.
     Frames ``start .. stop - 1`` only (default all). With recorded speech (``speech.text``
     empty) each recognized bilabial's dominance is weighted by its acoustic closure evidence
-    (:func:`twintake.motion.driver.bilabial_strengths`; :mod:`twintake.motion.closure`), as in
-    :func:`mouth_track`: a P/B/M heard on a loud vowel does not shut the mouth."""
+    (:meth:`twintake.motion.driver.VisemeDriver.closure_weights`; :mod:`twintake.motion.closure`),
+    as in :func:`mouth_track`: a P/B/M heard on a loud vowel does not shut the mouth; with
+    ``options.closure_evidence`` off the recognized bilabials close as they are. ``closures``:
+    that evidence when already measured for a block around these frames (:func:`block_closures`,
+    or the driver's for the same frames); None = measured here."""
     targets = {name: np.array([1.0 if v.closure else (0.5 if name == "FF" else 0.0)], np.float32)
                for name, v in VISEMES.items()}
     shapes = VisemeShapes(targets=targets, counts={k: 0 for k in targets})
     stop = n if stop is None else min(stop, n)
-    w = bilabial_strengths(speech, fps, start, stop)
+    if closures is None:
+        closures = VisemeDriver(options or DriverOptions()).closure_weights(speech, fps, start, stop)
     c = phones_to_trajectory(speech.phones, shapes, np.zeros(1, np.float32), stop - start, fps, start=start,
-                             closures=w)[:, 0]
+                             closures=closures)[:, 0]
     # the bilabials' large dominance (alpha 10) spreads the blend far into the neighbours: keep
     # only the core (blend > 0.65) so the mouth opens again for the vowels around a closure
     return np.clip((c - 0.65) / 0.3, 0.0, 1.0).astype(np.float32)

@@ -26,7 +26,7 @@ from ...errors import MediaError
 from ...face import landmarks as L
 from ...motion.driver import DriverOptions, VisemeDriver
 from ...motion.head import load_head_model
-from ...motion.photo import blink_track, closure_track, head_track, loudness01, mouth_track
+from ...motion.photo import block_closures, blink_track, closure_track, head_track, loudness01, mouth_track
 from ...speech.input import recognize_block, recognizer_mode
 from ...types import Speech
 from ..region import BlendRegion
@@ -189,12 +189,14 @@ class PhotoPlanner:
 
     def motion_block(self, start: int, stop: int) -> PhotoMotion:
         n = self.n_frames
+        # the bilabials' closure evidence, measured once for the opening and the closures
+        w = block_closures(self.speech, self.fps, n, start=start, stop=stop, options=self.driver)
         op, wd, _ = mouth_track(self.speech, self.fps, n, start=start, stop=stop, options=self.driver,
-                                scale=self.scale)
+                                scale=self.scale, closures=w)
         op = (op * self.gain[start:stop]).astype(np.float32)
         if self.animator.rest_open:
             # the photo's own (open) mouth is the rest: closures close it, openings add to it
-            shut = closure_track(self.speech, self.fps, n, start=start, stop=stop)
+            shut = closure_track(self.speech, self.fps, n, start=start, stop=stop, options=self.driver, closures=w)
             op = (op * (1.0 - shut) - shut).astype(np.float32)
             # ... but the total gap stays within real speech (no scream)
             op = self.animator.limit_opening(op, wd)

@@ -135,8 +135,10 @@ class VideoPlanner:
 
     def motion_block(self, start: int, stop: int) -> MouthPlan:
         """Target shapes and chosen source frames of output frames ``start .. stop - 1``."""
+        # the bilabials' closure evidence, measured once for the shapes and the closures
+        w = self.driver.closure_weights(self.speech, self.fps, start, stop)
         traj = self.driver.drive(self.speech, self.model, self.shapes, self.fps, self.n_frames, start=start,
-                                 stop=stop, scale=self.scale)
+                                 stop=stop, scale=self.scale, closures=w)
         target = self.model.decode(traj.coeffs)
         k = self.select.opening_weight
         sel = select_frames(selection_features(target, k), self._bank_features, self.valid,
@@ -146,7 +148,8 @@ class VideoPlanner:
         self.previous = int(sel[-1])
         closure = None
         if self._closures:
-            closure = closure_track(self.speech, self.fps, self.n_frames, start=start, stop=stop)
+            closure = closure_track(self.speech, self.fps, self.n_frames, start=start, stop=stop,
+                                    options=self.driver.options, closures=w)
         return MouthPlan(target=target, source=sel, closure=closure)
 
 
