@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from twintake.errors import VoiceError
-from twintake.evaluate.metrics import word_errors
 
 pytest.importorskip("pyworld")
 
@@ -21,32 +20,15 @@ from twintake.speech.voice import (  # noqa: E402
     normalize_loudness,
     voice_cache_dir,
 )
+from twintake.speech.voice.search import corpus_wer  # noqa: E402 - the voice search's WER guard
 
 MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 DANIEL_1 = MEDIA / "speech_en" / "tortoise_daniel_1.wav"
 needs_media = pytest.mark.skipif(not DANIEL_1.is_file(), reason="shared media not available")
 
-#: Short sentences for the pocketsphinx intelligibility guards.
+#: Short sentences for the pocketsphinx intelligibility guards (:func:`corpus_wer`).
 WER_SENTENCES = ["The birch canoe slid on the smooth planks.", "Rice is often served in round bowls.",
                  "The boy was there when the sun rose."]
-
-
-def corpus_wer(audios: list[np.ndarray]) -> float:
-    """pocketsphinx word error rate of 24 kHz ``audios`` reading :data:`WER_SENTENCES` in order."""
-    import pocketsphinx
-    from scipy.signal import resample_poly
-
-    err = n = 0
-    for a, s in zip(audios, WER_SENTENCES):
-        dec = pocketsphinx.Decoder(samprate=16000, loglevel="FATAL")  # fresh CMN state each time
-        pcm = (np.clip(resample_poly(a.astype(np.float64), 2, 3), -1, 1) * 32767).astype(np.int16)
-        dec.start_utt()
-        dec.process_raw(pcm.tobytes(), full_utt=True)
-        dec.end_utt()
-        e, k = word_errors(s, dec.hyp().hypstr if dec.hyp() else "")
-        err, n = err + e, n + k
-    return err / n
-
 
 
 def _write_wav(path: Path, x: np.ndarray, rate: int) -> Path:
@@ -275,7 +257,7 @@ def test_conversion_keeps_intelligibility(daniel):
     from twintake.speech.voice import convert_many
 
     conv = convert_many(base, 24000, daniel)
-    assert corpus_wer(conv) <= corpus_wer(base) + 0.2
+    assert corpus_wer(conv, sentences) <= corpus_wer(base, sentences) + 0.2
 
 
 def _band_share_db(x: np.ndarray, rate: int, lo_hz: float, hi_hz: float) -> float:
@@ -413,6 +395,6 @@ def test_phone_class_conversion_keeps_intelligibility_and_adds_no_hiss(daniel_la
     phone = convert_many(base, 24000, daniel_labelled, method="phone", phones=[s.phones for s in speech],
                          src_class_stats=voice_class_stats("jm_kumo"))
     mvn = convert_many(base, 24000, daniel_labelled, method="mvn")
-    assert corpus_wer(phone) <= corpus_wer(base) + 0.2
+    assert corpus_wer(phone, sentences) <= corpus_wer(base, sentences) + 0.2
     hb = [_band_share_db(np.concatenate(x), 24000, 8000, 12000) for x in (phone, mvn)]
     assert hb[0] <= hb[1] + 1.0

@@ -44,7 +44,7 @@ import numpy as np
 from ...hooks import Progress, ProgressHook
 
 __all__ = ["SEARCH_VERSION", "SEARCH_SENTENCES", "HOLDOUT_SENTENCES", "VoiceSearchResult", "search_voice",
-           "score_embeddings", "CONVERSION_MODES"]
+           "score_embeddings", "CONVERSION_MODES", "corpus_wer"]
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,10 @@ def _weights(x: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
-def _wer(auds: list[np.ndarray], sentences) -> float:
+def corpus_wer(auds: list[np.ndarray], sentences) -> float:
+    """pocketsphinx word error rate of 24 kHz ``auds`` reading ``sentences`` in order (errors
+    and reference words summed over the corpus; a fresh decoder, so fresh CMN state, per
+    sentence); 0.0 when pocketsphinx is not installed (the search's guard is then off)."""
     from ..wer import word_errors
 
     try:
@@ -266,7 +269,7 @@ def compute_voice_table() -> dict:
     for n in names:
         auds = ev.audio(packs[n])
         out[n] = {"search": ev.encoder.embed_many(auds, 24000), "holdout": hold.encoder.embed_many(hold.audio(packs[n]), 24000),
-                  "wer": _wer(auds, SEARCH_SENTENCES)}
+                  "wer": corpus_wer(auds, SEARCH_SENTENCES)}
     return out
 
 
@@ -382,7 +385,7 @@ def search_voice(samples: np.ndarray, rate: int, profile, *, budget_s: float = 1
     for sc, pack, auds, label in sorted(pool, key=lambda r: -r[0])[:4]:
         if auds is None or len(finalists) > finalists_n:  # shipped voices: only the start competes
             continue
-        w = _wer(auds, SEARCH_SENTENCES)
+        w = corpus_wer(auds, SEARCH_SENTENCES)
         if w <= start_wer + max_wer_increase:
             finalists.append((sc, pack, w, label))
         else:
