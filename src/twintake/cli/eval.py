@@ -23,6 +23,9 @@ def eval_cli(
     opening_models: Optional[Path] = typer.Option(
         None, "--opening-models", help="folder of held-out spectral opening models, one <video>.npz per video "
         "(scripts/train_opening.py --lovo-dir): honest figures on the videos the shipped model was trained on"),
+    placement_models: Optional[Path] = typer.Option(
+        None, "--placement-models", help="folder of held-out mouth offset models, one <video>.npz per video "
+        "(scripts/train_placement.py --lovo-dir), used by every method's compositor"),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="checkpoint of a neural method in "
                                               "--methods (wav2lip: wav2lip.pth or wav2lip_gan.pth)"),
     device: Optional[str] = typer.Option(None, "--device", help="where a neural method runs: cpu or cuda"),
@@ -41,7 +44,8 @@ def eval_cli(
         raise typer.Exit(2)
     md, written, _ = run(lambda hook: eval_command(suite, out, max_seconds=max_seconds, exclude_s=exclude,
                                                      methods=chosen, enhance=enhance,
-                                                     opening_models=opening_models, checkpoint=checkpoint,
+                                                     opening_models=opening_models,
+                                                     placement_models=placement_models, checkpoint=checkpoint,
                                                      device=device, hook=hook), quiet)
     typer.echo(md)
     typer.echo(f"wrote {written['json']}, {written['markdown']} and {len(written) - 2} plots")

@@ -73,7 +73,7 @@ def resolve_suite(suite: str | Path | None) -> list[Path]:
 def eval_command(suite: str | Path | None = None, out_dir: str | Path = "eval_out", *,
                  max_seconds: float = 8.0, exclude_s: float = 2.0, methods: tuple[str, ...] | None = None,
                  enhance: str | None = None, reuse_renders: bool = False, opening_models: str | None = None,
-                 checkpoint: str | Path | None = None, device: str | None = None,
+                 placement_models: str | None = None, checkpoint: str | Path | None = None, device: str | None = None,
                  hook: ProgressHook | None = None) -> tuple[str, dict[str, Path], list[VideoEval]]:
     """Run the self-reenactment evaluation over a suite.
 
@@ -86,6 +86,7 @@ def eval_command(suite: str | Path | None = None, out_dir: str | Path = "eval_ou
         methods: subset of :data:`twintake.evaluate.protocol.METHODS`.
         reuse_renders: measure MP4s already in ``<out_dir>/renders`` instead of rendering them.
         opening_models: folder of held-out spectral opening models (see :class:`EvalConfig`).
+        placement_models: folder of held-out mouth offset models (see :class:`EvalConfig`).
         checkpoint, device: the ``wav2lip`` method's checkpoint (loaded before any work) and device.
         hook: progress ``hook(stage, completed, total)``: stage ``"eval"`` counts videos; each
             video reports as stage ``"<video name>"`` counting its steps (clip, prepare, one per
@@ -99,6 +100,7 @@ def eval_command(suite: str | Path | None = None, out_dir: str | Path = "eval_ou
     cfg = EvalConfig(max_seconds=max_seconds, exclude_s=exclude_s, methods=tuple(methods or METHODS),
                      enhance=enhance, reuse_renders=reuse_renders,
                      opening_models=str(opening_models) if opening_models else None,
+                     placement_models=str(placement_models) if placement_models else None,
                      checkpoint=None if checkpoint is None else str(checkpoint), device=device)
     for m in set(cfg.methods) & set(NEURAL_METHODS):  # a missing or wrong checkpoint: one line, before any work
         from ..render.neural import make_lipsync

@@ -88,6 +88,10 @@ class EvalConfig:
         opening_models: a folder of held-out spectral opening models, one ``<video stem>.npz``
             per video (``scripts/train_opening.py --lovo-dir``): twintake's driver then uses a
             model that never saw the video (the shipped one was trained on the shared videos).
+        placement_models: a folder of held-out mouth offset models, one ``<video stem>.npz`` per
+            video (``scripts/train_placement.py --lovo-dir``): every method's compositor then
+            places the mouth with a model that never saw the video (the shipped one was trained on
+            the shared videos).
         checkpoint, device: the ``wav2lip`` method's checkpoint and device. Its identity
             reference is a frame outside the leave-segment-out window (Wav2Lip's own inference
             uses the frame itself, which here would be the very frame it must reproduce).
@@ -104,6 +108,7 @@ class EvalConfig:
     enhance: str | None = None
     reuse_renders: bool = False
     opening_models: str | None = None
+    placement_models: str | None = None
     checkpoint: str | None = None
     device: str | None = None
 
@@ -358,6 +363,12 @@ def evaluate_video(path: str | Path, out_dir: str | Path, config: EvalConfig | N
             raise MediaError(f"no held-out opening model {held_out} for {path.name}: make them with "
                              "scripts/train_opening.py --lovo-dir")
         opts.driver = DriverOptions(opening_model=str(held_out))
+    if cfg.placement_models:
+        held_out = Path(cfg.placement_models) / f"{path.stem}.npz"
+        if not held_out.is_file():
+            raise MediaError(f"no held-out mouth offset model {held_out} for {path.name}: make them with "
+                             "scripts/train_placement.py --lovo-dir")
+        opts.composite = dataclasses.replace(opts.composite, offset_model=str(held_out))
     outputs: dict[str, Path] = {}
     seconds: dict[str, float] = {}
     for k, m in enumerate(cfg.methods):

@@ -24,7 +24,7 @@ from ..stream import Rendered
 from .bank import CropBox
 from .composite import CompositeOptions, Compositor
 from .open_mouth import OpenMouth
-from .place import HeadPlacement
+from .place import HeadPlacement, offset_model
 from .plan import FixedPlanner, MouthPlan, VideoPlanner, selection_features, speech_blocks
 
 #: Nose points (tip, nostrils, bridge) whose face-aligned position tracks head pitch.
@@ -92,7 +92,8 @@ class VideoCompositor:
         ok = np.flatnonzero(valid)
         if self._comp.o.placement not in ("head", "nose"):
             raise ValueError(f"CompositeOptions.placement must be 'head' or 'nose', not {self._comp.o.placement!r}")
-        self._head = HeadPlacement(landmarks, valid, transforms) if self._comp.o.placement == "head" else None
+        self._head = (HeadPlacement(landmarks, valid, transforms, offset_model(self._comp.o.offset_model))
+                      if self._comp.o.placement == "head" else None)
         self._mean_nose = np.mean([self._nose(int(i)) for i in ok], 0) if len(ok) and self._head is None else None
         self._last: tuple[int, int] | None = None  # (output frame, mouth source) rendered last
         self._fading: tuple[int, int] | None = None  # (old segment's frame, frames since the cut)
@@ -104,9 +105,10 @@ class VideoCompositor:
     def _placed(self, target: np.ndarray, b: int) -> np.ndarray:
         """(114,) target mouth placed in base frame ``b``: with ``placement="head"`` moved by the
         base's 3D head pose (:class:`~twintake.render.video.place.HeadPlacement`: rigid upper
-        face, no lip or jaw point of the base); with ``"nose"`` by ``nose_follow`` times the
-        offset of its nose (face-aligned) from the person's mean nose position. The face-aligned
-        frame is fitted to the upper face; head pitch and yaw move the mouth relative to it."""
+        face, then the eyelids' offset; no lip or jaw point of the base); with ``"nose"`` by
+        ``nose_follow`` times the offset of its nose (face-aligned) from the person's mean nose
+        position. The face-aligned frame is fitted to the upper face; head pitch and yaw move the
+        mouth relative to it."""
         if self._head is not None:
             return self._head.place(target, self.landmarks[b], self.transforms[b])
         w = self._comp.o.nose_follow

@@ -63,6 +63,10 @@ class CompositeOptions:
             times the base frame's nose offset from the person's mean nose position (the
             earlier placement; compared in ``docs/video.md``).
         nose_follow: share of the nose offset added with ``placement="nose"``.
+        offset_model: with ``placement="head"``, the eyelids' mouth offset model
+            (:class:`twintake.render.video.place.OffsetModel`): ``"default"`` (shipped),
+            ``"none"`` (the rigid head placement alone) or the path of a model written by
+            ``scripts/train_placement.py``.
         switch_fade_frames: at a cut to another source segment, the mouth shown last is
             warped to the new target and cross-faded out over this many frames (weights 2/3,
             1/3 for 2). Off by default: averaging two mouths blurs the lip seam, and the
@@ -81,6 +85,7 @@ class CompositeOptions:
     warp_grid: int = 24
     placement: str = "head"
     nose_follow: float = 0.5
+    offset_model: str = "default"
 
 
 def smooth(img: np.ndarray, sigma: float) -> np.ndarray:
