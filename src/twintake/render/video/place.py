@@ -50,7 +50,8 @@ MAX_RESIDUAL_IOD = 0.1
 LID_POINTS = np.array([159, 145, 158, 153, 160, 144, 386, 374, 385, 380, 387, 373])
 #: The mouth offset model shipped with the package (``scripts/train_placement.py``).
 DEFAULT_OFFSET_MODEL = Path(__file__).resolve().parents[2] / "data" / "mouth_offset.npz"
-#: Largest mouth offset applied, inter-ocular units (the 12 shared videos' real offsets: 99 % within 0.06).
+#: Largest mouth offset applied, inter-ocular units (a safety bound: the 12 shared videos' real offsets
+#: are within it in 98 % of frames, at most 0.17).
 MAX_OFFSET_IOD = 0.08
 
 
