@@ -60,6 +60,37 @@ def test_numbers_spelled_out():
     assert normalize_english("٤٢") == "forty-two"  # Arabic-Indic digits
 
 
+@pytest.mark.parametrize("text, expected", [
+    # dates: ISO, US m/d/y by default, d/m/y when the first number is over 12, d.m.y with dots
+    ("2025-03-12", "March twelfth, twenty twenty-five"),
+    ("on 2025-03-12T10:30.", "on March twelfth, twenty twenty-five at ten thirty."),
+    ("3/12/2025", "March twelfth, twenty twenty-five"),
+    ("25/12/2024", "December twenty-fifth, twenty twenty-four"),
+    ("12.3.2025", "March twelfth, twenty twenty-five"),
+    # phone numbers: digit groups with a pause between them
+    ("call 555-1234", "call five five five, one two three four"),
+    ("+1 (555) 123-4567", "plus one, five five five, one two three, four five six seven"),
+    ("(555) 123-4567.", "five five five, one two three, four five six seven."),
+    # ranges stay "to"
+    ("pages 10-20", "pages ten to twenty"),
+    ("1990-1995", "nineteen ninety to nineteen ninety-five"),
+    ("500-1000 people", "five hundred to one thousand people"),
+    ("pages 998-1002", "pages nine hundred ninety-eight to one thousand two"),
+    ("10:30-11:30", "ten thirty to eleven thirty"),
+    ("$5-10", "five dollars to ten"),
+    # house numbers, St. as Street or Saint
+    ("221B Baker St.", "two hundred twenty-one B Baker Street"),
+    ("Baker St., London", "Baker Street, London"),
+    ("St. Louis", "Saint Louis"),
+    ("we met in St. Paul's", "we met in Saint Paul's"),
+    # a comma before a space is punctuation, not a thousands separator
+    ("£5, 10,000,000", "five pounds, ten million"),
+    ("$1,000.50", "one thousand dollars and fifty cents"),
+])
+def test_dates_phones_and_addresses_read_right(text, expected):
+    assert normalize_english(text) == expected
+
+
 def test_arabic_normalization():
     assert normalize_arabic("عندي ٣ كتب، حسناً") == "عندي 3 كتب, حسناً"
     assert "\u0640" not in normalize_arabic("مـــرحبا")

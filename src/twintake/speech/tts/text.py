@@ -1,13 +1,15 @@
 """Text front end: script detection, mixed-script splitting, normalization, sentence splitting.
 
 Everything here is pure Python (no model, no I/O). English normalization spells out numbers
-(cardinals, ordinals, decimals, years, money, percentages, times) and common abbreviations so
-that the phonemizer sees words only; Arabic normalization maps Arabic-Indic digits to Western
-digits (eSpeak NG's Arabic voice reads those as Arabic number words) and drops tatweel.
+(cardinals, ordinals, decimals, years, dates, phone numbers, ranges, money, percentages, times)
+and common abbreviations so that the phonemizer sees words only; Arabic normalization maps
+Arabic-Indic digits to Western digits (eSpeak NG's Arabic voice reads those as Arabic number
+words) and drops tatweel.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -192,8 +194,74 @@ _ABBREVIATIONS = {
     "ltd": "limited", "mt": "mount", "ft": "feet", "no": "number", "gov": "governor",
     "gen": "general", "capt": "captain", "lt": "lieutenant", "sgt": "sergeant", "ave": "avenue",
 }
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"]
+# a whole number: thousands groups only as 1,234,567 (a comma before a space is punctuation)
+_INT = r"\d{1,3}(?:,\d{3})+(?!\d)|\d+"
 _SYMBOLS = {"&": " and ", "+": " plus ", "@": " at ", "=": " equals ", "#": " number ",
             "°": " degrees "}
+
+
+def _date_words(year: int, month: int, day: int) -> str | None:
+    """``"March twelfth, twenty twenty-five"``, or None when it is not a calendar date."""
+    try:
+        datetime.date(year, month, day)
+    except ValueError:
+        return None
+    y = number_to_words(year) if year % 1000 == 0 or year < 1000 else _year_to_words(year)
+    return f"{_MONTHS[month - 1]} {ordinal_to_words(day)}, {y}"
+
+
+def _iso_date(m: re.Match[str]) -> str:
+    words = _date_words(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    return m.group(0) if words is None else words + (" at " if m.group(4) else "")
+
+
+def _numeric_date(m: re.Match[str]) -> str:
+    a, sep, b, year = int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4))
+    month, day = (b, a) if sep == "." else (a, b)  # d.m.y with dots, m/d/y otherwise
+    if month > 12:
+        month, day = day, month  # 25/12/2024, 12.25.2024: the other order is the only date
+    words = _date_words(year, month, day)
+    return m.group(0) if words is None else words
+
+
+def _phone(m: re.Match[str]) -> str:
+    s = m.group(0)
+    groups = re.findall(r"\d+", s)
+    if sum(map(len, groups)) < 7:
+        return s
+    if len(groups) == 2 and (groups[0].endswith("0") and groups[1].endswith("0") or re.search(
+            r"\b(?:pages?|pp?\.|from|between|rooms?|ages?)\s*$", m.string[:m.start()], re.IGNORECASE)):
+        return s  # 500-1000, pages 998-1002: a range, not a phone number
+    return ("plus " if s.startswith("+") else "") + ", ".join(_digits(g) for g in groups)
+
+
+def _dates_and_phones(t: str) -> str:
+    """Read dates and phone numbers before hyphens between digits become "to".
+
+    Dates (read ``"March twelfth, twenty twenty-five"``), year always four digits:
+    ISO ``2025-03-12`` (a following ``T10:30`` reads "at ten thirty"); ``3/12/2025`` and
+    ``3-12-2025`` are month/day/year (US order), ``12.3.2025`` is day.month.year, and either is
+    swapped when the month would be over 12 (``25/12/2024`` is December twenty-fifth). Impossible
+    dates (``13/14/2025``, ``2025-02-30``) are left to the number rules.
+
+    Phone numbers are read digit by digit, a comma between groups (``"five five five, one two
+    three four"``): ``+`` and a country code followed by groups (``+1 (555) 123-4567``, ``+44 20
+    7946 0958``, at least 7 digits), ``(555) 123-4567``, ``555-123-4567``, ``555.123.4567`` (an
+    optional ``1-`` before), and ``555-1234`` - but ``500-1000`` (both ends round) and ``998-1002``
+    after "page(s)", "p.", "pp.", "from", "between", "room(s)" or "age(s)" stay ranges, as does
+    any other hyphen between numbers (``10-20``, ``1990-1995``, ``$5-10``: "to").
+    """
+    t = re.sub(r"(?<![\w/])(?<!\d[.-])(\d{4})-(\d{1,2})-(\d{1,2})"
+               r"(?:(T)(?=\d{1,2}:\d{2})|(?![\w/]|[.-]\d))", _iso_date, t)
+    t = re.sub(r"(?<![\w/])(?<!\d[.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?![\w/]|[.-]\d)",
+               _numeric_date, t)
+    t = re.sub(r"(?<![\w)])\+\d{1,3}(?:[ .-]?\(\d{1,4}\)|[ .-]?\d{1,4}){2,6}(?![\w-]|\.\d)",
+               _phone, t)
+    t = re.sub(r"(?<![\w+(.-])(?:1[ .-])?(?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4}(?![\w-]|\.\d)",
+               _phone, t)
+    return re.sub(r"(?<![\w.+-])\d{3}-\d{4}(?![\w-]|\.\d)", _phone, t)
 
 
 def _money(match: re.Match[str]) -> str:
@@ -229,12 +297,27 @@ def _number(match: re.Match[str]) -> str:
     return ("minus " if sign else "") + _number_text(s)
 
 
+def _is_saint(before: str, after: str) -> bool:
+    """``St.`` is "Saint" before a capitalised word (``St. Louis``, ``in St. Paul's``) and
+    "Street" otherwise (``Baker St.``, ``Baker St., London``, ``Main St. is closed``), and also
+    after an address's house number and capitalised name (``221B Baker St. London``)."""
+    if not re.match(r"\s+[A-Z]", after):
+        return False
+    return not re.search(r"(?:^|\s)\d\w*\s+(?:[A-Z][\w'-]*\s+)+$", before)
+
+
 def normalize_english(text: str) -> str:
     """Spell out numbers, money, percentages, times, ordinals, symbols and abbreviations.
 
     ``"Dr. Smith paid $3.50 for 42 items on the 1st of May 1984."`` ->
     ``"doctor Smith paid three dollars and fifty cents for forty-two items on the first of May
     nineteen eighty-four."``. Whitespace is collapsed; sentence punctuation is kept.
+
+    Dates and phone numbers: see :func:`_dates_and_phones`; any other hyphen between numbers is a
+    range ("to"). Thousands separators are commas between groups of three digits (``10,000,000``);
+    a comma followed by a space stays a pause (``£5, 10`` -> "five pounds, ten"). Letters glued to
+    a number are split off (``221B`` -> "two hundred twenty-one B"), except a plural ``s``.
+    ``St.`` is Saint or Street, see :func:`_is_saint`.
     """
     t = unicodedata.normalize("NFKC", text)
     t = t.translate(_ARABIC_INDIC)
@@ -247,19 +330,23 @@ def normalize_english(text: str) -> str:
         full = _ABBREVIATIONS[word.lower()]
         if word.lower() == "no" and not re.match(r"\s*\d", t[m.end():m.end() + 3]):
             return m.group(0)
+        if word.lower() == "st" and not _is_saint(t[:m.start()], t[m.end():]):
+            full = "street"
         return full.capitalize() if word[0].isupper() and word.lower() in {"mr", "mrs", "ms", "dr", "prof", "st"} else full
-    t = re.sub(r"\b(" + "|".join(_ABBREVIATIONS) + r")\.(?=\s|$)", _abbr, t, flags=re.IGNORECASE)
+    t = re.sub(r"\b(" + "|".join(_ABBREVIATIONS) + r")\.(?=[\s,;:!?)]|$)", _abbr, t, flags=re.IGNORECASE)
     t = re.sub(r"\be\.g\.", "for example", t, flags=re.IGNORECASE)
     t = re.sub(r"\bi\.e\.", "that is", t, flags=re.IGNORECASE)
+    t = _dates_and_phones(t)
+    t = re.sub(r"(?<=\d)\s*-\s*(?=[$€£]?\d)", " to ", t)  # ranges 3-5, $5-10, 10:30-11:30
     # money with optional scale word: $3.5 million
-    t = re.sub(r"([$€£])\s?(\d[\d,]*)(?:\.(\d+))?(?:\s(thousand|million|billion|trillion))?", _money, t)
-    t = re.sub(r"(\d[\d,]*(?:\.\d+)?)\s?%", lambda m: _number_text(m.group(1)) + " percent", t)
+    t = re.sub(r"([$€£])\s?(" + _INT + r")(?:\.(\d+))?(?:\s(thousand|million|billion|trillion))?", _money, t)
+    t = re.sub(r"((?:" + _INT + r")(?:\.\d+)?)\s?%", lambda m: _number_text(m.group(1)) + " percent", t)
     t = re.sub(r"\b(\d{1,2}):(\d{2})\b", lambda m: number_to_words(int(m.group(1))) + " "
                + ("o'clock" if m.group(2) == "00" else ("oh " + number_to_words(int(m.group(2)))
                   if m.group(2).startswith("0") else number_to_words(int(m.group(2))))), t)
     t = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: ordinal_to_words(int(m.group(1))), t, flags=re.IGNORECASE)
-    t = re.sub(r"(\d)\s*-\s*(\d)", r"\1 to \2", t)  # ranges 3-5
-    t = re.sub(r"(?<![\w.])(-)?(\d[\d,]*\d|\d)(?:\.(\d+))?",
+    t = re.sub(r"\b(\d[\d,.]*\d|\d)(?!s\b)([A-Za-z]+)\b", r"\1 \2", t)  # 221B, 3D, 5km (1990s kept)
+    t = re.sub(r"(?<![\w.])(-)?(" + _INT + r")(?:\.(\d+))?",
                lambda m: _number(_Fake(m.group(1), m.group(2) + ("." + m.group(3) if m.group(3) else ""))), t)
     for sym, word in _SYMBOLS.items():
         t = t.replace(sym, word)
