@@ -176,3 +176,40 @@ def test_cli_size_crops_a_photo_to_that_size(media, outdir):
     assert r.exit_code == 0, r.output
     info = twintake.media.probe(out)
     assert (info.video.width, info.video.height) == (320, 240)
+
+
+def test_output_that_is_the_source_is_refused(media, outdir):
+    import hashlib
+    import shutil
+
+    src = outdir / "mine.mp4"
+    shutil.copy(media / VIDEO, src)
+    before = hashlib.md5(src.read_bytes()).hexdigest()
+    with pytest.raises(twintake.OutputError, match="own input file"):
+        twintake.lipsync(src, media / SPEECH, src)
+    assert hashlib.md5(src.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in outdir.iterdir()) == ["mine.mp4"]
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_cli_and_leaves_nothing(media, outdir):
+    """`timeout`, `docker stop` and systemd send SIGTERM: the job stops as on Ctrl-C (exit 143)
+    and no output or hidden temporary file is left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    long_speech = media / "speech_en/musetalk_eng.wav"  # 60 s: still rendering when the signal comes
+    proc = subprocess.Popen([sys.executable, "-m", "twintake.cli", "say", str(media / VIDEO), "--audio",
+                             str(long_speech), "-o", str(outdir / "out.mp4"), "--no-cache", "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not any(".tmp-" in p.name for p in outdir.iterdir()):
+        time.sleep(0.05)  # until the encoder has opened its temporary output (rendering)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated: no output was written" in err and "Traceback" not in err
+    assert list(outdir.iterdir()) == []

@@ -112,3 +112,15 @@ def test_chain_planner_cuts_frames_and_phones_exactly():
     # the second sub-planner's phones are cut at its first frame's time (1.00 s)
     assert seen[1][3][:3] == [Phone("AA", 0.0, 0.03), Phone("SIL", 0.03, 0.23), Phone("M", 0.23, 0.52)]
     assert chain.audio.length == len(pieces[0].samples) + len(pieces[1].samples)
+    assert chain.cut_at_s is None
+
+    # a text longer than the job's limit: planning stops at max_frames and the audio is cut there
+    # too, so sound and picture end together (before, 0.5 s of sound ran past the last frame)
+    seen.clear()
+    cut = ChainPlanner(pieces, fps, make, max_frames=30)
+    assert list(cut.blocks()) == [(0, 25), (25, 30)]
+    assert cut.audio.length == 30 * rate // 25
+    assert cut.cut_at_s == pytest.approx(1.2)
+    fits = ChainPlanner(pieces, fps, make, max_frames=60)
+    list(fits.blocks())
+    assert fits.cut_at_s is None and fits.audio.length == len(pieces[0].samples) + len(pieces[1].samples)

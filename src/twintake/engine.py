@@ -184,6 +184,7 @@ def render_video_stream(prep: PreparedVideo, pieces, out: str | Path, options: L
         return chain[0], chain[0].audio
 
     result = _render_prepared(prep, plan, n_max, out, o, progress, frame_filters)
+    result.cut_at_s = chain[0].cut_at_s
     return result, chain[0].speech()
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .avatar_folder import AvatarFolder, is_avatar
-from .errors import AvatarError, BackendError, MediaError, SpeechError, VoiceError
+from .errors import AvatarError, BackendError, MediaError, OutputError, SpeechError, VoiceError
 from .hooks import Progress, ProgressHook
 from .media import check_output_path, probe
 from .options import LipsyncOptions
@@ -249,6 +249,7 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
 
         prov = Provenance.start(sign_cert, sign_key)
     src_file = source.path / source.manifest["source_file"] if kind == "avatar" else source
+    _check_not_an_input(out, src_file, audio, voice)
     if text is not None and not photo and stream_speech and not neural_notes:
         # a text on a video: synthesized sentence by sentence, rendering from the first sentence
         from .speech.synthesize import synthesize_stream
@@ -273,6 +274,10 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
                 pieces = _marked_pieces(pieces, prov)
             res, whole = engine.render_video_stream(prep, pieces, target, o, progress, frame_filters=filters)
             speech_out.append(whole)
+            if res.cut_at_s is not None:
+                notes.append(f"the text runs past the {o.max_duration_s / 60:g} min limit (max_duration_s, "
+                             f"--max-duration): the video and its sound stop at {res.cut_at_s:.1f} s, "
+                             "mid-text; shorten the text or raise the limit")
             return res
 
         res = render(out, []) if prov is None else _render_signed(render, out, prov)
@@ -297,6 +302,15 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
     if prov is None:
         return VideoJobResult(render(out, []), speech, notes)
     return VideoJobResult(_render_signed(render, out, prov), speech, notes)
+
+
+def _check_not_an_input(out: Path, *inputs) -> None:
+    """Raise OutputError when ``out`` is one of the job's input files (writing it would replace
+    the user's original)."""
+    for f in inputs:
+        if isinstance(f, (str, Path)) and Path(f).is_file() and out.exists() and out.samefile(f):
+            raise OutputError(f"the output {out} is the job's own input file {f}: writing it would replace "
+                              "the original; choose another output name")
 
 
 def _check_lipsync_backend(o: LipsyncOptions, photo: bool, source) -> list[str | None]:

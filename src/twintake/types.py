@@ -133,6 +133,8 @@ class RenderResult:
         base_frames: (T,) source frame shown under each composited frame (-1 for a photo).
         mouth_frames: (T,) source frame whose mouth each composited frame uses (-1: none).
         first_frame_s: seconds from the start of the render until its first frame was made.
+        cut_at_s: a spoken text ran past the job's duration limit and was cut here, seconds
+            (picture and sound end together); None when nothing was cut.
     """
 
     path: Path
@@ -147,3 +149,4 @@ class RenderResult:
     base_frames: list[int] = field(default_factory=list)
     mouth_frames: list[int] = field(default_factory=list)
     first_frame_s: float = 0.0
+    cut_at_s: float | None = None

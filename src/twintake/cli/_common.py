@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 from typing import Optional
 
@@ -29,8 +31,21 @@ class RichHook:
         self.progress.update(self.tasks[stage], completed=completed, total=total)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, ``docker stop``, systemd) arrived: handled like Ctrl-C, so
+    the job stops and removes its temporary files."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated
+
+
 def run(job, quiet: bool):
-    """Run ``job(hook)`` with a progress display; errors become one line and exit code 1."""
+    """Run ``job(hook)`` with a progress display; errors become one line and exit code 1;
+    Ctrl-C (exit 130) and SIGTERM (exit 143) stop it and leave no output or temporary file."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         if quiet:
             return job(None)
@@ -42,9 +57,15 @@ def run(job, quiet: bool):
     except TwintakeError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1)
+    except Terminated:
+        typer.echo("terminated: no output was written", err=True)
+        raise typer.Exit(143)
     except KeyboardInterrupt:
         typer.echo("cancelled: no output was written", err=True)
         raise typer.Exit(130)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def read_text(text: Optional[str], text_file: Optional[Path]) -> Optional[str]:

@@ -76,6 +76,8 @@ class ChainPlanner:
     Attributes:
         audio: the :class:`GrowingAudio` to hand to the stream.
         n_frames: frames planned so far plus an estimate of the rest (exact at the end).
+        cut_at_s: where the speech was cut because it ran past ``max_frames`` (seconds; the
+            audio is cut there too, so sound and picture end together), else None.
     """
 
     def __init__(self, pieces: Iterable[Speech], fps: float, make: PlannerFactory,
@@ -92,6 +94,7 @@ class ChainPlanner:
         self._sub: Planner | None = None
         self._offset = 0
         self._pending: Speech | None = None
+        self.cut_at_s: float | None = None
 
     def _first(self) -> Speech:
         piece = next(self._pieces)  # raises what the synthesizer raises (bad text, voice...)
@@ -137,6 +140,11 @@ class ChainPlanner:
             f1 = max(1, int(round(self.audio.length / self.audio.sample_rate_hz * self.fps)))
             yield from self._plan_to(f1, last, f1)
         self.n_frames = max(1, self._offset)
+        if self.max_frames is not None and self.audio is not None and self._offset >= self.max_frames:
+            end = int(round(self.max_frames * self.audio.sample_rate_hz / self.fps))
+            if self.audio.length > end or piece is not None:  # more speech than the limit allows
+                self.audio.length = min(self.audio.length, end)
+                self.cut_at_s = self.max_frames / self.fps
 
     def _plan_to(self, f1: int, piece: Speech, estimate: int) -> Iterator[tuple[int, int]]:
         """Plan frames ``self._offset .. f1 - 1`` (capped at ``max_frames``) with a new
