@@ -260,6 +260,7 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
         else:
             ref, note, fallback = resolve_voice(voice, source, progress)
             notes = [note] if note else []
+        notes += _size_notes(None, o)
         if prov is not None:
             prov.ingredients = job_ingredients(src_file, text=text, voice=voice)
         speech_out: list[Speech] = []
@@ -291,6 +292,7 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
         speech = prov.mark_speech(speech)
 
     notes = [n for n in neural_notes if n] + notes
+    notes += _size_notes(src_file if photo else None, o)
 
     def render(target: Path, filters: list) -> RenderResult:
         if photo:
@@ -330,19 +332,46 @@ def _check_lipsync_backend(o: LipsyncOptions, photo: bool, source) -> list[str |
     return [first_use_notice(name)]
 
 
+def _size_notes(photo_file, o: LipsyncOptions) -> list[str]:
+    """Notes on the output size: a large photo scaled down by default, ``size`` given for a video."""
+    if photo_file is None:
+        return ["the output size (--size) applies to photos; a video keeps its own size"] if o.size else []
+    if o.size is not None or not isinstance(photo_file, (str, Path)):
+        return []
+    from PIL import Image
+
+    from .render.photo import default_photo_size
+
+    try:
+        with Image.open(photo_file) as im:
+            w, h = im.size
+            if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF orientation turns it 90 degrees
+                w, h = h, w
+    except OSError:
+        return []  # the render reports an unreadable photo
+    size = default_photo_size(w, h)
+    if size == (w, h):
+        return []
+    return [f"the photo is {w}x{h}: the video is {size[0]}x{size[1]} (--size gives another size)"]
+
+
 def _source_notes(prep, o: LipsyncOptions) -> list[str]:
     """Notes about the prepared source video itself: ``[]``, or one saying that it never opens
     its mouth (:func:`twintake.render.video.silent.silent_source_note`) or that it opens it far
-    wider than speech (:func:`~twintake.render.video.silent.wide_source_note`); the built-in
-    lip-sync backend only: a neural one does not use the person's mouths."""
+    wider than speech (:func:`~twintake.render.video.silent.wide_source_note`) (the built-in
+    lip-sync backend only: a neural one does not use the person's mouths), and one when its odd
+    width or height loses a row or column."""
     from .render.neural import DEFAULT_LIPSYNC
     from .render.video.silent import silent_source_note, wide_source_note
 
     if (o.lipsync_backend or DEFAULT_LIPSYNC) != DEFAULT_LIPSYNC:
         return []
     rng = prep.model.open_range
+    w, h = prep.track.width, prep.track.height
+    even = [f"H.264 needs even sizes: the {w}x{h} video is written as {w // 2 * 2}x{h // 2 * 2} "
+            "(the last row or column dropped)"] if w % 2 or h % 2 else []
     # render.video.open_mouth opens a silent source's mouth
-    return [n for n in (silent_source_note(rng, opened=True), wide_source_note(rng)) if n]
+    return [n for n in (silent_source_note(rng, opened=True), wide_source_note(rng)) if n] + even
 
 
 def _prepared(source, kind: str, o: LipsyncOptions, progress: Progress):

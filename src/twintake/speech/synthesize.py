@@ -61,7 +61,7 @@ def plan_text(text: str, lang: str = "auto", max_chars: int = 20000) -> list[tup
         raise SpeechError("the text to speak is empty; give at least one word")
     if len(text) > max_chars:
         raise SpeechError(f"the text has {len(text)} characters; the limit is {max_chars} "
-                          "(split it, or raise max_chars)")
+                          "(split it, or raise the limit: --max-chars, or max_chars in Python)")
     lang_l = str(lang).lower().strip()
     if lang_l not in LANGUAGES:
         raise SpeechError(f"unsupported language {lang!r}; use 'en', 'ar' or 'auto'")

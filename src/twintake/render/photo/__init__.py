@@ -38,7 +38,7 @@ from .face import MIN_PHOTO_FACE_PX, PhotoFace, crop_to_size, find_photo_face, l
 from .mouth_interior import load_model
 
 __all__ = ["PhotoCompositor", "PhotoPlanner", "PhotoMotion", "PhotoFace", "load_photo", "find_photo_face",
-           "MIN_PHOTO_FACE_PX", "crop_to_size", "prepare_face"]
+           "MIN_PHOTO_FACE_PX", "crop_to_size", "prepare_face", "MAX_PHOTO_SIDE_PX", "default_photo_size"]
 
 
 #: The real talking videos' head motion scaled for a warped photo (a 2-D warp of one view
@@ -48,13 +48,28 @@ _POSE_SCALE = 0.7
 _POSE_LIMIT = np.array([5.0, 5.0, 3.0])
 
 
+#: Longest side of a photo's video when no size is given, pixels: a 24-megapixel photo at full
+#: size took 200 s and 4 GB for 3 s of video, and many players cannot play such a stream.
+MAX_PHOTO_SIDE_PX = 1920
+
+
+def default_photo_size(width: int, height: int) -> tuple[int, int]:
+    """(width, height) of a photo's video when no size is given: the photo's own size, or scaled
+    to :data:`MAX_PHOTO_SIDE_PX` on its longer side (aspect kept, even numbers) when larger."""
+    scale = min(1.0, MAX_PHOTO_SIDE_PX / max(int(width), int(height), 1))
+    if scale == 1.0:
+        return int(width), int(height)
+    return max(16, int(width * scale) // 2 * 2), max(16, int(height * scale) // 2 * 2)
+
+
 class PhotoCompositor:
     """The picture side of a photo render.
 
     Args:
         image_path: the photo (jpg, png, webp...; any aspect ratio; EXIF orientation applied).
         size: (width, height) of the output, cropped around the face and resized; None = the
-            photo's own size rounded down to even numbers.
+            photo's own size rounded down to even numbers, scaled down to
+            :data:`MAX_PHOTO_SIDE_PX` on its longer side when it is larger (:func:`default_photo_size`).
         face_index: which face when several are visible (0 = largest).
     Raises:
         MediaError: unreadable image, or ``size`` under 16 x 16.
@@ -65,6 +80,8 @@ class PhotoCompositor:
     def __init__(self, image_path: str | Path, size: tuple[int, int] | None = None, face_index: int = 0) -> None:
         image = load_photo(image_path)
         lm = find_photo_face(image, image_path, face_index)
+        if size is None and default_photo_size(image.shape[1], image.shape[0]) != (image.shape[1], image.shape[0]):
+            size = default_photo_size(image.shape[1], image.shape[0])
         if size is not None:
             if int(size[0]) < 16 or int(size[1]) < 16:
                 raise MediaError(f"output size {size} is too small: use at least 16 x 16 pixels")

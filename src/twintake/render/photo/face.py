@@ -51,6 +51,11 @@ class PhotoFace:
 def load_photo(path: str | Path) -> np.ndarray:
     """Read an image (EXIF orientation applied) as (H, W, 3) uint8 RGB.
 
+    16- and 32-bit greyscale images (PIL modes ``I;16*``, ``I``, ``F``) are scaled to 8 bits
+    (PIL's own conversion clips them to white). Transparent pixels of an image with alpha are
+    laid on white (an MP4 has no transparency; PIL's conversion would bring back whatever
+    colour the transparent pixels hold).
+
     Raises:
         MediaError: missing or not an image.
     """
@@ -62,6 +67,16 @@ def load_photo(path: str | Path) -> np.ndarray:
     try:
         with Image.open(p) as im:
             im = ImageOps.exif_transpose(im)
+            if im.mode.startswith("I") or im.mode == "F":
+                grey = np.asarray(im, np.float64)
+                peak = 65535.0 if im.mode.startswith("I;16") or grey.max() > 255 else 255.0
+                grey = np.clip(grey / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
+                return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                rgba = np.asarray(im.convert("RGBA"), np.float32)
+                alpha = rgba[..., 3:] / 255.0
+                rgb = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
+                return np.ascontiguousarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8))
             return np.ascontiguousarray(np.asarray(im.convert("RGB")))
     except (UnidentifiedImageError, OSError) as e:
         raise MediaError(f"{p} is not an image twintake can read ({e}): use a jpg or png photo") from e
