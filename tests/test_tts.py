@@ -388,3 +388,15 @@ def test_first_streamed_piece_is_the_first_clause():
                                         "It is easy.", "We went home."]
     assert [p.index for p in pieces] == [0, 1, 2, 3]
     assert all(b.start_s == pytest.approx(a.start_s + a.duration_s, abs=1e-5) for a, b in zip(pieces, pieces[1:]))
+
+
+def test_a_language_that_does_not_match_the_script_is_a_clear_error():
+    from twintake.errors import SpeechError
+    from twintake.speech.synthesize import plan_text
+
+    with pytest.raises(SpeechError, match="lang='en'"):
+        plan_text("Good morning, everyone.", lang="ar")
+    with pytest.raises(SpeechError, match="Arabic script but lang='en'"):
+        plan_text("صباح الخير", lang="en")
+    assert [lg for lg, _ in plan_text("2025 3 4", lang="ar")] == ["ar"]  # digits alone: Arabic
+    assert {lg for lg, _ in plan_text("مرحبا John", lang="ar")} == {"ar", "en"}  # mixed: both

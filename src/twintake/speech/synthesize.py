@@ -52,7 +52,8 @@ def plan_text(text: str, lang: str = "auto", max_chars: int = 20000) -> list[tup
     """Validate ``text`` and cut it into ``(language, normalized sentence)`` pieces.
 
     Raises:
-        SpeechError: not a string, empty, longer than ``max_chars``, unknown ``lang``, Arabic
+        SpeechError: not a string, empty, longer than ``max_chars``, unknown ``lang``, Latin
+            letters without Arabic script with ``lang="ar"``, Arabic
             script with ``lang="en"``, or nothing pronounceable.
     """
     if not isinstance(text, str):
@@ -68,6 +69,9 @@ def plan_text(text: str, lang: str = "auto", max_chars: int = 20000) -> list[tup
     if lang_l == "en" and has_arabic(text):
         raise SpeechError("the text contains Arabic script but lang='en'; use lang='ar' or "
                           "lang='auto' to speak Arabic")
+    if lang_l == "ar" and not has_arabic(text) and any("a" <= c.lower() <= "z" for c in text):
+        raise SpeechError("the text has Latin letters and no Arabic script but lang='ar'; use lang='en' or "
+                          "lang='auto' to speak English (digits alone are read in Arabic)")
     if lang_l == "en":
         runs = [("en", text)]
     else:
