@@ -46,22 +46,23 @@ Deterministic; about 10 s per video the first time (face tracking), instant when
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
+from lovo import gather
 
 from twintake.evaluate import metrics as M
 from twintake.motion.driver import DriverOptions, VisemeDriver
-from twintake.motion.opening import DEFAULT_MODEL, N_SHAPE, OpeningModel, ShapeModel, opening_features, shape_features
+from twintake.motion.opening import (
+    DEFAULT_MODEL,
+    N_SHAPE,
+    OpeningModel,
+    ShapeModel,
+    opening_features,
+    shape_features,
+)
 from twintake.prepare import prepare_video
 from twintake.speech.input import load_speech
-
-
-def videos(manifest: Path) -> list[Path]:
-    with open(manifest, newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    return [manifest.parent / r["path"] for r in rows if r.get("kind") == "talking_video"]
 
 
 def video_data(path: Path, max_seconds: float) -> tuple[np.ndarray, ...]:
@@ -140,10 +141,7 @@ def main() -> None:
                          "'none' (default, as shipped): the ridge opening alone")
     a = ap.parse_args()
     decays = [] if a.decays == "none" else [float(v) for v in a.decays.split(",")]
-    data = {}
-    for v in videos(a.manifest):
-        data[v.stem] = video_data(v, a.max_seconds)
-        print(f"{v.stem}: {len(data[v.stem][1])} frames", flush=True)
+    data = gather(a.manifest, video_data, a.max_seconds)
     names = sorted(data)
     rows = []
     for name in names:

@@ -30,20 +30,14 @@ so ``twintake eval --placement-models DIR`` measures each video with a model tha
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
+from lovo import gather
 
 from twintake.evaluate.metrics import LIP_POINTS
 from twintake.prepare import prepare_video
 from twintake.render.video.place import DEFAULT_OFFSET_MODEL, HeadPlacement, OffsetModel
-
-
-def videos(manifest: Path) -> list[Path]:
-    with open(manifest, newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    return [manifest.parent / r["path"] for r in rows if r.get("kind") == "talking_video"]
 
 
 def video_data(path: Path, max_seconds: float) -> tuple[np.ndarray, np.ndarray]:
@@ -91,10 +85,7 @@ def main() -> None:
     ap.add_argument("--max-seconds", type=float, default=30.0)
     a = ap.parse_args()
     ridges = [float(v) for v in a.ridges.split(",")]
-    data = {}
-    for v in videos(a.manifest):
-        data[v.stem] = video_data(v, a.max_seconds)
-        print(f"{v.stem}: {len(data[v.stem][1])} frames", flush=True)
+    data = gather(a.manifest, video_data, a.max_seconds)
     names = sorted(data)
     rows = []
     for name in names:
