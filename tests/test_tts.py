@@ -80,6 +80,8 @@ def test_numbers_spelled_out():
     ("$5-10", "five dollars to ten"),
     # house numbers, St. as Street or Saint
     ("221B Baker St.", "two hundred twenty-one B Baker Street"),
+    ("the 1990s and the 2000s", "the nineteen nineties and the two thousands"),
+    ("back in the '80s", "back in the eighties"),
     ("Baker St., London", "Baker Street, London"),
     ("St. Louis", "Saint Louis"),
     ("we met in St. Paul's", "we met in Saint Paul's"),

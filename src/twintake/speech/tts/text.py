@@ -181,6 +181,16 @@ def _year_to_words(n: int) -> str:
     return number_to_words(hi) + " " + number_to_words(lo)
 
 
+def _decade(m: re.Match[str]) -> str:
+    """``1990s`` -> "nineteen nineties", ``'80s`` / ``80s`` -> "eighties", ``2000s`` -> "two
+    thousands" (the year's words with the last one made plural)."""
+    n = int(m.group(1))
+    words = (_year_to_words(n) if len(m.group(1)) == 4 else number_to_words(n)).split(" ")
+    last = words[-1]
+    words[-1] = last[:-1] + "ies" if last.endswith("y") else last + "s"
+    return " ".join(words)
+
+
 def _digits(s: str) -> str:
     return " ".join(_ONES[int(d)] for d in s)
 
@@ -316,7 +326,8 @@ def normalize_english(text: str) -> str:
     Dates and phone numbers: see :func:`_dates_and_phones`; any other hyphen between numbers is a
     range ("to"). Thousands separators are commas between groups of three digits (``10,000,000``);
     a comma followed by a space stays a pause (``£5, 10`` -> "five pounds, ten"). Letters glued to
-    a number are split off (``221B`` -> "two hundred twenty-one B"), except a plural ``s``.
+    a number are split off (``221B`` -> "two hundred twenty-one B"), except a plural ``s``:
+    decades are read as such (``1990s`` -> "nineteen nineties", ``'80s`` -> "eighties").
     ``St.`` is Saint or Street, see :func:`_is_saint`.
     """
     t = unicodedata.normalize("NFKC", text)
@@ -344,6 +355,7 @@ def normalize_english(text: str) -> str:
     t = re.sub(r"\b(\d{1,2}):(\d{2})\b", lambda m: number_to_words(int(m.group(1))) + " "
                + ("o'clock" if m.group(2) == "00" else ("oh " + number_to_words(int(m.group(2)))
                   if m.group(2).startswith("0") else number_to_words(int(m.group(2))))), t)
+    t = re.sub(r"(?<![\w.,])'?(\d0|\d{3}0)s\b", _decade, t)  # decades: 1990s, '80s
     t = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: ordinal_to_words(int(m.group(1))), t, flags=re.IGNORECASE)
     t = re.sub(r"\b(\d[\d,.]*\d|\d)(?!s\b)([A-Za-z]+)\b", r"\1 \2", t)  # 221B, 3D, 5km (1990s kept)
     t = re.sub(r"(?<![\w.])(-)?(" + _INT + r")(?:\.(\d+))?",
