@@ -75,3 +75,21 @@ def test_identity_region_untouched(result):
     tw = result.results["twintake"]
     assert tw.ssim_identity > 0.95
     assert tw.psnr_identity > 35
+
+
+def test_missing_held_out_models_fail_before_any_work(tmp_path):
+    """--opening-models / --placement-models folders without a video's model: one line naming
+    the videos and the script that makes them, before any clip is made."""
+    from twintake.errors import MediaError
+    from twintake.evaluate.commands import eval_command
+
+    vids = tmp_path / "suite"
+    vids.mkdir()
+    (vids / "anna.mp4").write_bytes(b"")  # never opened: the check comes first
+    models = tmp_path / "models"
+    models.mkdir()
+    for flag, kw, script in (("--opening-models", "opening_models", "train_opening.py"),
+                             ("--placement-models", "placement_models", "train_placement.py")):
+        with pytest.raises(MediaError, match=f"{flag} .* no held-out model for anna: make them with scripts/{script}"):
+            eval_command(vids, tmp_path / "out", methods=("twintake",), **{kw: models})
+    assert not (tmp_path / "out").exists()

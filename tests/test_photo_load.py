@@ -52,3 +52,10 @@ def test_a_large_photo_makes_a_video_at_most_1920_wide_by_default(media, tmp_pat
     assert (comp.width, comp.height) == default_photo_size(big.shape[1], big.shape[0])
     small = PhotoCompositor(media / "portrait/avg_man2.jpg")  # under the cap: its own size
     assert (small.width, small.height) == (img.shape[1] // 2 * 2, img.shape[0] // 2 * 2)
+
+
+def test_a_float_image_in_0_to_1_is_not_black(tmp_path):
+    ramp = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (8, 1))
+    Image.fromarray(ramp, "F").save(tmp_path / "f.tiff")
+    img = load_photo(tmp_path / "f.tiff")
+    assert img[0, 0, 0] == 0 and img[0, -1, 0] == 255

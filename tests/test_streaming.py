@@ -121,6 +121,15 @@ def test_chain_planner_cuts_frames_and_phones_exactly():
     assert list(cut.blocks()) == [(0, 25), (25, 30)]
     assert cut.audio.length == 30 * rate // 25
     assert cut.cut_at_s == pytest.approx(1.2)
+    assert max(p.end_s for p in cut.speech().phones) <= 1.2 + 1e-9
+    one_s = SpeechPiece(samples=np.full(rate, 0.1, np.float32), sample_rate_hz=rate, phones=[Phone("AA", 0.0, 1.0)],
+                        start_s=0.0, index=0, total=1)
+    exact = ChainPlanner([one_s], fps, make, max_frames=25)  # the speech ends exactly at the limit
+    list(exact.blocks())
+    assert exact.cut_at_s is None and exact.audio.length == rate
+    more = ChainPlanner([one_s, pieces[1]], fps, make, max_frames=25)  # ... with a sentence still to come
+    list(more.blocks())
+    assert more.cut_at_s == pytest.approx(1.0) and more.audio.length == rate
     fits = ChainPlanner(pieces, fps, make, max_frames=60)
     list(fits.blocks())
     assert fits.cut_at_s is None and fits.audio.length == len(pieces[0].samples) + len(pieces[1].samples)

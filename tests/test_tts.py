@@ -81,6 +81,10 @@ def test_numbers_spelled_out():
     # house numbers, St. as Street or Saint
     ("221B Baker St.", "two hundred twenty-one B Baker Street"),
     ("the 1990s and the 2000s", "the nineteen nineties and the two thousands"),
+    # a bare 3-4 digit pair is a phone number only after a phone word; otherwise a range
+    ("It sold 125-1350 units", "It sold one hundred twenty-five to thirteen fifty units"),
+    ("$199-1299", "one hundred ninety-nine dollars to twelve ninety-nine"),
+    ("Tel: 555-1234", "Tel: five five five, one two three four"),
     ("back in the '80s", "back in the eighties"),
     ("Baker St., London", "Baker Street, London"),
     ("St. Louis", "Saint Louis"),

@@ -162,3 +162,21 @@ def test_the_shipped_offset_model_is_the_default_and_reads_the_lids_it_names():
     model = offset_model(CompositeOptions().offset_model)
     assert model is not None and model.weights.shape == (3 * len(LID_POINTS), 2)
     assert "leave-one-video-out" in model.info
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip", np.arange(3).tobytes()])
+def test_a_broken_offset_model_file_is_one_clear_error(tmp_path, content):
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(content)
+    with pytest.raises(TwintakeError, match="broken.npz could not be read"):
+        offset_model(str(bad))
+
+
+def test_collapsed_landmarks_leave_the_target_where_it_is():
+    face = _face(10).astype(np.float32)
+    ident = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    model = OffsetModel(weights=np.ones((3 * len(LID_POINTS), 2)))
+    place = HeadPlacement(face[None], np.array([True]), ident[None], offset=model)
+    target = face[L.MOUTH_POINTS, :2].reshape(-1)
+    got = place.place(target, np.zeros_like(face), ident)
+    assert np.array_equal(got, target.astype(np.float32)) and np.isfinite(got).all()

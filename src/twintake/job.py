@@ -249,7 +249,7 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
 
         prov = Provenance.start(sign_cert, sign_key)
     src_file = source.path / source.manifest["source_file"] if kind == "avatar" else source
-    _check_not_an_input(out, src_file, audio, voice)
+    check_not_an_input(out, src_file, audio, voice)
     if text is not None and not photo and stream_speech and not neural_notes:
         # a text on a video: synthesized sentence by sentence, rendering from the first sentence
         from .speech.synthesize import synthesize_stream
@@ -306,7 +306,7 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
     return VideoJobResult(_render_signed(render, out, prov), speech, notes)
 
 
-def _check_not_an_input(out: Path, *inputs) -> None:
+def check_not_an_input(out: Path, *inputs) -> None:
     """Raise OutputError when ``out`` is one of the job's input files (writing it would replace
     the user's original)."""
     for f in inputs:
@@ -347,8 +347,8 @@ def _size_notes(photo_file, o: LipsyncOptions) -> list[str]:
             w, h = im.size
             if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF orientation turns it 90 degrees
                 w, h = h, w
-    except OSError:
-        return []  # the render reports an unreadable photo
+    except (OSError, Image.DecompressionBombError):
+        return []  # the render reports an unreadable or oversized photo
     size = default_photo_size(w, h)
     if size == (w, h):
         return []
@@ -364,12 +364,12 @@ def _source_notes(prep, o: LipsyncOptions) -> list[str]:
     from .render.neural import DEFAULT_LIPSYNC
     from .render.video.silent import silent_source_note, wide_source_note
 
-    if (o.lipsync_backend or DEFAULT_LIPSYNC) != DEFAULT_LIPSYNC:
-        return []
-    rng = prep.model.open_range
     w, h = prep.track.width, prep.track.height
     even = [f"H.264 needs even sizes: the {w}x{h} video is written as {w // 2 * 2}x{h // 2 * 2} "
             "(the last row or column dropped)"] if w % 2 or h % 2 else []
+    if (o.lipsync_backend or DEFAULT_LIPSYNC) != DEFAULT_LIPSYNC:
+        return even
+    rng = prep.model.open_range
     # render.video.open_mouth opens a silent source's mouth
     return [n for n in (silent_source_note(rng, opened=True), wide_source_note(rng)) if n] + even
 

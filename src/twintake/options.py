@@ -20,10 +20,13 @@ class LipsyncOptions:
         fps: output frame rate; None = the source video's; 2x or 4x the source's (e.g. 50 or
             100 for a 25 fps video) adds motion-compensated in-between frames (DIS optical flow).
         size: (width, height) in pixels of a photo avatar's video, cropped around the face; None =
-            the photo's own size (even-rounded). Videos keep their size.
+            the photo's own size (even-rounded), scaled down to 1920 px on its longer side when
+            larger (:func:`twintake.render.photo.default_photo_size`). Videos keep their size.
         crf: H.264 constant rate factor (0 lossless .. 51 worst; 18 is visually lossless).
         preset: x264 speed preset (ultrafast .. veryslow).
-        max_duration_s: longest speech accepted, seconds.
+        max_duration_s: longest speech accepted, seconds: a longer audio file is an error; a
+            text, spoken sentence by sentence on a video, is cut there with a note
+            (:attr:`RenderResult.cut_at_s`).
         use_cache: reuse/store the source's face track and mouth bank on disk (videos; a
             photo has nothing worth caching).
         enhance: restore the detail lost in warping: ``"none"``, ``"mouth"`` (the blended

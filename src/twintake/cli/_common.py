@@ -37,14 +37,15 @@ class Terminated(KeyboardInterrupt):
 
 
 def _raise_terminated(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not break the clean-up
     raise Terminated
 
 
 def run(job, quiet: bool):
     """Run ``job(hook)`` with a progress display; errors become one line and exit code 1;
     Ctrl-C (exit 130) and SIGTERM (exit 143) stop it and leave no output or temporary file."""
-    previous = None
-    if threading.current_thread() is threading.main_thread():
+    previous, installed = None, threading.current_thread() is threading.main_thread()
+    if installed:
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         if quiet:
@@ -58,14 +59,14 @@ def run(job, quiet: bool):
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1)
     except Terminated:
-        typer.echo("terminated: no output was written", err=True)
+        typer.echo("terminated: the job stopped and its unfinished output was removed", err=True)
         raise typer.Exit(143)
     except KeyboardInterrupt:
         typer.echo("cancelled: no output was written", err=True)
         raise typer.Exit(130)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        if installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def read_text(text: Optional[str], text_file: Optional[Path]) -> Optional[str]:

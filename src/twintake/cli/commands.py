@@ -26,7 +26,8 @@ def say(
     fps: Optional[float] = typer.Option(None, "--fps", help="output frame rate: the source's (default), "
                                         "or 2x / 4x it (e.g. 50, 100) with interpolated frames"),
     size: Optional[str] = typer.Option(None, "--size", help="photo avatars: output WIDTHxHEIGHT cropped around "
-                                       "the face (e.g. 512x512, 720x1280); default: the photo's own size"),
+                                       "the face (e.g. 512x512, 720x1280); default: the photo's own size, at most 1920 px "
+                                       "on the longer side"),
     crf: int = typer.Option(18, "--crf", min=0, max=51, help="H.264 quality (lower = better, bigger)"),
     preset: str = typer.Option("veryfast", "--preset", help="x264 speed preset"),
     max_duration: float = typer.Option(30.0, "--max-duration", help="longest speech accepted, minutes"),
@@ -156,7 +157,7 @@ def tts(
 ):
     """Speak TEXT (English, Arabic or both) in a cloned or built-in voice and write a WAV."""
     from ..errors import OutputError
-    from ..job import make_speech
+    from ..job import check_not_an_input, make_speech
     from ..media import write_wav
 
     text = read_text(text, text_file)
@@ -169,6 +170,7 @@ def tts(
             raise OutputError(f"cannot write {out}: the output must be a .wav file")
         if not out.parent.is_dir():
             raise OutputError(f"cannot write {out}: folder {out.parent} does not exist")
+        check_not_an_input(out, voice)
         speech, notes = make_speech(text, voice=voice, lang=lang, tts_voice=tts_voice, speed=speed,
                                     max_chars=max_chars, ar_engine=ar_engine, hook=hook, voice_backend=voice_backend,
                                     voice_checkpoint=checkpoint, device=device)

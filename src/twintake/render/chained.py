@@ -142,7 +142,9 @@ class ChainPlanner:
         self.n_frames = max(1, self._offset)
         if self.max_frames is not None and self.audio is not None and self._offset >= self.max_frames:
             end = int(round(self.max_frames * self.audio.sample_rate_hz / self.fps))
-            if self.audio.length > end or piece is not None:  # more speech than the limit allows
+            # more speech than the limit allows: sound past it, or (rarely: the sound ends exactly
+            # at the limit) another sentence still to come
+            if self.audio.length > end or next(self._pieces, None) is not None:
                 self.audio.length = min(self.audio.length, end)
                 self.cut_at_s = self.max_frames / self.fps
 
@@ -176,7 +178,10 @@ class ChainPlanner:
         """The whole speech rendered (after the stream has finished)."""
         rate = self.audio.sample_rate_hz if self.audio is not None else 24000
         samples = self.audio.samples if self.audio is not None else np.zeros(0, np.float32)
-        return Speech(samples=samples, sample_rate_hz=rate, phones=list(self.phones), text=" ".join(self.texts),
+        phones = list(self.phones)
+        if self.cut_at_s is not None:  # what was spoken: the phones up to the cut
+            phones = [Phone(p.symbol, p.start_s, min(p.end_s, self.cut_at_s)) for p in phones if p.start_s < self.cut_at_s]
+        return Speech(samples=samples, sample_rate_hz=rate, phones=phones, text=" ".join(self.texts),
                       language=self.language)
 
 

@@ -69,7 +69,13 @@ def load_photo(path: str | Path) -> np.ndarray:
             im = ImageOps.exif_transpose(im)
             if im.mode.startswith("I") or im.mode == "F":
                 grey = np.asarray(im, np.float64)
-                peak = 65535.0 if im.mode.startswith("I;16") or grey.max() > 255 else 255.0
+                top = float(grey.max()) if grey.size else 0.0
+                if im.mode.startswith("I;16") or top > 255:
+                    peak = 65535.0
+                elif im.mode == "F" and top <= 1.0:
+                    peak = 1.0  # a float image in 0..1
+                else:
+                    peak = 255.0
                 grey = np.clip(grey / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
                 return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
@@ -78,6 +84,8 @@ def load_photo(path: str | Path) -> np.ndarray:
                 rgb = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
                 return np.ascontiguousarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8))
             return np.ascontiguousarray(np.asarray(im.convert("RGB")))
+    except Image.DecompressionBombError as e:
+        raise MediaError(f"{p} is too large to read safely ({e}): scale it down, e.g. to 4000 px") from None
     except (UnidentifiedImageError, OSError) as e:
         raise MediaError(f"{p} is not an image twintake can read ({e}): use a jpg or png photo") from e
 

@@ -19,7 +19,7 @@ offset follows what the rigid points cannot show (how the face mesh reads pitch 
 The eyelids carry it: their landmarks' residual after the rigid fit (:data:`LID_POINTS`, undone
 to the mean head pose, minus the person's mean) predicts the mouth's offset through a linear map
 (:class:`OffsetModel`, a ridge regression trained by ``scripts/train_placement.py`` on other
-people's videos; held out, correlation 0.64 vertically and 0.74 horizontally on 12 videos). The
+people's videos; held out, correlation 0.67 vertically and 0.79 horizontally on 12 videos). The
 eyelids do not read the mouth: moving a frame's lower face by 6 % IOD moves the prediction by
 0.3 % IOD the other way (``docs/video.md``, *Placement*).
 """
@@ -119,13 +119,23 @@ class OffsetModel:
         return _load_offset(str(path))
 
 
-@functools.lru_cache(maxsize=4)
 def _load_offset(path: str) -> OffsetModel:
     try:
-        d = np.load(path)
-        points, weights, info = d["points"], d["weights"], str(d["info"])
-    except (OSError, KeyError, ValueError) as e:
+        stamp = Path(path).stat().st_mtime_ns
+    except OSError as e:
         raise TwintakeError(f"mouth offset model {path} could not be read ({e}); "
+                            "make it with scripts/train_placement.py") from None
+    return _read_offset(path, stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_offset(path: str, stamp: int) -> OffsetModel:
+    """The model at ``path`` as of modification time ``stamp`` (a rewritten file is read again)."""
+    try:
+        with np.load(path) as d:
+            points, weights, info = d["points"], d["weights"], str(d["info"])
+    except Exception as e:  # noqa: BLE001 - empty, truncated, not an npz, missing keys: one line
+        raise TwintakeError(f"mouth offset model {path} could not be read ({type(e).__name__}: {e}); "
                             "make it with scripts/train_placement.py") from None
     if not np.array_equal(points, LID_POINTS) or weights.shape != (3 * len(LID_POINTS), 2):
         raise TwintakeError(f"mouth offset model {path} was made for other eyelid points: "
@@ -176,6 +186,8 @@ class HeadPlacement:
         (face-aligned units), or None when not plausible (:data:`MAX_TURN_DEG`, :data:`MAX_RESIDUAL_IOD`)."""
         dst = aligned_3d(landmarks, pixel_to_aligned, PLACE_POINTS)
         scale, rot, shift = umeyama(self.mean_face, dst)
+        if not scale > 1e-6:  # collapsed or degenerate landmarks: no pose
+            return None
         turn = np.degrees(np.arccos(np.clip((np.trace(rot) - 1.0) / 2.0, -1.0, 1.0)))
         resid = float(np.sqrt(((scale * self.mean_face @ rot.T + shift - dst) ** 2).sum(1).mean()))
         return None if turn > MAX_TURN_DEG or resid > MAX_RESIDUAL_IOD else (scale, rot, shift)
@@ -187,7 +199,9 @@ class HeadPlacement:
 
     def lid_residual(self, landmarks: np.ndarray, pixel_to_aligned: np.ndarray) -> np.ndarray | None:
         """(F,) float64 the frame's :data:`LID_POINTS` in the mean head pose minus the person's
-        mean (inter-ocular units), or None when the head fit is not plausible."""
+        mean (inter-ocular units), or None when the head fit is not plausible. The mean is
+        computed only when the placement has an offset model; without one it is zero and the
+        lid points come back uncentred (``scripts/train_placement.py`` centres them per video)."""
         f = self.fit(landmarks, pixel_to_aligned) if self.ok else None
         return None if f is None else self._lids(landmarks, pixel_to_aligned, f) - self.mean_lids
 

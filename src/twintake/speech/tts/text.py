@@ -236,14 +236,17 @@ def _numeric_date(m: re.Match[str]) -> str:
     return m.group(0) if words is None else words
 
 
+#: Words that make a bare ``555-1234`` a phone number (otherwise it is a range, read "to").
+_PHONE_CUE = r"\b(?:call|calls|calling|phone|telephone|tel|fax|mobile|cell|ext|extension|dial|number|contact|text|whatsapp)\b\W*(?:\w+\W+){0,2}$|:\s*$"
+
+
 def _phone(m: re.Match[str]) -> str:
     s = m.group(0)
     groups = re.findall(r"\d+", s)
     if sum(map(len, groups)) < 7:
         return s
-    if len(groups) == 2 and (groups[0].endswith("0") and groups[1].endswith("0") or re.search(
-            r"\b(?:pages?|pp?\.|from|between|rooms?|ages?)\s*$", m.string[:m.start()], re.IGNORECASE)):
-        return s  # 500-1000, pages 998-1002: a range, not a phone number
+    if len(groups) == 2 and not re.search(_PHONE_CUE, m.string[max(0, m.start() - 40):m.start()], re.IGNORECASE):
+        return s  # 125-1350, 800-1066 AD: a range unless a phone word comes just before
     return ("plus " if s.startswith("+") else "") + ", ".join(_digits(g) for g in groups)
 
 
@@ -259,8 +262,9 @@ def _dates_and_phones(t: str) -> str:
     Phone numbers are read digit by digit, a comma between groups (``"five five five, one two
     three four"``): ``+`` and a country code followed by groups (``+1 (555) 123-4567``, ``+44 20
     7946 0958``, at least 7 digits), ``(555) 123-4567``, ``555-123-4567``, ``555.123.4567`` (an
-    optional ``1-`` before), and ``555-1234`` - but ``500-1000`` (both ends round) and ``998-1002``
-    after "page(s)", "p.", "pp.", "from", "between", "room(s)" or "age(s)" stay ranges, as does
+    optional ``1-`` before), and ``555-1234`` when a phone word comes just before it ("call",
+    "phone", "tel", "fax", "mobile", "number", "contact"... or a colon: ``call 555-1234``,
+    ``Tel: 555-1234``); without one it is a range (``125-1350 units``, ``800-1066 AD``), as is
     any other hyphen between numbers (``10-20``, ``1990-1995``, ``$5-10``: "to").
     """
     t = re.sub(r"(?<![\w/])(?<!\d[.-])(\d{4})-(\d{1,2})-(\d{1,2})"
@@ -269,9 +273,9 @@ def _dates_and_phones(t: str) -> str:
                _numeric_date, t)
     t = re.sub(r"(?<![\w)])\+\d{1,3}(?:[ .-]?\(\d{1,4}\)|[ .-]?\d{1,4}){2,6}(?![\w-]|\.\d)",
                _phone, t)
-    t = re.sub(r"(?<![\w+(.-])(?:1[ .-])?(?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4}(?![\w-]|\.\d)",
+    t = re.sub(r"(?<![\w+(.$€£-])(?:1[ .-])?(?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4}(?![\w-]|\.\d)",
                _phone, t)
-    return re.sub(r"(?<![\w.+-])\d{3}-\d{4}(?![\w-]|\.\d)", _phone, t)
+    return re.sub(r"(?<![\w.+$€£-])\d{3}-\d{4}(?![\w-]|\.\d)", _phone, t)
 
 
 def _money(match: re.Match[str]) -> str:
