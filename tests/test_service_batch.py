@@ -101,3 +101,31 @@ def test_ray_unreachable_is_a_clear_error(tmp_path, tiny_photo, tiny_speech, mon
     jobs = _jobs(tmp_path, [{"source": str(tiny_photo), "audio": str(tiny_speech)}])
     with pytest.raises(BackendError, match="Ray cluster"):
         run_batch(jobs, tmp_path / "o", ray="127.0.0.1:1")
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_batch_workers_too(tmp_path, media):
+    """SIGTERM reaches only the parent (docker stop, systemd): it stops its worker processes,
+    which remove their unfinished outputs, instead of waiting for them to finish their rows."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    speech = media / "speech_en/musetalk_eng.wav"  # 60 s: still rendering when the signal comes
+    rows = [{"source": str(media / "video/vretalking_face2.mp4"), "audio": str(speech), "out": f"v{i}"}
+            for i in range(2)]
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "twintake.cli", "batch", str(_jobs(tmp_path, rows)), "-o", str(out),
+                             "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None and not (
+            out.is_dir() and any(".tmp-" in p.name for p in out.iterdir())):
+        time.sleep(0.05)  # until a worker's encoder has opened its temporary output
+    assert proc.poll() is None, proc.communicate()
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert time.monotonic() - t0 < 30  # not the rest of a 60 s render
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".") or p.suffix == ".mp4"]

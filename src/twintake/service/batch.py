@@ -13,8 +13,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
+import os
+import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -119,6 +122,8 @@ def run_batch(jobs: str | Path | list[JobRow], out_dir: str | Path, *, workers: 
 def _local_task(row: dict, out: str) -> dict:
     """One row in a worker process -> ``{"status", "error", "seconds"}`` (never raises for a job error)."""
     t0 = time.monotonic()
+    if _stopping:
+        return {"status": "failed", "error": "cancelled: the batch was interrupted", "seconds": 0.0}
     try:
         run_row(JobRow.from_dict(row), Path(out))
         return {"status": "ok", "error": None, "seconds": time.monotonic() - t0}
@@ -129,31 +134,75 @@ def _local_task(row: dict, out: str) -> dict:
                 "seconds": time.monotonic() - t0}
 
 
+#: Set in a worker process once it was interrupted: rows already queued to it are not started.
+_stopping = False
+
+
+def _interrupt_once(signum, frame) -> None:
+    """A worker's SIGINT/SIGTERM handler: the first signal stops its job like Ctrl-C (the job
+    removes its temporary files); later ones are ignored so they cannot break that clean-up,
+    and the rows already queued to this worker are not started."""
+    global _stopping
+    _stopping = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _worker_init() -> None:
+    signal.signal(signal.SIGINT, _interrupt_once)
+    signal.signal(signal.SIGTERM, _interrupt_once)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """The batch was interrupted (Ctrl-C reaches the workers too; SIGTERM reaches only this
+    process): send every worker SIGTERM, drop the rows not started and wait for the workers
+    to clean up."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError):
+            os.kill(proc.pid, signal.SIGTERM)
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _run_local(todo: list[tuple[JobRow, str]], out_dir: Path, workers: int, add) -> None:
-    """Rows in ``workers`` spawned processes; a pool broken by a dying worker is replaced."""
+    """Rows in ``workers`` spawned processes; a pool broken by a dying worker is replaced.
+    Interrupted (KeyboardInterrupt, which the CLI also raises on SIGTERM), the workers are
+    stopped and clean up before the interrupt goes on."""
     attempts = {row.index: 0 for row, _ in todo}
     pending = list(todo)
     ctx = multiprocessing.get_context("spawn")  # fork is unsafe with the decoder/encoder threads
     while pending:
-        with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx) as pool:
-            futures = {}
-            for row, digest in pending:
-                attempts[row.index] += 1
-                futures[pool.submit(_local_task, row.as_dict(), str(out_dir / row.out))] = (row, digest)
-            pending = []
-            while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    row, digest = futures.pop(fut)
-                    try:
-                        r = fut.result()
-                    except BrokenProcessPool:
-                        if attempts[row.index] < MAX_ATTEMPTS:
-                            pending.append((row, digest))
-                        else:
-                            add(row, "failed", f"the worker process died {MAX_ATTEMPTS} times on this row")
-                        continue
-                    add(row, r["status"], r["error"], r["seconds"], digest if r["status"] == "ok" else None)
+        with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx,
+                                 initializer=_worker_init) as pool:
+            try:
+                pending = _run_pool(pool, pending, attempts, out_dir, add)
+            except KeyboardInterrupt:
+                _stop_workers(pool)
+                raise
+
+
+def _run_pool(pool: ProcessPoolExecutor, todo: list[tuple[JobRow, str]], attempts: dict, out_dir: Path,
+              add) -> list[tuple[JobRow, str]]:
+    """Run ``todo`` in ``pool``; returns the rows to retry (their worker died)."""
+    futures = {}
+    for row, digest in todo:
+        attempts[row.index] += 1
+        futures[pool.submit(_local_task, row.as_dict(), str(out_dir / row.out))] = (row, digest)
+    pending: list[tuple[JobRow, str]] = []
+    while futures:
+        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+        for fut in done:
+            row, digest = futures.pop(fut)
+            try:
+                r = fut.result()
+            except BrokenProcessPool:
+                if attempts[row.index] < MAX_ATTEMPTS:
+                    pending.append((row, digest))
+                else:
+                    add(row, "failed", f"the worker process died {MAX_ATTEMPTS} times on this row")
+                continue
+            add(row, r["status"], r["error"], r["seconds"], digest if r["status"] == "ok" else None)
+    return pending
 
 
 def check_jobs_file(path: Path) -> None:
