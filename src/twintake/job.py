@@ -250,6 +250,7 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
         prov = Provenance.start(sign_cert, sign_key)
     src_file = source.path / source.manifest["source_file"] if kind == "avatar" else source
     check_not_an_input(out, src_file, audio, voice)
+    size_notes = _size_notes(src_file if photo else None, o)
     if text is not None and not photo and stream_speech and not neural_notes:
         # a text on a video: synthesized sentence by sentence, rendering from the first sentence
         from .speech.synthesize import synthesize_stream
@@ -260,7 +261,7 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
         else:
             ref, note, fallback = resolve_voice(voice, source, progress)
             notes = [note] if note else []
-        notes += _size_notes(None, o)
+        notes += size_notes
         if prov is not None:
             prov.ingredients = job_ingredients(src_file, text=text, voice=voice)
         speech_out: list[Speech] = []
@@ -292,7 +293,7 @@ def make_video(source: str | Path | AvatarFolder, text: str | None = None, *,
         speech = prov.mark_speech(speech)
 
     notes = [n for n in neural_notes if n] + notes
-    notes += _size_notes(src_file if photo else None, o)
+    notes += size_notes
 
     def render(target: Path, filters: list) -> RenderResult:
         if photo:

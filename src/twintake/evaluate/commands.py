@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import MediaError
 from ..hooks import ProgressHook
-from .protocol import EvalConfig, VideoEval, evaluate_video
+from .protocol import EvalConfig, VideoEval, check_held_out, evaluate_video
 from .report import write_report
 
 __all__ = ["default_suite", "resolve_suite", "eval_command", "bench_command", "bench_table", "measure_child",
@@ -109,12 +109,7 @@ def eval_command(suite: str | Path | None = None, out_dir: str | Path = "eval_ou
             raise BackendError(f"--methods {m} needs its checkpoint: give --checkpoint FILE")
         make_lipsync(m, cfg.checkpoint, device)
     vids = resolve_suite(suite)
-    for folder, flag, script in ((cfg.opening_models, "--opening-models", "train_opening.py"),
-                                 (cfg.placement_models, "--placement-models", "train_placement.py")):
-        missing = [v.stem for v in vids if folder and not (Path(folder) / f"{v.stem}.npz").is_file()]
-        if missing:  # before any video is clipped and prepared
-            raise MediaError(f"{flag} {folder} has no held-out model for {', '.join(missing)}: make them with "
-                             f"scripts/{script} --lovo-dir")
+    check_held_out(cfg, vids)  # every video's models, before any video is clipped and prepared
     out = Path(out_dir)
     evals: list[VideoEval] = []
     t0 = time.perf_counter()

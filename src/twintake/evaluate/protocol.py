@@ -331,6 +331,23 @@ def _image_pass(prep: PreparedVideo, outputs: dict[str, Path], strip_index: list
     return res, strip
 
 
+#: The held-out model folders of :class:`EvalConfig`: (its field, the CLI flag, the script
+#: that writes one ``<video stem>.npz`` per video with ``--lovo-dir``).
+HELD_OUT_MODELS = (("opening_models", "--opening-models", "train_opening.py"),
+                   ("placement_models", "--placement-models", "train_placement.py"))
+
+
+def check_held_out(cfg: EvalConfig, videos: list[Path]) -> None:
+    """Raise MediaError naming the videos of ``videos`` without a model in a held-out folder
+    that ``cfg`` gives (:data:`HELD_OUT_MODELS`), before any work."""
+    for field_name, flag, script in HELD_OUT_MODELS:
+        folder = getattr(cfg, field_name)
+        missing = [Path(v).stem for v in videos if folder and not (Path(folder) / f"{Path(v).stem}.npz").is_file()]
+        if missing:
+            raise MediaError(f"{flag} {folder} has no held-out model for {', '.join(missing)}: make them with "
+                             f"scripts/{script} --lovo-dir")
+
+
 def evaluate_video(path: str | Path, out_dir: str | Path, config: EvalConfig | None = None,
                    hook: ProgressHook | None = None) -> VideoEval:
     """Run the self-reenactment protocol on one talking video.
@@ -349,6 +366,7 @@ def evaluate_video(path: str | Path, out_dir: str | Path, config: EvalConfig | N
     step = hook or (lambda *a: None)
     folder = Path(out_dir) / path.stem
     folder.mkdir(parents=True, exist_ok=True)
+    check_held_out(cfg, [path])
     step("clip", 0, 1)
     clip = clip_video(path, cfg.max_seconds, cfg.crf)
     step("prepare", 0, 1)
@@ -358,17 +376,10 @@ def evaluate_video(path: str | Path, out_dir: str | Path, config: EvalConfig | N
     radius = int(round(cfg.exclude_s * fps))
     opts = LipsyncOptions(crf=cfg.crf, enhance=cfg.enhance)
     if cfg.opening_models:
-        held_out = Path(cfg.opening_models) / f"{path.stem}.npz"
-        if not held_out.is_file():
-            raise MediaError(f"no held-out opening model {held_out} for {path.name}: make them with "
-                             "scripts/train_opening.py --lovo-dir")
-        opts.driver = DriverOptions(opening_model=str(held_out))
+        opts.driver = DriverOptions(opening_model=str(Path(cfg.opening_models) / f"{path.stem}.npz"))
     if cfg.placement_models:
-        held_out = Path(cfg.placement_models) / f"{path.stem}.npz"
-        if not held_out.is_file():
-            raise MediaError(f"no held-out mouth offset model {held_out} for {path.name}: make them with "
-                             "scripts/train_placement.py --lovo-dir")
-        opts.composite = dataclasses.replace(opts.composite, offset_model=str(held_out))
+        opts.composite = dataclasses.replace(opts.composite,
+                                             offset_model=str(Path(cfg.placement_models) / f"{path.stem}.npz"))
     outputs: dict[str, Path] = {}
     seconds: dict[str, float] = {}
     for k, m in enumerate(cfg.methods):

@@ -119,6 +119,10 @@ def run_batch(jobs: str | Path | list[JobRow], out_dir: str | Path, *, workers: 
     return report
 
 
+#: Set in a worker process once it was interrupted: rows already queued to it are not started.
+_stopping = False
+
+
 def _local_task(row: dict, out: str) -> dict:
     """One row in a worker process -> ``{"status", "error", "seconds"}`` (never raises for a job error)."""
     t0 = time.monotonic()
@@ -132,10 +136,6 @@ def _local_task(row: dict, out: str) -> dict:
     except Exception as e:  # a bug must not stop the batch; its row says what happened
         return {"status": "failed", "error": f"internal error: {type(e).__name__}: {e}",
                 "seconds": time.monotonic() - t0}
-
-
-#: Set in a worker process once it was interrupted: rows already queued to it are not started.
-_stopping = False
 
 
 def _interrupt_once(signum, frame) -> None:

@@ -80,8 +80,10 @@ class PhotoCompositor:
     def __init__(self, image_path: str | Path, size: tuple[int, int] | None = None, face_index: int = 0) -> None:
         image = load_photo(image_path)
         lm = find_photo_face(image, image_path, face_index)
-        if size is None and default_photo_size(image.shape[1], image.shape[0]) != (image.shape[1], image.shape[0]):
-            size = default_photo_size(image.shape[1], image.shape[0])
+        if size is None:  # the photo's own size, or scaled down when it is very large
+            own = (image.shape[1], image.shape[0])
+            scaled = default_photo_size(*own)
+            size = None if scaled == own else scaled
         if size is not None:
             if int(size[0]) < 16 or int(size[1]) < 16:
                 raise MediaError(f"output size {size} is too small: use at least 16 x 16 pixels")
